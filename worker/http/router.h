@@ -1,0 +1,76 @@
+// Router: maps (method, path) to a handler and the options the server runs it with.
+//
+// Patterns are absolute paths made of '/'-separated segments; a segment is a literal, a parameter
+// "{name}" (one non-empty segment), or, as the last segment only, a tail "{name...}" (the rest of
+// the path, possibly empty). When several patterns match, the most specific wins, comparing segment
+// by segment: literal beats parameter beats tail. Examples:
+//   router.Add("GET", "/api/v1/dataset/{i}", handler, {.name = "dataset", .compute = true});
+//   router.Add("GET", "/ui/{file...}", static_handler, {.name = "ui"});
+//
+// A GET route also answers HEAD (the server drops the body) unless a HEAD route exists.
+// Thread safety: add every route before Server::Start(); afterwards the router is only read.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "worker/http/request.h"
+#include "worker/http/response.h"
+
+namespace http {
+
+// May throw: the server answers 500 and keeps running.
+using Handler = std::function<Response(Request&)>;
+
+struct RouteOptions {
+  std::string name{};        // metrics/log label; defaults to the pattern
+  bool compute = false;      // run on the bounded compute pool (else inline on an IO thread)
+  bool quiet = false;        // log at debug instead of info (probes, scrapes)
+  std::uint64_t max_body_bytes = 0;  // 0: the server's limit
+};
+
+struct RouteInfo {
+  std::string method;
+  std::string pattern;
+  RouteOptions options;
+};
+
+class Router {
+ public:
+  struct Route {
+    RouteInfo info;
+    Handler handler;
+    std::vector<std::string> segments;  // pattern split on '/'
+  };
+
+  enum class Outcome { kFound, kNotFound, kMethodNotAllowed };
+  struct Match {
+    Outcome outcome = Outcome::kNotFound;
+    const Route* route = nullptr;  // when kFound
+    std::map<std::string, std::string, std::less<>> params;
+    std::string allow;             // when kMethodNotAllowed: e.g. "GET, HEAD, POST"
+  };
+
+  Router() = default;
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Throws std::invalid_argument on a malformed pattern or a duplicate (method, pattern).
+  void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+
+  // `path` is the percent-decoded path without query.
+  Match Find(std::string_view method, std::string_view path) const;
+
+  // Every route, in registration order.
+  std::vector<RouteInfo> Routes() const;
+
+ private:
+  std::vector<std::unique_ptr<Route>> routes_;
+};
+
+}  // namespace http

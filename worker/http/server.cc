@@ -1,0 +1,727 @@
+#include "worker/http/server.h"
+
+#include <algorithm>
+#include <limits>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/metrics.h"
+#include "worker/http/compute_pool.h"
+
+namespace http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kNoRoute = "none";
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// After an error answer the client may still be sending a body we will not read; closing with
+// unread bytes makes the kernel send RST, which can destroy our answer in flight. So we half-close
+// and discard input for a while first (what nginx calls lingering close).
+constexpr auto kLingerTime = std::chrono::milliseconds(1000);
+constexpr std::size_t kLingerMaxBytes = 4u << 20;
+
+bool IsSaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
+           c == '.' || c == ':';
+  });
+}
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng = [] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(16, '0');
+  std::uint64_t v = rng();
+  for (char& c : id) {
+    c = kHex[v & 0xf];
+    v >>= 4;
+  }
+  return id;
+}
+
+// Header text a handler may not smuggle CR, LF or NUL into (response splitting).
+bool IsSafeFieldText(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
+
+struct ServerMetrics {
+  explicit ServerMetrics(common::Metrics& m)
+      : requests(m.CounterFamily("http_requests_total", "HTTP requests answered, by route and status.",
+                                 {"route", "status"})),
+        latency(m.HistogramFamily("http_request_duration_seconds",
+                                  "Time from the first byte of a request to the end of its answer.", {"route"},
+                                  common::Histogram::LatencyBuckets())),
+        request_bytes(m.CounterFamily("http_request_body_bytes_total", "Request body bytes received.", {"route"})),
+        response_bytes(m.CounterFamily("http_response_body_bytes_total", "Response body bytes sent.", {"route"})),
+        in_flight(m.GetGauge("http_requests_in_flight", "Requests being read, handled or answered.")),
+        connections(m.GetGauge("http_connections_open", "Open client connections.")),
+        queue_depth(m.GetGauge("http_compute_queue_depth", "Compute jobs waiting for a thread.")),
+        compute_active(m.GetGauge("http_compute_active", "Compute jobs running.")),
+        rejected(m.CounterFamily("http_rejected_total", "Requests or connections refused for lack of capacity.",
+                                 {"reason"})) {}
+
+  common::Family<common::Counter>& requests;
+  common::Family<common::Histogram>& latency;
+  common::Family<common::Counter>& request_bytes;
+  common::Family<common::Counter>& response_bytes;
+  common::Gauge& in_flight;
+  common::Gauge& connections;
+  common::Gauge& queue_depth;
+  common::Gauge& compute_active;
+  common::Family<common::Counter>& rejected;
+};
+
+class Session;
+
+}  // namespace
+
+class ServerImpl {
+ public:
+  ServerImpl(ServerOptions options, Router& router, common::Metrics& metrics);
+  ~ServerImpl();
+
+  common::Expected<std::uint16_t, std::string> Start();
+  void Stop();
+  void Join();
+  ServerStats Stats() const;
+
+  // Session registry (for Stop) and the connection limit.
+  enum class Admission { kAdmitted, kFull, kStopping };
+  Admission Register(Session* s, std::weak_ptr<Session> w);
+  void Unregister(Session* s);
+
+  const ServerOptions options_;
+  Router& router_;
+  ServerMetrics metrics_;
+  std::atomic<std::size_t> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+
+  // Declared before the io_context: sessions destroyed while it is torn down unregister here.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;  // guarded by mu_
+  bool stop_requested_ = false;                                     // guarded by mu_
+  bool started_ = false;
+  bool joined_ = false;
+
+  net::io_context ioc_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  // Declared after the io_context: its jobs post into it, so it must be joined first.
+  std::unique_ptr<ComputePool> pool_;
+  tcp::acceptor acceptor_;
+  net::steady_timer accept_retry_;
+  std::vector<std::thread> threads_;
+
+ private:
+  void Accept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+};
+
+namespace {
+
+// One client connection: reads requests one at a time, runs them, writes the answers. Lives as
+// long as an asynchronous operation or a compute job holds it; all its members are touched only on
+// its strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(ServerImpl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+    beast::error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      remote_address_ = peer.address().to_string();
+      remote_port_ = peer.port();
+    }
+    server_.metrics_.connections.Inc();
+  }
+
+  ~Session() {
+    EndInFlight();
+    server_.metrics_.connections.Dec();
+    server_.Unregister(this);
+  }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+  }
+
+  // Over the connection limit: answer 503 and close, without reading anything.
+  void RejectBusy() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->start_ = Clock::now();
+      self->request_id_ = NewRequestId();
+      Response r = Response::Error(503, "too_many_connections", "too many connections",
+                                   "the server is at its limit of " +
+                                       std::to_string(self->server_.options_.max_connections) + " connections",
+                                   self->request_id_);
+      r.headers.Set("Retry-After", std::to_string(self->server_.options_.retry_after.count()));
+      self->Respond(std::move(r), /*close=*/true);
+    });
+  }
+
+  net::any_io_executor executor() { return stream_.get_executor(); }
+
+  // Posted to the strand by Server::Stop(): idle connections close now, busy ones after answering.
+  void OnServerStop() {
+    stopping_ = true;
+    if (state_ == State::kIdle) stream_.cancel();
+  }
+
+ private:
+  enum class State { kIdle, kReading, kHandling, kWriting, kClosing };
+
+  // --- reading -------------------------------------------------------------------------------
+
+  void WaitForRequest() {
+    if (stopping_) return Close(/*linger=*/false);
+    state_ = State::kIdle;
+    if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
+    // Wait for the first byte under the idle timeout; the head then gets its own deadline.
+    stream_.expires_after(server_.options_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(8192),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->OnIdleRead(ec, n);
+                            });
+  }
+
+  void OnIdleRead(beast::error_code ec, std::size_t n) {
+    if (ec) return Close(/*linger=*/false);  // peer closed, idle timeout, or server stopping
+    buffer_.commit(n);
+    ReadHeader();
+  }
+
+  void ReadHeader() {
+    state_ = State::kReading;
+    start_ = Clock::now();
+    request_ = Request{};
+    request_.remote_address = remote_address_;
+    request_.remote_port = remote_port_;
+    route_ = nullptr;
+    route_name_ = kNoRoute;
+    method_.clear();
+    log_path_.clear();
+    request_id_.clear();
+    version_ = 11;
+    quiet_ = false;
+    keep_alive_ = false;
+    head_ = false;
+    parser_.emplace();
+    parser_->header_limit(server_.options_.max_header_bytes);
+    // No limit while reading the head: the route's limit is known only afterwards. (Not boost::none:
+    // Boost 1.74 compares a Content-Length against an empty optional as if it were over the limit.)
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    stream_.expires_after(server_.options_.header_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    BeginInFlight();
+    if (ec) {
+      if (ec == bhttp::error::header_limit) {
+        request_id_ = NewRequestId();
+        return RespondError(431, "headers_too_large", "request header fields too large",
+                            "the request line and headers exceed " +
+                                std::to_string(server_.options_.max_header_bytes) + " bytes",
+                            /*close=*/true);
+      }
+      if (IsDisconnect(ec)) {
+        spdlog::debug("http connection from {}:{} ended while reading a request head: {}", remote_address_,
+                      remote_port_, ec.message());
+        return Close(/*linger=*/false);
+      }
+      request_id_ = NewRequestId();
+      return RespondError(400, "bad_request", "malformed HTTP request", ec.message(), /*close=*/true);
+    }
+
+    const auto& msg = parser_->get();
+    request_.method = std::string(msg.method_string());
+    request_.target = std::string(msg.target());
+    request_.version = msg.version() == 10 ? 10 : 11;
+    for (const auto& field : msg) request_.headers.Add(std::string(field.name_string()), std::string(field.value()));
+    const auto incoming_id = request_.headers.Get("X-Request-Id");
+    request_.request_id = incoming_id && IsSaneRequestId(*incoming_id) ? std::string(*incoming_id) : NewRequestId();
+    // Kept apart from request_, which a compute job takes away.
+    request_id_ = request_.request_id;
+    method_ = request_.method;
+    version_ = request_.version;
+    keep_alive_ = msg.keep_alive();
+    head_ = request_.method == "HEAD";
+    const bool body_pending = !parser_->is_done();
+
+    // Origin-form "/path?query"; absolute-form "http://host/path" is reduced to it (RFC 9112 §3.2.2).
+    std::string_view target(msg.target().data(), msg.target().size());
+    if (target.starts_with("http://") || target.starts_with("https://")) {
+      const std::size_t authority = target.find("//") + 2;
+      const std::size_t slash = target.find('/', authority);
+      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
+    const std::size_t qmark = target.find('?');
+    const std::string_view raw_path = target.substr(0, qmark);
+    log_path_ = std::string(raw_path.substr(0, 512));
+    auto path = PercentDecode(raw_path, /*plus_as_space=*/false);
+    auto query = ParseQuery(qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1));
+    if (raw_path.empty() || raw_path.front() != '/' || !path || !query) {
+      return RespondError(400, "bad_request", "invalid request target",
+                          "the request target must be an absolute path with valid percent-encoding", body_pending);
+    }
+    request_.path = std::move(*path);
+    request_.query = std::move(*query);
+
+    Router::Match match = server_.router_.Find(request_.method, request_.path);
+    if (match.outcome == Router::Outcome::kNotFound) {
+      return RespondError(404, "not_found", "no such resource", "no route matches " + request_.method + " " + log_path_,
+                          body_pending);
+    }
+    if (match.outcome == Router::Outcome::kMethodNotAllowed) {
+      Response r = Response::Error(405, "method_not_allowed", "method not allowed",
+                                   request_.method + " is not allowed here; allowed: " + match.allow, request_id_);
+      r.headers.Set("Allow", match.allow);
+      return Respond(std::move(r), body_pending);
+    }
+    route_ = match.route;
+    route_name_ = route_->info.options.name;
+    quiet_ = route_->info.options.quiet;
+    request_.route = route_->info.options.name;
+    request_.path_params = std::move(match.params);
+
+    const std::uint64_t limit = route_->info.options.max_body_bytes > 0 ? route_->info.options.max_body_bytes
+                                                                        : server_.options_.max_body_bytes;
+    if (const auto length = parser_->content_length(); length && *length > limit) {
+      return RespondError(413, "payload_too_large", "request body too large",
+                          "Content-Length " + std::to_string(*length) + " exceeds the limit of " + std::to_string(limit) +
+                              " bytes",
+                          body_pending);
+    }
+    if (const auto expect = request_.headers.Get("Expect"); expect && !EqualsIgnoreCase(*expect, "100-continue")) {
+      return RespondError(417, "expectation_failed", "expectation failed", "only Expect: 100-continue is supported",
+                          body_pending);
+    }
+    // Refusing before the body is read spares the upload; the final check is at submission.
+    if (route_->info.options.compute && server_.pool_->Full()) return RespondOverloaded(body_pending);
+
+    if (!body_pending) return Dispatch();
+    parser_->body_limit(limit);
+    body_limit_ = limit;
+    if (request_.version == 11 && request_.headers.Get("Expect")) {
+      // Only now, with the request accepted, is the client invited to send the body.
+      stream_.expires_after(server_.options_.write_timeout);
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         if (ec) return self->Close(/*linger=*/false);
+                         self->ReadBody();
+                       });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(server_.options_.body_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnBody(ec); });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      return RespondError(413, "payload_too_large", "request body too large",
+                          "the body exceeds the limit of " + std::to_string(body_limit_) + " bytes", /*close=*/true);
+    }
+    if (ec && IsDisconnect(ec)) {
+      spdlog::debug("http request {} {} request_id={} abandoned while reading its body: {}", method_, log_path_,
+                    request_id_, ec.message());
+      return Close(/*linger=*/false);
+    }
+    if (ec) return RespondError(400, "bad_request", "malformed HTTP request body", ec.message(), /*close=*/true);
+    Dispatch();
+  }
+
+  static bool IsDisconnect(beast::error_code ec) {
+    return ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == net::error::eof ||
+           ec == beast::error::timeout || ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+           ec == net::error::broken_pipe || ec == net::error::not_connected || ec == net::error::bad_descriptor;
+  }
+
+  // --- handling ------------------------------------------------------------------------------
+
+  void Dispatch() {
+    state_ = State::kHandling;
+    request_.body = std::move(parser_->get().body());
+    bytes_in_ = request_.body.size();
+    if (!route_->info.options.compute) return Respond(Invoke(*route_, request_), /*close=*/false);
+
+    // The job owns the request; the session stays alive through the captured pointer.
+    auto job = [self = shared_from_this(), route = route_, request = std::move(request_)]() mutable {
+      Response response = Invoke(*route, request);
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->Respond(std::move(response), /*close=*/false);
+      });
+    };
+    if (!server_.pool_->TrySubmit(std::move(job))) RespondOverloaded(/*close=*/false);
+  }
+
+  static Response Invoke(const Router::Route& route, Request& request) {
+    try {
+      return route.handler(request);
+    } catch (const std::exception& e) {
+      spdlog::error("http handler {} threw: {} (request_id={})", route.info.options.name, e.what(), request.request_id);
+    } catch (...) {
+      spdlog::error("http handler {} threw a non-exception (request_id={})", route.info.options.name,
+                    request.request_id);
+    }
+    return Response::Error(request, 500, "internal_error", "internal server error",
+                           "the handler failed unexpectedly; the server log has details");
+  }
+
+  void RespondOverloaded(bool close) {
+    server_.metrics_.rejected.WithLabels({"overloaded"}).Inc();
+    Response r = Response::Error(503, "overloaded", "server overloaded",
+                                 "the compute queue is full (" + std::to_string(server_.pool_->capacity()) +
+                                     " waiting); retry later",
+                                 request_id_);
+    r.headers.Set("Retry-After", std::to_string(server_.options_.retry_after.count()));
+    Respond(std::move(r), close);
+  }
+
+  void RespondError(int status, std::string_view code, std::string_view error, const std::string& detail, bool close) {
+    Respond(Response::Error(status, code, error, detail, request_id_), close);
+  }
+
+  // --- writing -------------------------------------------------------------------------------
+
+  // `close`: the connection cannot be reused (unread body, broken framing).
+  void Respond(Response r, bool close) {
+    state_ = State::kWriting;
+    close_after_write_ = close || !keep_alive_ || stopping_ || server_.stopping_.load();
+    if (r.status < 200 || r.status > 999) {
+      spdlog::error("http handler {} returned invalid status {} (request_id={})", route_name_, r.status, request_id_);
+      r = Response::Error(500, "internal_error", "internal server error", "the handler returned an invalid status",
+                          request_id_);
+    }
+    status_ = r.status;
+
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->result(static_cast<unsigned>(r.status));
+    res->version(version_);
+    if (!r.content_type.empty() && IsSafeFieldText(r.content_type)) res->set(bhttp::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers.fields()) {
+      if (EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
+          EqualsIgnoreCase(name, "Connection") || EqualsIgnoreCase(name, "X-Request-Id")) {
+        continue;  // framing and the request id are the server's
+      }
+      if (name.empty() || !IsSafeFieldText(name) || !IsSafeFieldText(value)) {
+        spdlog::warn("http handler {} set a header with an empty name or CR/LF/NUL in it; dropped", route_name_);
+        continue;
+      }
+      res->insert(name, value);
+    }
+    res->set("X-Request-Id", request_id_);
+    res->keep_alive(!close_after_write_);
+    const bool no_body = r.status == 204 || r.status == 304;
+    if (no_body) r.body.clear();
+    bytes_out_ = head_ ? 0 : r.body.size();
+    if (head_ && !no_body) {
+      // HEAD: the GET answer's headers, Content-Length included, without its body.
+      res->content_length(r.body.size());
+    } else {
+      res->body() = std::move(r.body);
+      res->prepare_payload();
+    }
+    stream_.expires_after(server_.options_.write_timeout);
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      self->OnWrite(ec);
+    });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    Record(ec);
+    EndInFlight();
+    if (ec) return Close(/*linger=*/false);
+    if (close_after_write_) return Close(/*linger=*/true);
+    WaitForRequest();
+  }
+
+  void Record(beast::error_code write_error) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    auto& m = server_.metrics_;
+    const std::string status = std::to_string(status_);
+    m.requests.WithLabels({route_name_, status}).Inc();
+    m.latency.WithLabels({route_name_}).Observe(seconds);
+    m.request_bytes.WithLabels({route_name_}).Inc(static_cast<double>(bytes_in_));
+    if (!write_error) m.response_bytes.WithLabels({route_name_}).Inc(static_cast<double>(bytes_out_));
+    const auto level = quiet_ && status_ < 400 ? spdlog::level::debug : spdlog::level::info;
+    spdlog::log(level, "http {} {} {} {:.2f}ms in={} out={} request_id={} peer={}:{}{}{}",
+                method_.empty() ? "-" : method_, log_path_.empty() ? "-" : log_path_,
+                status_, seconds * 1000.0, bytes_in_, bytes_out_, request_id_, remote_address_, remote_port_,
+                write_error ? " write_error=" : "", write_error ? write_error.message() : "");
+  }
+
+  void BeginInFlight() {
+    if (in_flight_) return;
+    in_flight_ = true;
+    server_.in_flight_.fetch_add(1, std::memory_order_relaxed);
+    server_.metrics_.in_flight.Inc();
+  }
+
+  void EndInFlight() {
+    if (!in_flight_) return;
+    in_flight_ = false;
+    bytes_in_ = bytes_out_ = 0;
+    server_.in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    server_.metrics_.in_flight.Dec();
+  }
+
+  // --- closing -------------------------------------------------------------------------------
+
+  void Close(bool linger) {
+    EndInFlight();
+    state_ = State::kClosing;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (!linger || ec) {
+      stream_.socket().close(ec);
+      return;
+    }
+    linger_buffer_.resize(16 * 1024);
+    linger_deadline_ = Clock::now() + kLingerTime;
+    Drain();
+  }
+
+  void Drain() {
+    const auto left = linger_deadline_ - Clock::now();
+    if (left <= Clock::duration::zero() || lingered_bytes_ > kLingerMaxBytes) {
+      beast::error_code ec;
+      stream_.socket().close(ec);
+      return;
+    }
+    stream_.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(left) + std::chrono::milliseconds(1));
+    stream_.async_read_some(net::buffer(linger_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->lingered_bytes_ += n;
+                              if (ec) {
+                                beast::error_code ignored;
+                                self->stream_.socket().close(ignored);
+                                return;
+                              }
+                              self->Drain();
+                            });
+  }
+
+  ServerImpl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::string remote_address_;
+  std::uint16_t remote_port_ = 0;
+  State state_ = State::kIdle;
+  bool stopping_ = false;
+
+  // The request being served.
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Request request_;
+  const Router::Route* route_ = nullptr;
+  std::string route_name_{kNoRoute};
+  std::string method_;
+  std::string log_path_;
+  std::string request_id_;
+  int version_ = 11;
+  bool quiet_ = false;
+  bool keep_alive_ = false;
+  bool head_ = false;
+  bool close_after_write_ = false;
+  bool in_flight_ = false;
+  std::uint64_t body_limit_ = 0;
+  std::size_t bytes_in_ = 0;
+  std::size_t bytes_out_ = 0;
+  int status_ = 0;
+  Clock::time_point start_;
+
+  std::vector<char> linger_buffer_;
+  Clock::time_point linger_deadline_;
+  std::size_t lingered_bytes_ = 0;
+};
+
+}  // namespace
+
+ServerImpl::ServerImpl(ServerOptions options, Router& router, common::Metrics& metrics)
+    : options_(std::move(options)),
+      router_(router),
+      metrics_(metrics),
+      acceptor_(net::make_strand(ioc_)),
+      accept_retry_(acceptor_.get_executor()) {
+  const std::size_t threads =
+      options_.compute_threads > 0 ? options_.compute_threads : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t capacity = options_.queue_capacity > 0 ? options_.queue_capacity : 4 * threads;
+  ComputePool::Observers observers;
+  observers.queue_depth = [g = &metrics_.queue_depth](std::size_t n) { g->Set(static_cast<double>(n)); };
+  observers.active = [g = &metrics_.compute_active](std::size_t n) { g->Set(static_cast<double>(n)); };
+  pool_ = std::make_unique<ComputePool>(threads, capacity, std::move(observers));
+}
+
+ServerImpl::~ServerImpl() {
+  Stop();
+  Join();
+}
+
+common::Expected<std::uint16_t, std::string> ServerImpl::Start() {
+  if (started_) return common::Unexpected<std::string>{"server already started"};
+  beast::error_code ec;
+  const auto address = net::ip::make_address(options_.host, ec);
+  if (ec) return common::Unexpected<std::string>{"invalid listen address '" + options_.host + "': " + ec.message()};
+  const tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    return common::Unexpected<std::string>{"cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                                           ": " + ec.message()};
+  }
+  const std::uint16_t port = acceptor_.local_endpoint().port();
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+  }
+  work_.emplace(ioc_.get_executor());
+  Accept();
+  const std::size_t io_threads = std::max<std::size_t>(1, options_.io_threads);
+  for (std::size_t i = 0; i < io_threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  return port;
+}
+
+void ServerImpl::Accept() {
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         [this](beast::error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
+}
+
+void ServerImpl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;  // Stop()
+  if (ec) {
+    // Out of descriptors and the like: back off instead of spinning, then keep serving.
+    spdlog::warn("http accept failed: {}", ec.message());
+    accept_retry_.expires_after(std::chrono::milliseconds(50));
+    accept_retry_.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && acceptor_.is_open()) Accept();
+    });
+    return;
+  }
+  auto session = std::make_shared<Session>(*this, std::move(socket));
+  switch (Register(session.get(), session)) {
+    case Admission::kAdmitted:
+      session->Run();
+      break;
+    case Admission::kFull:
+      metrics_.rejected.WithLabels({"too_many_connections"}).Inc();
+      session->RejectBusy();
+      break;
+    case Admission::kStopping:
+      break;  // the socket closes with the session
+  }
+  Accept();
+}
+
+ServerImpl::Admission ServerImpl::Register(Session* s, std::weak_ptr<Session> w) {
+  std::lock_guard lock(mu_);
+  if (stop_requested_) return Admission::kStopping;
+  if (sessions_.size() >= options_.max_connections) return Admission::kFull;
+  sessions_.emplace(s, std::move(w));
+  return Admission::kAdmitted;
+}
+
+void ServerImpl::Unregister(Session* s) {
+  std::lock_guard lock(mu_);
+  if (sessions_.erase(s) > 0 && sessions_.empty()) cv_.notify_all();
+}
+
+void ServerImpl::Stop() {
+  std::vector<std::shared_ptr<Session>> live;
+  bool started = false;
+  {
+    std::lock_guard lock(mu_);
+    if (stop_requested_) return;
+    started = started_;
+    stop_requested_ = true;
+    stopping_ = true;
+    for (auto& [raw, weak] : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  cv_.notify_all();
+  if (!started) return;
+  net::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+    accept_retry_.cancel();
+  });
+  for (auto& s : live) net::post(s->executor(), [s] { s->OnServerStop(); });
+}
+
+void ServerImpl::Join() {
+  std::unique_lock lock(mu_);
+  if (joined_ || !started_) {
+    joined_ = true;
+    return;
+  }
+  cv_.wait(lock, [this] { return stop_requested_; });
+  if (!cv_.wait_for(lock, options_.drain_timeout, [this] { return sessions_.empty(); })) {
+    spdlog::warn("http server: {} connections still open after the drain timeout; closing them", sessions_.size());
+  }
+  joined_ = true;
+  lock.unlock();
+  work_.reset();
+  ioc_.stop();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  pool_->Shutdown();
+}
+
+ServerStats ServerImpl::Stats() const {
+  ServerStats s;
+  {
+    std::lock_guard lock(mu_);
+    s.connections = sessions_.size();
+  }
+  s.in_flight = in_flight_.load(std::memory_order_relaxed);
+  s.queue_depth = pool_->QueueDepth();
+  s.compute_active = pool_->Active();
+  s.queue_capacity = pool_->capacity();
+  s.compute_threads = pool_->threads();
+  return s;
+}
+
+Server::Server(ServerOptions options, Router& router, common::Metrics& metrics)
+    : impl_(std::make_unique<ServerImpl>(std::move(options), router, metrics)) {}
+
+Server::~Server() = default;
+
+common::Expected<std::uint16_t, std::string> Server::Start() { return impl_->Start(); }
+void Server::Stop() { impl_->Stop(); }
+void Server::Join() { impl_->Join(); }
+ServerStats Server::Stats() const { return impl_->Stats(); }
+const ServerOptions& Server::options() const { return impl_->options_; }
+
+}  // namespace http

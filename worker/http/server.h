@@ -1,0 +1,108 @@
+// Server: a Boost.Beast HTTP/1.x server that reads requests in full, routes them through a Router
+// and writes the handlers' Responses. No Boost type appears here (pimpl), so code that only sets a
+// server up compiles fast.
+//
+// What it guarantees, whatever the client does:
+//   - HTTP/1.1 and 1.0, keep-alive, pipelined requests answered in order.
+//   - `Expect: 100-continue`: "100 Continue" is sent before the body is read, but only once the
+//     route, the body limit and the compute queue have accepted the request; otherwise the final
+//     error (404/405/413/503) is sent at once and the connection closed.
+//   - Limits: a Content-Length over the body limit gets 413 before any body byte is read; a chunked
+//     body is cut off at the limit (413); a header block over max_header_bytes gets 431; malformed
+//     HTTP gets 400; in every such case the connection is closed afterwards. A client that is
+//     silent (idle_timeout), slow to send its head (header_timeout) or its body (body_timeout), or
+//     slow to read the answer (write_timeout) is disconnected; other clients are not affected.
+//   - Routes marked `compute` run on a pool of compute_threads with at most queue_capacity jobs
+//     waiting; beyond that the answer is 503 (code "overloaded") with Retry-After. Other routes run
+//     inline on the IO threads, so /healthz keeps answering while the pool is saturated. Handlers
+//     must therefore be fast unless marked compute.
+//   - A handler that throws gets a 500 JSON error; the process stays up.
+//   - Every request carries a request id: a sane incoming X-Request-Id (1-128 chars of
+//     [A-Za-z0-9._:-]) or a fresh random one; it is echoed in X-Request-Id and logged.
+//   - Each request is logged with the default spdlog logger (method, path, status, duration, body
+//     bytes in/out, request id, peer) and counted in the Metrics registry:
+//       http_requests_total{route,status}          counter
+//       http_request_duration_seconds{route}       histogram
+//       http_request_body_bytes_total{route}       counter
+//       http_response_body_bytes_total{route}      counter
+//       http_requests_in_flight                    gauge
+//       http_connections_open                      gauge
+//       http_compute_queue_depth                   gauge
+//       http_compute_active                        gauge
+//       http_rejected_total{reason}                counter  (overloaded, too_many_connections)
+//     `route` is the route's name, or "none" when no route matched.
+//
+// Ownership: the Router and Metrics must outlive the Server; the router must not change after
+// Start(). Every error the server writes itself uses Response::Error.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/expected.h"
+#include "worker/http/router.h"
+
+namespace common {
+class Metrics;
+}
+
+namespace http {
+
+class ServerImpl;  // opaque; defined in server.cc
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;                  // 0: an ephemeral port, see Start()
+  std::size_t io_threads = 2;
+  std::size_t compute_threads = 0;         // 0: one per core
+  std::size_t queue_capacity = 0;          // compute jobs allowed to wait; 0: 4 per compute thread
+  std::uint64_t max_body_bytes = 64ull << 20;  // per request, unless the route sets its own
+  std::uint32_t max_header_bytes = 16 * 1024;  // request line and header fields
+  std::size_t max_connections = 1024;      // further connections get 503 and are closed
+  std::chrono::milliseconds header_timeout{10'000};  // from the first byte to the end of the head
+  std::chrono::milliseconds body_timeout{120'000};   // whole body
+  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
+  std::chrono::milliseconds write_timeout{60'000};   // whole response
+  std::chrono::milliseconds drain_timeout{30'000};   // Join() waits this long for in-flight requests
+  std::chrono::seconds retry_after{1};     // Retry-After of 503 overload answers
+};
+
+struct ServerStats {
+  std::size_t connections = 0;
+  std::size_t in_flight = 0;        // requests read but not yet answered
+  std::size_t queue_depth = 0;      // compute jobs waiting
+  std::size_t compute_active = 0;   // compute jobs running
+  std::size_t queue_capacity = 0;
+  std::size_t compute_threads = 0;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Router& router, common::Metrics& metrics);
+  ~Server();  // Stop() then Join()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts the threads. Returns the bound port, or why binding failed.
+  common::Expected<std::uint16_t, std::string> Start();
+
+  // Stops accepting, closes idle keep-alive connections, and lets requests already being read or
+  // handled finish (their answers carry Connection: close). Returns at once; thread-safe; not
+  // async-signal-safe (call it from a signal-watching thread, not a signal handler).
+  void Stop();
+
+  // Blocks until Stop() has been called and in-flight requests have finished (at most
+  // drain_timeout after Stop()), then joins every thread. Idempotent.
+  void Join();
+
+  ServerStats Stats() const;
+  const ServerOptions& options() const;
+
+ private:
+  std::unique_ptr<ServerImpl> impl_;
+};
+
+}  // namespace http
