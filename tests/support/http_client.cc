@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "worker/http/headers.h"
+
 namespace testsupport {
 namespace {
 
@@ -19,14 +21,6 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 
 std::string QuoteParam(std::string_view s) {
   std::string out = "\"";
@@ -157,7 +151,7 @@ HttpResponse ReadOneResponse(Conn& conn, bool head_request) {
 
 std::optional<std::string> HttpResponse::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (IEquals(key, name)) return value;
+    if (http::EqualsIgnoreCase(key, name)) return value;
   }
   return std::nullopt;
 }
@@ -228,7 +222,7 @@ HttpResponse HttpClient::Request(std::string_view method, std::string_view targe
       try {
         HttpResponse r = ReadOneResponse(impl_->conn, head);
         const auto connection = r.Header("Connection");
-        if ((connection && IEquals(*connection, "close")) || r.version == 10) impl_->conn.Close();
+        if ((connection && http::EqualsIgnoreCase(*connection, "close")) || r.version == 10) impl_->conn.Close();
         return r;
       } catch (const std::runtime_error&) {
         impl_->conn.Close();

@@ -1,0 +1,147 @@
+// End-to-end embed benchmark: POST /api/v1/embed of a file into the worker's default 1080p cover,
+// from N concurrent keep-alive clients, against the real stego-worker binary over loopback.
+//
+//   build/bin/embed_load [--clients 1,4] [--requests 200] [--payload-bytes 102400] [--threads 0]
+//
+// Prints, per client count, latency percentiles and throughput, then where the server spent its
+// time per request (from the worker's stego_phase_duration_seconds histogram, and the whole request
+// from http_request_duration_seconds), as Markdown.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/http_client.h"
+#include "tests/support/process_under_test.h"
+#include "tests/support/prometheus_text.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Settings {
+  std::vector<int> clients = {1, 4};
+  int requests = 200;  // per run, split across the clients
+  size_t payload_bytes = 100 * 1024;
+  int warmup = 10;
+  std::string threads = "0";
+};
+
+Settings ParseArgs(int argc, char** argv) {
+  Settings s;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--clients") {
+      s.clients.clear();
+      std::stringstream list(value);
+      for (std::string n; std::getline(list, n, ',');) s.clients.push_back(std::stoi(n));
+    } else if (flag == "--requests") {
+      s.requests = std::stoi(value);
+    } else if (flag == "--payload-bytes") {
+      s.payload_bytes = std::stoul(value);
+    } else if (flag == "--threads") {
+      s.threads = value;
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      std::exit(2);
+    }
+  }
+  return s;
+}
+
+double Percentile(std::vector<double> sorted, double p) {
+  if (sorted.empty()) return 0;
+  const size_t rank = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(rank, sorted.size() - 1)];
+}
+
+// Sum and count of each phase's histogram, to subtract a before-snapshot from an after-snapshot.
+std::map<std::string, std::pair<double, double>> PhaseTotals(testsupport::HttpClient& client) {
+  std::string error;
+  auto metrics = testsupport::ParsePromText(client.Get("/metrics").body, &error);
+  std::map<std::string, std::pair<double, double>> totals;
+  if (!metrics) return totals;
+  for (const auto& sample : metrics->samples) {
+    // The whole request as the server saw it, from the first byte read to the last byte written.
+    const auto route = sample.labels.find("route");
+    if (route != sample.labels.end() && route->second == "embed") {
+      if (sample.name == "http_request_duration_seconds_sum") totals["server_total"].first = sample.value;
+      if (sample.name == "http_request_duration_seconds_count") totals["server_total"].second = sample.value;
+    }
+    const auto phase = sample.labels.find("phase");
+    if (phase == sample.labels.end()) continue;
+    if (sample.name == "stego_phase_duration_seconds_sum") totals[phase->second].first = sample.value;
+    if (sample.name == "stego_phase_duration_seconds_count") totals[phase->second].second = sample.value;
+  }
+  return totals;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Settings settings = ParseArgs(argc, argv);
+  testsupport::ProcessUnderTest worker({.binary = STEGO_WORKER_BINARY,
+                                        .args = {"--http", "127.0.0.1:0", "--threads", settings.threads}});
+  std::string payload(settings.payload_bytes, '\0');
+  std::mt19937 rng(42);
+  for (auto& ch : payload) ch = static_cast<char>(rng());  // incompressible, like most files
+  testsupport::MultipartBuilder form;
+  form.File("file", "payload.bin", "application/octet-stream", payload);
+
+  std::printf("| clients | requests | p50 ms | p90 ms | p99 ms | max ms | requests/s |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  testsupport::HttpClient scraper(worker.host(), worker.port());
+  std::vector<std::string> phase_report;
+  for (int clients : settings.clients) {
+    {
+      testsupport::HttpClient warm(worker.host(), worker.port());
+      for (int i = 0; i < settings.warmup; ++i) warm.PostMultipart("/api/v1/embed", form);
+    }
+    const auto before = PhaseTotals(scraper);
+    std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
+    int failures = 0;
+    const auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        testsupport::HttpClient client(worker.host(), worker.port());
+        for (int i = c; i < settings.requests; i += clients) {
+          const auto t0 = Clock::now();
+          const auto response = client.PostMultipart("/api/v1/embed", form);
+          latencies[static_cast<size_t>(c)].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+          if (response.status != 200) __atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    std::vector<double> all;
+    for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    std::sort(all.begin(), all.end());
+    std::printf("| %d | %zu | %.1f | %.1f | %.1f | %.1f | %.1f |\n", clients, all.size(), Percentile(all, 50),
+                Percentile(all, 90), Percentile(all, 99), all.back(), static_cast<double>(all.size()) / seconds);
+    if (failures) std::printf("(%d requests failed)\n", failures);
+
+    const auto after = PhaseTotals(scraper);
+    std::string line = "clients=" + std::to_string(clients) + ": mean ms per request by phase:";
+    for (const auto& [phase, totals] : after) {
+      const auto& was = before.count(phase) ? before.at(phase) : std::pair<double, double>{0, 0};
+      const double count = totals.second - was.second;
+      if (count > 0) {
+        char cell[64];
+        std::snprintf(cell, sizeof cell, " %s %.1f", phase.c_str(), 1000.0 * (totals.first - was.first) / count);
+        line += cell;
+      }
+    }
+    phase_report.push_back(line);
+  }
+  std::printf("\n");
+  for (const auto& line : phase_report) std::printf("%s\n", line.c_str());
+  return 0;
+}

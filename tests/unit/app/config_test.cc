@@ -1,0 +1,68 @@
+#include "worker/app/config.h"
+
+#include <gtest/gtest.h>
+
+namespace worker {
+namespace {
+
+TEST(ParseFlags, DefaultsServeLoopback8081WithOneThreadPerCore) {
+  auto parsed = ParseFlags({}, {});
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(parsed->config.http.host, "127.0.0.1");
+  EXPECT_EQ(parsed->config.http.port, 8081);
+  EXPECT_GE(parsed->config.threads, 1u);
+  EXPECT_EQ(parsed->config.queue_depth, 4 * parsed->config.threads);
+  EXPECT_FALSE(parsed->config.node_id.empty());
+}
+
+TEST(ParseFlags, EnvironmentSetsEveryFlagAndCommandLineWins) {
+  auto parsed = ParseFlags({"--max-pixels", "1000"},
+                           {"STEGO_MAX_PIXELS=5000", "STEGO_NODE_ID=n7", "STEGO_HTTP=0.0.0.0:9000",
+                            "STEGO_MAX_UPLOAD_BYTES=4096", "STEGO_LOG_FORMAT=json", "STEGO_ADMIN_KEY=k",
+                            "PATH=/usr/bin", "STEGO_UNKNOWN=1"});
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(parsed->config.max_pixels, 1000u);
+  EXPECT_EQ(parsed->config.node_id, "n7");
+  EXPECT_EQ(parsed->config.http.host, "0.0.0.0");
+  EXPECT_EQ(parsed->config.http.port, 9000);
+  EXPECT_EQ(parsed->config.max_upload_bytes, 4096u);
+  EXPECT_EQ(parsed->config.log_format, "json");
+  EXPECT_EQ(parsed->config.admin_key, "k");
+}
+
+TEST(ParseFlags, BadValuesNameTheFlag) {
+  auto format = ParseFlags({"--log-format", "xml"}, {});
+  ASSERT_FALSE(format);
+  EXPECT_NE(format.error().find("--log-format"), std::string::npos);
+  auto http = ParseFlags({"--http", "localhost:99999"}, {});
+  ASSERT_FALSE(http);
+  EXPECT_NE(http.error().find("--http"), std::string::npos);
+  EXPECT_FALSE(ParseFlags({"--no-such-flag"}, {}));
+  EXPECT_FALSE(ParseFlags({"--threads", "many"}, {}));
+}
+
+TEST(ParseFlags, HelpListsFlagsAndAsksToExit) {
+  auto parsed = ParseFlags({"--help"}, {});
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(parsed->exit_now);
+  EXPECT_EQ(parsed->exit_code, 0);
+  for (const char* flag : {"--node-id", "--http", "--data-dir", "--cover", "--max-upload-bytes", "--max-pixels",
+                           "--threads", "--log-format", "--admin-key"}) {
+    EXPECT_NE(parsed->output.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(ParseHostPort, AcceptsBracketedIpv6AndEmptyHost) {
+  auto v6 = ParseHostPort("[::1]:8081");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 8081);
+  auto any = ParseHostPort(":0");
+  ASSERT_TRUE(any);
+  EXPECT_EQ(any->host, "0.0.0.0");
+  EXPECT_FALSE(ParseHostPort("8081"));
+  EXPECT_FALSE(ParseHostPort("host:80x"));
+}
+
+}  // namespace
+}  // namespace worker

@@ -1,0 +1,114 @@
+#include "worker/api/service_routes.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "worker/api/openapi.h"
+
+namespace api {
+namespace {
+
+using nlohmann::json;
+
+double ResidentMemoryBytes() {
+  long pages = 0;
+  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+    long size = 0;
+    if (std::fscanf(statm, "%ld %ld", &size, &pages) != 2) pages = 0;
+    std::fclose(statm);
+  }
+  return static_cast<double>(pages) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+// Compares digests, not the keys, so the time taken says nothing about the key's length or prefix.
+bool SameKey(std::string_view given, std::string_view expected) {
+  unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
+  return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+// Wraps an admin handler: 403 when no admin key is configured, 401 without a bearer token, 403 with
+// a wrong one.
+http::Handler RequireAdmin(std::string admin_key, http::Handler handler) {
+  return [admin_key = std::move(admin_key), handler = std::move(handler)](http::Request& request) {
+    if (admin_key.empty()) {
+      return http::Response::Error(request, 403, "admin_disabled", "admin endpoints are disabled",
+                                   "start the worker with --admin-key (or STEGO_ADMIN_KEY) to enable them");
+    }
+    constexpr std::string_view kBearer = "Bearer ";
+    const auto authorization = request.Header("Authorization");
+    if (!authorization || !authorization->starts_with(kBearer)) {
+      auto response = http::Response::Error(request, 401, "unauthorized", "admin key required",
+                                            "send Authorization: Bearer <admin key>");
+      response.headers.Set("WWW-Authenticate", "Bearer");
+      return response;
+    }
+    if (!SameKey(authorization->substr(kBearer.size()), admin_key)) {
+      return http::Response::Error(request, 403, "forbidden", "wrong admin key", "the bearer token is not the admin key");
+    }
+    return handler(request);
+  };
+}
+
+http::Response Fail(http::Request& request, PauseSwitch& pause) {
+  const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  const std::string action = body.is_object() && body.contains("action") && body["action"].is_string()
+                                 ? body["action"].get<std::string>()
+                                 : "";
+  if (action == "crash") {
+    spdlog::warn("admin: crash requested (request {}); exiting at once", request.request_id);
+    spdlog::default_logger()->flush();
+    std::_Exit(1);  // on purpose: no cleanup, no goodbye, as a real crash
+  }
+  if (action == "pause") {
+    pause.Pause();
+    spdlog::warn("admin: paused (request {}); answering 503 until /admin/restore", request.request_id);
+    return http::Response::Json(200, {{"status", "paused"}});
+  }
+  return http::Response::Error(request, 400, "invalid_parameter", "invalid parameter 'action'",
+                               "send a JSON body {\"action\": \"crash\"} or {\"action\": \"pause\"}",
+                               json{{"field", "action"}});
+}
+
+}  // namespace
+
+void AddServiceRoutes(Endpoints& endpoints, PauseSwitch& pause, common::Metrics& metrics, ServiceSettings settings) {
+  const http::RouteOptions quiet{.quiet = true};
+  endpoints.Add("GET", "/healthz", [](http::Request&) { return http::Response::Json(200, {{"status", "healthy"}}); },
+                quiet);
+  endpoints.Add("GET", "/readyz", [readiness = settings.readiness](http::Request& request) {
+    if (auto reason = readiness ? readiness() : std::nullopt) {
+      return http::Response::Error(request, 503, "not_ready", "not ready", *reason);
+    }
+    return http::Response::Json(200, {{"status", "ready"}});
+  }, quiet);
+  auto& memory = metrics.GetGauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+  metrics.GaugeFamily("stego_build_info", "Build of this worker.", {"version", "node"})
+      .WithLabels({STEGO_VERSION, settings.node_id})
+      .Set(1);
+  endpoints.Add("GET", "/metrics", [&metrics, &memory](http::Request&) {
+    memory.Set(ResidentMemoryBytes());
+    return http::Response::Text(200, metrics.Render(), std::string(common::kPrometheusContentType));
+  }, quiet);
+  endpoints.Add("GET", "/openapi.json", [](http::Request&) {
+    return http::Response::Bytes(200, "application/json", std::string(OpenApiDocument()));
+  });
+  endpoints.AddAlwaysOn("POST", "/admin/fail", RequireAdmin(settings.admin_key, [&pause](http::Request& request) {
+    return Fail(request, pause);
+  }));
+  endpoints.AddAlwaysOn("POST", "/admin/restore", RequireAdmin(settings.admin_key, [&pause](http::Request& request) {
+    pause.Restore();
+    spdlog::info("admin: restored (request {})", request.request_id);
+    return http::Response::Json(200, {{"status", "serving"}});
+  }));
+}
+
+}  // namespace api

@@ -1,0 +1,408 @@
+#include "worker/api/stego_routes.h"
+
+#include <charconv>
+#include <chrono>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include "worker/api/errors.h"
+#include "worker/api/form.h"
+#include "worker/stego/engine.h"
+
+namespace api {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kTextMime = "text/plain; charset=utf-8";
+constexpr std::string_view kBinaryMime = "application/octet-stream";
+
+std::span<const uint8_t> AsBytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+std::string Base64(std::span<const uint8_t> bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+bool WantsJson(const http::Request& request) {
+  const auto accept = request.Header("Accept");
+  return accept && accept->find("application/json") != std::string_view::npos;
+}
+
+// A name safe in a header and on a user's disk: letters, digits, '.', '_', '-'; no leading dot;
+// at most 100 characters. Anything else becomes '_'.
+std::string SafeFileName(std::string_view name, std::string_view fallback) {
+  if (const auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  std::string safe;
+  for (char ch : name.substr(0, 100)) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    ch == '.' || ch == '_' || ch == '-';
+    safe.push_back(ok ? ch : '_');
+  }
+  while (!safe.empty() && safe.front() == '.') safe.erase(safe.begin());
+  return safe.empty() ? std::string(fallback) : safe;
+}
+
+std::string_view Stem(std::string_view name) {
+  const auto dot = name.rfind('.');
+  return dot == std::string_view::npos || dot == 0 ? name : name.substr(0, dot);
+}
+
+// A MIME type we are willing to echo in Content-Type: type/subtype[; params] in visible ASCII.
+std::string SafeMime(std::string_view mime) {
+  const bool has_slash = mime.find('/') != std::string_view::npos;
+  bool printable = !mime.empty() && mime.size() <= 127;
+  for (char ch : mime) printable = printable && ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
+  return has_slash && printable ? std::string(mime) : std::string(kBinaryMime);
+}
+
+// Strict UTF-8 (no overlongs, no surrogates): only then is a text payload echoed as a JSON string.
+bool IsUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    const size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
+    if (length == 0 || i + length > s.size()) return false;
+    uint32_t code = length == 1 ? lead : lead & (0x7f >> length);
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(s[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < kMinimum[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    i += length;
+  }
+  return true;
+}
+
+// Messages are stored without name or type (see ReadEmbedJob).
+bool IsMessage(const stego::Extracted& extracted) { return extracted.mime.empty() && extracted.filename.empty(); }
+
+std::string MimeOf(const stego::Extracted& extracted) {
+  return IsMessage(extracted) ? std::string(kTextMime) : SafeMime(extracted.mime);
+}
+
+http::Response Download(std::string content_type, std::string_view filename, std::string body) {
+  auto response = http::Response::Bytes(200, std::move(content_type), std::move(body));
+  response.headers.Set("Content-Disposition", "attachment; filename=\"" + std::string(filename) + "\"");
+  // The payload's type comes from whoever embedded it: never let a browser sniff it into HTML.
+  response.headers.Set("X-Content-Type-Options", "nosniff");
+  return response;
+}
+
+template <class T>
+using Answer = common::Expected<T, http::Response>;
+
+// What an embed call asked for, once its form is read.
+struct EmbedJob {
+  const http::MultipartPart* cover = nullptr;  // nullptr: the default cover
+  std::string_view secret;
+  stego::EmbedOptions options;
+  stego::ImageFormat format = stego::ImageFormat::kPng;
+};
+
+struct EmbedDone {
+  std::string image;
+  std::string filename;
+  stego::ImageFormat format;
+  int channels = 0;
+  stego::ImageDims dims;
+  stego::EmbedReport report;
+};
+
+class StegoHandlers {
+ public:
+  explicit StegoHandlers(StegoSettings settings)
+      : settings_(std::move(settings)),
+        phases_(settings_.metrics->HistogramFamily("stego_phase_duration_seconds",
+                                                   "Time spent in each phase of embed and extract calls.", {"phase"},
+                                                   common::Histogram::LatencyBuckets())) {
+    limits_.max_total_bytes = settings_.max_upload_bytes;
+    limits_.max_file_bytes = settings_.max_upload_bytes;
+    limits_.max_field_bytes = settings_.max_upload_bytes;
+    limits_.max_parts = 16;
+  }
+
+  http::Response Embed(http::Request& request) const {
+    auto form = Form::Parse(request, {"cover", "file", "message", "password", "lsb_bits", "format"}, limits_);
+    if (!form) return form.error();
+    auto job = ReadEmbedJob(request, *form, "file", "message");
+    if (!job) return job.error();
+    auto done = RunEmbed(request, *job);
+    if (!done) return done.error();
+    if (!WantsJson(request)) {
+      return Download(std::string(stego::FormatMimeType(done->format)), done->filename, std::move(done->image));
+    }
+    json body = {
+        {"request_id", request.request_id},
+        {"filename", done->filename},
+        {"mime", stego::FormatMimeType(done->format)},
+        {"cover_info", CoverInfo(*done)},
+        {"secret_size_bytes", job->secret.size()},
+        {"payload_size_bytes", done->report.container_bytes},
+        {"compressed", done->report.compressed},
+        {"encrypted", done->report.encrypted},
+        {"stego_image_b64", Base64(AsBytes(done->image))},
+    };
+    return http::Response::Json(200, body);
+  }
+
+  http::Response CompatEmbed(http::Request& request) const {
+    auto form = Form::Parse(request, {"file", "message", "secret", "password", "lsb_bits"}, limits_);
+    if (!form) return form.error();
+    // The prototype's field names: `file` is the cover, `message` or `secret` the payload.
+    auto job = ReadEmbedJob(request, *form, "secret", "message");
+    if (!job) return job.error();
+    job->cover = form->Get("file");
+    auto done = RunEmbed(request, *job);
+    if (!done) return done.error();
+    const json body = {
+        {"request_id", request.request_id},
+        {"cover_info", CoverInfo(*done)},
+        {"secret_size_bytes", job->secret.size()},
+        {"payload_size_bytes", done->report.container_bytes},
+        {"stego_image_b64", Base64(AsBytes(done->image))},
+        {"notes", Notes(*done)},
+    };
+    return http::Response::Json(200, body);
+  }
+
+  http::Response Extract(http::Request& request) const {
+    auto extracted = RunExtract(request);
+    if (!extracted) return extracted.error();
+    const bool is_text = IsMessage(*extracted);
+    const std::string filename = SafeFileName(extracted->filename, is_text ? "message.txt" : "payload.bin");
+    const std::string mime = MimeOf(*extracted);
+    std::string data(extracted->data.begin(), extracted->data.end());
+    if (!WantsJson(request)) return Download(mime, filename, std::move(data));
+    json body = {
+        {"request_id", request.request_id},
+        {"filename", filename},
+        {"mime", mime},
+        {"size_bytes", data.size()},
+        {"compressed", extracted->compressed},
+        {"encrypted", extracted->encrypted},
+        {"data_b64", Base64(extracted->data)},
+    };
+    if (is_text && IsUtf8(data)) body["message"] = data;
+    return http::Response::Json(200, body);
+  }
+
+  http::Response CompatExtract(http::Request& request) const {
+    auto extracted = RunExtract(request);
+    if (!extracted) return extracted.error();
+    const json body = {
+        {"request_id", request.request_id},
+        {"recovered_size_bytes", extracted->data.size()},
+        {"recovered_mime", MimeOf(*extracted)},
+        {"recovered_b64", Base64(extracted->data)},
+    };
+    return http::Response::Json(200, body);
+  }
+
+  http::Response Capacity(http::Request& request) const {
+    auto form = Form::Parse(request, {"cover", "lsb_bits"}, limits_);
+    if (!form) return form.error();
+    auto lsb_bits = form->Int(request, "lsb_bits", 1, 4, 1);
+    if (!lsb_bits) return lsb_bits.error();
+    std::string format = "png";
+    stego::ImageDims dims = stego::ImageDims::Of(*settings_.default_cover);
+    int channels = settings_.default_cover->channels;
+    if (const auto* cover = form->Get("cover")) {
+      // The header is enough: capacity never needs the pixels.
+      auto info = ProbeWithinLimits(AsBytes(cover->data));
+      if (!info) return ErrorResponse(request, info.error());
+      format = stego::FormatName(info->format);
+      dims = info->dims();
+      channels = info->colour_channels + (info->has_alpha ? 1 : 0);
+    }
+    json by_lsb = json::object();
+    for (int bits = 1; bits <= 4; ++bits) by_lsb[std::to_string(bits)] = *stego::MaxDataBytes({dims, bits});
+    const json body = {
+        {"request_id", request.request_id},
+        {"format", format},
+        {"cover_info",
+         {{"width", dims.width},
+          {"height", dims.height},
+          {"channels", channels},
+          {"lsb_per_channel", *lsb_bits},
+          {"capacity_bytes", *stego::MaxDataBytes({dims, *lsb_bits})}}},
+        {"capacity_bytes_with_password", *stego::MaxDataBytes({dims, *lsb_bits, /*encrypted=*/true})},
+        {"capacity_bytes_by_lsb", by_lsb},
+    };
+    return http::Response::Json(200, body);
+  }
+
+  http::Response Dataset(http::Request& request) const {
+    const std::string_view text = request.Param("i");
+    int index = -1;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), index);
+    if (ec != std::errc() || end != text.data() + text.size() || index < 0 || index >= stego::kDatasetSize) {
+      return http::Response::Error(request, 404, "not_found", "no such dataset image",
+                                   "dataset images are numbered 0 to " + std::to_string(stego::kDatasetSize - 1));
+    }
+    auto image = stego::DatasetImage(index);
+    if (!image) return ErrorResponse(request, image.error());
+    auto png = stego::EncodeImage(*image, stego::ImageFormat::kPng);
+    if (!png) return ErrorResponse(request, png.error());
+    auto response = http::Response::Bytes(200, "image/png", std::string(png->begin(), png->end()));
+    response.headers.Set("Cache-Control", "public, max-age=86400, immutable");
+    return response;
+  }
+
+ private:
+  // Runs one phase of a call and records how long it took.
+  template <class Work>
+  auto Timed(std::string_view phase, Work&& work) const {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = work();
+    phases_.WithLabels({phase}).Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return result;
+  }
+
+  // Reads payload, password, depth and output format; `file_field`/`text_field` name the payload
+  // fields (the compatibility surface names them differently).
+  Answer<EmbedJob> ReadEmbedJob(const http::Request& request, const Form& form, std::string_view file_field,
+                                std::string_view text_field) const {
+    EmbedJob job;
+    job.cover = form.Get("cover");
+    const auto* file = form.Get(file_field);
+    const auto* text = form.Get(text_field);
+    if ((file == nullptr) == (text == nullptr)) {
+      return common::Unexpected{BadParameter(request, file_field,
+                                             "give exactly one of '" + std::string(file_field) + "' (a file) or '" +
+                                                 std::string(text_field) + "' (a text message)")};
+    }
+    if (file) {
+      job.secret = file->data;
+      job.options.filename = SafeFileName(file->filename.value_or(""), "");
+      job.options.mime = SafeMime(file->content_type);
+    } else {
+      // A message is stored with neither name nor type: the most compact record, and what
+      // capacity figures assume. Extract answers it as UTF-8 text.
+      job.secret = text->data;
+    }
+    auto lsb_bits = form.Int(request, "lsb_bits", 1, 4, 1);
+    if (!lsb_bits) return common::Unexpected{lsb_bits.error()};
+    job.options.lsb_bits = *lsb_bits;
+    job.options.password = std::string(form.Text("password").value_or(""));
+    const std::string_view format_name = form.Text("format").value_or("png");
+    const auto format = stego::ParseImageFormat(format_name);
+    if (!format) {
+      return common::Unexpected{BadParameter(request, "format", "output format must be png, bmp, tiff or webp")};
+    }
+    if (!stego::IsLossless(*format)) {
+      return common::Unexpected{ErrorResponse(
+          request, stego::Error{stego::ErrorCode::kLossyOutput,
+                                std::string(format_name) + " is lossy and would destroy the hidden bits; use png, bmp, tiff or webp"})};
+    }
+    job.format = *format;
+    return job;
+  }
+
+  // Everything cheap is checked before anything heavy: header-declared size and capacity come
+  // before the cover is decoded, the key derived or a pixel touched.
+  Answer<EmbedDone> RunEmbed(const http::Request& request, const EmbedJob& job) const {
+    auto packed = Timed("pack", [&] { return stego::Pack(AsBytes(job.secret), job.options); });
+    if (!packed) return common::Unexpected{ErrorResponse(request, packed.error())};
+    stego::Image cover;
+    std::string stem;  // the uploaded cover's name, so "holiday.jpg" comes back as "holiday-stego.png"
+    if (job.cover) {
+      auto info = Timed("probe", [&] { return ProbeWithinLimits(AsBytes(job.cover->data)); });
+      if (!info) return common::Unexpected{ErrorResponse(request, info.error())};
+      if (auto fits = stego::CheckCapacity(*packed, info->dims()); !fits) {
+        return common::Unexpected{ErrorResponse(request, fits.error())};
+      }
+      auto decoded = Timed("decode", [&] { return stego::DecodeImage(AsBytes(job.cover->data), {settings_.max_pixels}); });
+      if (!decoded) return common::Unexpected{ErrorResponse(request, decoded.error())};
+      cover = std::move(*decoded);
+      stem = std::string(Stem(SafeFileName(job.cover->filename.value_or(""), "cover"))) + "-";
+    } else {
+      cover = Timed("copy_default_cover", [&] { return *settings_.default_cover; });
+    }
+    auto report = Timed("embed", [&] { return stego::Embed(cover, *packed); });
+    if (!report) return common::Unexpected{ErrorResponse(request, report.error())};
+    auto encoded = Timed("encode", [&] { return stego::EncodeImage(cover, job.format); });
+    if (!encoded) return common::Unexpected{ErrorResponse(request, encoded.error())};
+    EmbedDone done;
+    done.image.assign(encoded->begin(), encoded->end());
+    done.filename = stem + "stego" + std::string(stego::FormatExtension(job.format));
+    done.format = job.format;
+    done.channels = cover.channels;
+    done.dims = stego::ImageDims::Of(cover);
+    done.report = *report;
+    return done;
+  }
+
+  Answer<stego::Extracted> RunExtract(const http::Request& request) const {
+    auto form = Form::Parse(request, {"file", "password"}, limits_);
+    if (!form) return common::Unexpected{form.error()};
+    const auto* file = form->Get("file");
+    if (!file) return common::Unexpected{BadParameter(request, "file", "the stego image is required")};
+    auto image = Timed("decode", [&] { return stego::DecodeImage(AsBytes(file->data), {settings_.max_pixels}); });
+    if (!image) return common::Unexpected{ErrorResponse(request, image.error())};
+    auto extracted = Timed("extract", [&] {
+      return stego::Extract(*image, form->Text("password").value_or(""), settings_.max_upload_bytes);
+    });
+    if (!extracted) return common::Unexpected{ErrorResponse(request, extracted.error())};
+    return std::move(*extracted);
+  }
+
+  // The header is enough to refuse an oversized image: no pixel is decoded.
+  stego::Result<stego::ImageInfo> ProbeWithinLimits(std::span<const uint8_t> bytes) const {
+    auto info = stego::ProbeImage(bytes);
+    if (!info) return info;
+    if (auto within = stego::CheckLimits(*info, {settings_.max_pixels}); !within) {
+      return common::Unexpected{within.error()};
+    }
+    return info;
+  }
+
+  static json CoverInfo(const EmbedDone& done) {
+    return {{"width", done.dims.width},
+            {"height", done.dims.height},
+            {"channels", done.channels},
+            {"lsb_per_channel", done.report.lsb_bits},
+            {"capacity_bytes", done.report.capacity_bytes}};
+  }
+
+  static std::string Notes(const EmbedDone& done) {
+    return std::string(stego::FormatName(done.format)) + ", " + std::to_string(done.report.lsb_bits) +
+           " LSB per colour channel, " + (done.report.compressed ? "deflated" : "stored uncompressed") + ", " +
+           (done.report.encrypted ? "AES-256-GCM encrypted with keyed pixel order" : "not encrypted");
+  }
+
+  StegoSettings settings_;
+  common::Family<common::Histogram>& phases_;
+  http::MultipartLimits limits_;
+};
+
+}  // namespace
+
+void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
+  auto handlers = std::make_shared<const StegoHandlers>(std::move(settings));
+  auto bind = [handlers](http::Response (StegoHandlers::*method)(http::Request&) const) {
+    return [handlers, method](http::Request& request) { return ((*handlers).*method)(request); };
+  };
+  const auto compute = [](std::string name) { return http::RouteOptions{.name = std::move(name), .compute = true}; };
+  endpoints.Add("POST", "/api/v1/embed", bind(&StegoHandlers::Embed), compute("embed"));
+  endpoints.Add("POST", "/api/v1/extract", bind(&StegoHandlers::Extract), compute("extract"));
+  endpoints.Add("POST", "/api/v1/capacity", bind(&StegoHandlers::Capacity), compute("capacity"));
+  endpoints.Add("GET", "/api/v1/dataset/{i}", bind(&StegoHandlers::Dataset), compute("dataset"));
+  endpoints.Add("POST", "/api/embed", bind(&StegoHandlers::CompatEmbed), compute("compat_embed"));
+  endpoints.Add("POST", "/api/extract", bind(&StegoHandlers::CompatExtract), compute("compat_extract"));
+  endpoints.Add("GET", "/api/dataset/{i}", bind(&StegoHandlers::Dataset), compute("compat_dataset"));
+}
+
+}  // namespace api

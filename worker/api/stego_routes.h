@@ -1,0 +1,28 @@
+// The steganography endpoints: /api/v1/{embed,extract,capacity,dataset/{i}} and the prototype's
+// compatibility surface /api/{embed,extract,dataset/{i}}. Handlers parse and check the request,
+// call the engine, and shape the answer; the engine does the work.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "common/metrics.h"
+#include "worker/api/endpoints.h"
+#include "worker/stego/image.h"
+
+namespace api {
+
+struct StegoSettings {
+  size_t max_upload_bytes = 32u << 20;
+  uint64_t max_pixels = 40'000'000;
+  // Used when a request brings no cover of its own; shared read-only by every request.
+  std::shared_ptr<const stego::Image> default_cover;
+  // Where stego_phase_duration_seconds{phase} is recorded: where an embed or extract spends its
+  // time (probe, pack, decode, embed, encode, extract). Must outlive the routes.
+  common::Metrics* metrics = nullptr;
+};
+
+void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings);
+
+}  // namespace api

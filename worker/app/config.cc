@@ -1,0 +1,123 @@
+#include "worker/app/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <sstream>
+#include <thread>
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+
+namespace worker {
+namespace po = boost::program_options;
+using common::Unexpected;
+
+namespace {
+
+constexpr std::string_view kEnvPrefix = "STEGO_";
+
+po::options_description Describe(WorkerConfig& c, std::string& http) {
+  po::options_description d("stego-worker options (each also settable as STEGO_<NAME>, e.g. STEGO_NODE_ID)");
+  d.add_options()
+      ("help,h", "show this help")
+      ("version", "print the version")
+      ("node-id", po::value(&c.node_id), "member identity (default: the host name)")
+      ("http", po::value(&http)->default_value("127.0.0.1:8081"), "HTTP API address host:port (port 0 = any)")
+      ("data-dir", po::value(&c.data_dir), "directory for durable state (created if missing)")
+      ("cover", po::value(&c.cover_path), "default cover image (default: a synthetic 1920x1080 cover)")
+      ("max-upload-bytes", po::value(&c.max_upload_bytes)->default_value(c.max_upload_bytes), "largest request body accepted")
+      ("max-pixels", po::value(&c.max_pixels)->default_value(c.max_pixels), "largest cover accepted, in pixels (checked from the image header)")
+      ("threads", po::value(&c.threads)->default_value(0), "compute threads (0 = one per core)")
+      ("queue-depth", po::value(&c.queue_depth)->default_value(0), "compute jobs allowed to wait (0 = 4 per thread); beyond it requests get 503")
+      ("log-format", po::value(&c.log_format)->default_value(c.log_format), "text or json")
+      ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error")
+      ("admin-key", po::value(&c.admin_key), "bearer key for /admin/* (prefer STEGO_ADMIN_KEY: argv is visible in ps)");
+  return d;
+}
+
+// STEGO_MAX_UPLOAD_BYTES -> max-upload-bytes; anything without our prefix is not ours.
+std::string EnvToOption(const po::options_description& d, const std::string& env_name) {
+  if (!env_name.starts_with(kEnvPrefix)) return "";
+  std::string name = env_name.substr(kEnvPrefix.size());
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) {
+    return ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
+  });
+  if (name == "help" || name == "version") return "";
+  return d.find_nothrow(name, false) ? name : "";
+}
+
+// NAME=VALUE entries that are ours, as "--option=value" arguments for the same parser as argv.
+std::vector<std::string> EnvironmentAsFlags(const po::options_description& d,
+                                            const std::vector<std::string>& environment) {
+  std::vector<std::string> flags;
+  for (const auto& entry : environment) {
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string option = EnvToOption(d, entry.substr(0, eq));
+    if (!option.empty()) flags.push_back("--" + option + "=" + entry.substr(eq + 1));
+  }
+  return flags;
+}
+
+common::Expected<void, std::string> Validate(WorkerConfig& c) {
+  if (c.log_format != "text" && c.log_format != "json") {
+    return Unexpected{"--log-format must be text or json, not '" + c.log_format + "'"};
+  }
+  if (c.max_upload_bytes < 1024) return Unexpected{std::string("--max-upload-bytes must be at least 1024")};
+  if (c.max_pixels < 64) return Unexpected{std::string("--max-pixels must be at least 64")};
+  if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (c.queue_depth == 0) c.queue_depth = 4 * c.threads;
+  if (c.node_id.empty()) {
+    char host[256] = {};
+    c.node_id = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "node";
+  }
+  return {};
+}
+
+}  // namespace
+
+common::Expected<HostPort, std::string> ParseHostPort(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return Unexpected{"'" + text + "' is not host:port"};
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  const std::string port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return Unexpected{"'" + port_text + "' is not a port number (0-65535)"};
+  }
+  return HostPort{host, static_cast<uint16_t>(port)};
+}
+
+common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::string>& args,
+                                                      const std::vector<std::string>& environment) {
+  ParsedFlags parsed;
+  std::string http;
+  const po::options_description desc = Describe(parsed.config, http);
+  po::variables_map vm;
+  try {
+    // The command line is stored first: program_options keeps the first value stored, so flags win.
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::store(po::command_line_parser(EnvironmentAsFlags(desc, environment)).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return Unexpected{std::string(e.what())};
+  }
+  if (vm.count("help")) {
+    std::ostringstream out;
+    out << "stego-worker: serves the steganography API.\n\n" << desc;
+    return ParsedFlags{{}, true, 0, out.str()};
+  }
+  if (vm.count("version")) return ParsedFlags{{}, true, 0, "stego-worker " STEGO_VERSION "\n"};
+  auto host_port = ParseHostPort(http);
+  if (!host_port) return Unexpected{"--http: " + host_port.error()};
+  parsed.config.http = *host_port;
+  if (auto ok = Validate(parsed.config); !ok) return Unexpected{ok.error()};
+  return parsed;
+}
+
+}  // namespace worker

@@ -1,0 +1,47 @@
+// Worker configuration: every flag, its environment variable (STEGO_ + upper-case name, e.g.
+// STEGO_MAX_UPLOAD_BYTES), defaults and validation. Command-line flags win over the environment.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+
+namespace worker {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct WorkerConfig {
+  std::string node_id;
+  HostPort http{"127.0.0.1", 8081};
+  std::string data_dir;
+  std::string cover_path;  // empty: the deterministic synthetic 1920x1080 cover
+  size_t max_upload_bytes = 32u << 20;
+  uint64_t max_pixels = 40'000'000;
+  unsigned threads = 0;      // compute threads; 0 before validation means "one per core"
+  size_t queue_depth = 0;    // compute jobs waiting beyond the running ones; 0 means 4 per thread
+  std::string log_format = "text";
+  std::string log_level = "info";
+  std::string admin_key;     // empty: admin endpoints are refused
+};
+
+// What parsing decided: run with a config, or exit (after --help/--version) with a code and text.
+struct ParsedFlags {
+  WorkerConfig config;
+  bool exit_now = false;
+  int exit_code = 0;
+  std::string output;  // help or version text when exit_now
+};
+
+// Parses argv and the environment (`environ`-style NAME=VALUE list). Errors name the bad flag.
+common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::string>& args,
+                                                      const std::vector<std::string>& environment);
+
+common::Expected<HostPort, std::string> ParseHostPort(const std::string& text);
+
+}  // namespace worker

@@ -1,0 +1,117 @@
+// stego-worker: one member of a stego-cluster. Today it serves the steganography API as a single
+// node; the Raft membership plugs in beside the API in worker/cluster.
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include "common/metrics.h"
+#include "worker/api/endpoints.h"
+#include "worker/api/service_routes.h"
+#include "worker/api/stego_routes.h"
+#include "worker/app/config.h"
+#include "worker/app/logging.h"
+#include "worker/http/router.h"
+#include "worker/http/server.h"
+#include "worker/stego/engine.h"
+
+extern char** environ;
+
+namespace {
+
+constexpr uint64_t kDefaultCoverSeed = 0x5745'4730'0001;  // any fixed value: the cover must not change
+
+stego::Result<stego::Image> LoadCover(const worker::WorkerConfig& config) {
+  if (config.cover_path.empty()) return stego::SyntheticCover(1920, 1080, kDefaultCoverSeed);
+  std::ifstream file(config.cover_path, std::ios::binary);
+  if (!file) return stego::Fail(stego::ErrorCode::kInvalidArgument, "cannot read " + config.cover_path);
+  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  return stego::DecodeImage({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, {config.max_pixels});
+}
+
+int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
+  if (!config.data_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+      spdlog::critical("cannot create --data-dir {}: {}", config.data_dir, ec.message());
+      return 1;
+    }
+  }
+  auto cover = LoadCover(config);
+  if (!cover) {
+    spdlog::critical("default cover: {}", cover.error().message);
+    return 1;
+  }
+  spdlog::info("default cover {}: {}x{}, {} channels", config.cover_path.empty() ? "synthetic" : config.cover_path,
+               cover->width, cover->height, cover->channels);
+
+  common::Metrics metrics;
+  http::Router router;
+  api::PauseSwitch pause;
+  api::Endpoints endpoints(router, pause);
+  api::AddStegoRoutes(endpoints, {.max_upload_bytes = config.max_upload_bytes,
+                                  .max_pixels = config.max_pixels,
+                                  .default_cover = std::make_shared<const stego::Image>(std::move(*cover)),
+                                  .metrics = &metrics});
+  // A single node is ready as soon as it serves; cluster membership will add its own conditions.
+  api::AddServiceRoutes(endpoints, pause, metrics,
+                        {.node_id = config.node_id, .admin_key = config.admin_key, .readiness = nullptr});
+
+  http::ServerOptions options;
+  options.host = config.http.host;
+  options.port = config.http.port;
+  options.compute_threads = config.threads;
+  options.queue_capacity = config.queue_depth;
+  options.max_body_bytes = config.max_upload_bytes;
+  http::Server server(options, router, metrics);
+  auto port = server.Start();
+  if (!port) {
+    spdlog::critical("cannot serve HTTP on {}:{}: {}", config.http.host, config.http.port, port.error());
+    return 1;
+  }
+  spdlog::info("node {} listening on {}:{} ({} compute threads, queue {})", config.node_id, config.http.host, *port,
+               config.threads, config.queue_depth);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("{}: finishing in-flight requests, then exiting", strsignal(signal_number));
+  server.Stop();
+  server.Join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread exists, so every thread inherits the mask and only the
+  // sigwait in Run receives them: no async-signal-safety puzzles.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry; ++entry) environment.emplace_back(*entry);
+  auto parsed = worker::ParseFlags(args, environment);
+  if (!parsed) {
+    std::cerr << "stego-worker: " << parsed.error() << " (see --help)\n";
+    return 2;
+  }
+  if (parsed->exit_now) {
+    std::cout << parsed->output;
+    return parsed->exit_code;
+  }
+  worker::ConfigureLogging(parsed->config.log_format, parsed->config.log_level);
+  return Run(parsed->config, stop_signals);
+}
