@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "worker/raft/wire.h"
+
 namespace raft {
 namespace {
 
@@ -29,57 +31,6 @@ bool SortedUniqueNonZero(const std::vector<NodeId>& v) {
 //   | u32 n + n*u64 voters | u32 m + m*u64 learners
 constexpr std::uint8_t kMagic = 'C';
 constexpr std::uint8_t kVersion = 1;
-
-void PutU32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void PutU64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view d) : d_(d) {}
-  bool u8(std::uint8_t& v) {
-    if (d_.size() < 1) return false;
-    v = static_cast<std::uint8_t>(d_[0]);
-    d_.remove_prefix(1);
-    return true;
-  }
-  bool u32(std::uint32_t& v) {
-    if (d_.size() < 4) return false;
-    v = 0;
-    for (int i = 0; i < 4; ++i) v |= std::uint32_t{static_cast<std::uint8_t>(d_[i])} << (8 * i);
-    d_.remove_prefix(4);
-    return true;
-  }
-  bool u64(std::uint64_t& v) {
-    if (d_.size() < 8) return false;
-    v = 0;
-    for (int i = 0; i < 8; ++i) v |= std::uint64_t{static_cast<std::uint8_t>(d_[i])} << (8 * i);
-    d_.remove_prefix(8);
-    return true;
-  }
-  bool bytes(std::size_t n, std::string& out) {
-    if (d_.size() < n) return false;
-    out.assign(d_.data(), n);
-    d_.remove_prefix(n);
-    return true;
-  }
-  bool ids(std::vector<NodeId>& out) {
-    std::uint32_t n = 0;
-    if (!u32(n) || d_.size() / 8 < n) return false;
-    out.resize(n);
-    for (auto& id : out) {
-      if (!u64(id)) return false;
-    }
-    return true;
-  }
-  bool done() const { return d_.empty(); }
-
- private:
-  std::string_view d_;
-};
 
 }  // namespace
 
@@ -133,28 +84,28 @@ Result<ConfState> NextConfState(const ConfState& current, const ConfChange& cc) 
 
 std::string EncodeConfEntry(const ConfEntry& ce) {
   std::string out;
-  out.push_back(static_cast<char>(kMagic));
-  out.push_back(static_cast<char>(kVersion));
-  out.push_back(static_cast<char>(ce.change.type));
-  PutU64(out, ce.change.node);
-  PutU32(out, static_cast<std::uint32_t>(ce.change.context.size()));
-  out += ce.change.context;
-  PutU32(out, static_cast<std::uint32_t>(ce.next.voters.size()));
-  for (NodeId id : ce.next.voters) PutU64(out, id);
-  PutU32(out, static_cast<std::uint32_t>(ce.next.learners.size()));
-  for (NodeId id : ce.next.learners) PutU64(out, id);
+  wire::PutFixed(out, kMagic, 1);
+  wire::PutFixed(out, kVersion, 1);
+  wire::PutFixed(out, static_cast<std::uint8_t>(ce.change.type), 1);
+  wire::PutFixed(out, ce.change.node, 8);
+  wire::PutBytes(out, ce.change.context);
+  wire::PutIds(out, ce.next.voters);
+  wire::PutIds(out, ce.next.learners);
   return out;
 }
 
 Result<ConfEntry> DecodeConfEntry(std::string_view data) {
-  Reader r(data);
-  std::uint8_t magic = 0, version = 0, type = 0;
-  std::uint32_t ctx_len = 0;
+  wire::Reader r(data);
   ConfEntry ce;
-  if (!r.u8(magic) || magic != kMagic || !r.u8(version) || version != kVersion || !r.u8(type) ||
-      type > static_cast<std::uint8_t>(ConfChange::Type::kBootstrap) || !r.u64(ce.change.node) ||
-      !r.u32(ctx_len) || !r.bytes(ctx_len, ce.change.context) || !r.ids(ce.next.voters) ||
-      !r.ids(ce.next.learners) || !r.done()) {
+  const auto magic = r.Fixed(1);
+  const auto version = r.Fixed(1);
+  const auto type = r.Fixed(1);
+  ce.change.node = r.Fixed(8);
+  ce.change.context = std::string(r.Bytes());
+  ce.next.voters = r.Ids();
+  ce.next.learners = r.Ids();
+  if (!r.done() || magic != kMagic || version != kVersion ||
+      type > static_cast<std::uint8_t>(ConfChange::Type::kBootstrap)) {
     return Fail(ErrorCode::kCorruptState, "malformed configuration entry (" +
                                               std::to_string(data.size()) + " bytes)");
   }

@@ -6,14 +6,18 @@
 #include <rocksdb/write_batch.h>
 #include <zlib.h>
 
+#include <filesystem>
 #include <optional>
 #include <string_view>
 #include <utility>
 
 #include "worker/raft/message.h"
+#include "worker/raft/wire.h"
 
 namespace raft {
 namespace {
+
+using wire::PutFixed;
 
 constexpr std::string_view kVersionKey = "v";
 constexpr std::string_view kHardStateKey = "h";
@@ -36,10 +40,6 @@ Index EntryKeyIndex(std::string_view k) {
   return i;
 }
 
-void PutFixed(std::string& out, std::uint64_t v, int bytes) {
-  for (int b = 0; b < bytes; ++b) out.push_back(static_cast<char>(v >> (8 * b)));
-}
-
 std::uint32_t Crc(std::string_view key, std::string_view body) {
   uLong c = crc32(0L, Z_NULL, 0);
   c = crc32(c, reinterpret_cast<const Bytef*>(key.data()), static_cast<uInt>(key.size()));
@@ -55,39 +55,11 @@ std::string Seal(std::string_view key, std::string body) {
   return body;
 }
 
-// Reads fixed-width little-endian fields from a body; any overrun sets ok = false.
-class Reader {
- public:
-  explicit Reader(std::string_view s) : s_(s) {}
-  std::uint64_t Fixed(int bytes) {
-    if (s_.size() < static_cast<std::size_t>(bytes)) {
-      ok_ = false;
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (std::size_t b = static_cast<std::size_t>(bytes); b-- > 0;) {
-      v = (v << 8) | static_cast<std::uint8_t>(s_[b]);
-    }
-    s_.remove_prefix(static_cast<std::size_t>(bytes));
-    return v;
-  }
-  std::string_view Rest() {
-    std::string_view r = s_;
-    s_ = {};
-    return r;
-  }
-  bool done() const { return ok_ && s_.empty(); }
-
- private:
-  std::string_view s_;
-  bool ok_ = true;
-};
-
 // The body of a sealed value, or nullopt if it is too short or its checksum does not match.
 std::optional<std::string_view> Unseal(std::string_view key, std::string_view value) {
   if (value.size() < 4) return std::nullopt;
   const std::string_view body = value.substr(0, value.size() - 4);
-  Reader r(value.substr(value.size() - 4));
+  wire::Reader r(value.substr(value.size() - 4));
   if (r.Fixed(4) != Crc(key, body)) return std::nullopt;
   return body;
 }
@@ -104,7 +76,7 @@ std::string EncodeEntry(const Entry& e) {
 std::optional<Entry> DecodeEntry(std::string_view key, std::string_view value) {
   auto body = Unseal(key, value);
   if (!body) return std::nullopt;
-  Reader r(*body);
+  wire::Reader r(*body);
   Entry e;
   e.term = r.Fixed(8);
   e.index = r.Fixed(8);
@@ -126,7 +98,7 @@ std::string EncodeHardState(const HardState& hs) {
 std::optional<HardState> DecodeHardState(std::string_view value) {
   auto body = Unseal(kHardStateKey, value);
   if (!body) return std::nullopt;
-  Reader r(*body);
+  wire::Reader r(*body);
   HardState hs;
   hs.term = r.Fixed(8);
   hs.vote = r.Fixed(8);
@@ -142,35 +114,24 @@ std::string EncodeAnchor(Index i, Term t) {
   return Seal(kAnchorKey, std::move(b));
 }
 
-void PutIds(std::string& b, const std::vector<NodeId>& ids) {
-  PutFixed(b, ids.size(), 4);
-  for (NodeId id : ids) PutFixed(b, id, 8);
-}
-
-// Only called on a body whose checksum matched, so the count is the one we wrote.
-void GetIds(Reader& r, std::vector<NodeId>& ids) {
-  const auto n = r.Fixed(4);
-  for (std::uint64_t k = 0; k < n; ++k) ids.push_back(r.Fixed(8));
-}
-
 std::string EncodeSnapMeta(const SnapshotMeta& m) {
   std::string b;
   PutFixed(b, m.index, 8);
   PutFixed(b, m.term, 8);
-  PutIds(b, m.conf.voters);
-  PutIds(b, m.conf.learners);
+  wire::PutIds(b, m.conf.voters);
+  wire::PutIds(b, m.conf.learners);
   return Seal(kSnapMetaKey, std::move(b));
 }
 
 std::optional<SnapshotMeta> DecodeSnapMeta(std::string_view value) {
   auto body = Unseal(kSnapMetaKey, value);
   if (!body) return std::nullopt;
-  Reader r(*body);
+  wire::Reader r(*body);
   SnapshotMeta m;
   m.index = r.Fixed(8);
   m.term = r.Fixed(8);
-  GetIds(r, m.conf.voters);
-  GetIds(r, m.conf.learners);
+  m.conf.voters = r.Ids();
+  m.conf.learners = r.Ids();
   if (!r.done()) return std::nullopt;
   return m;
 }
@@ -329,9 +290,19 @@ Result<std::unique_ptr<RocksStorage>> RocksStorage::Open(const std::string& dir,
                                                          Options options) {
   rocksdb::Options o;
   o.create_if_missing = true;
-  // Fail on any inconsistency RocksDB itself detects rather than skipping data. WAL recovery
-  // stays point-in-time: a crash can only tear the unsynced tail, which was never acknowledged.
+  // Fail on any inconsistency RocksDB itself detects rather than skipping data. In the WAL only
+  // an incomplete *last* record is tolerated: a crash can tear only the write in progress, which
+  // was never synced nor acknowledged. (Point-in-time recovery, RocksDB's default, would instead
+  // stop replay silently at a damaged record in the middle and drop the synced, acknowledged
+  // writes after it — a node could then forget a vote or entries it had promised.)
   o.paranoid_checks = true;
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  // RocksDB creates the last path component only; a fresh member's --data-dir may be deeper.
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Fail(ErrorCode::kCorruptState, "raft storage " + dir + ": cannot create: " + ec.message());
+  }
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status st = rocksdb::DB::Open(o, dir, &raw);
   if (!st.ok()) {
@@ -370,7 +341,7 @@ Result<void> RocksStorage::Verify() {
   if (!st.ok()) return common::Unexpected<Error>{Corrupt("reading version: " + st.ToString())};
   auto vb = Unseal(kVersionKey, v);
   if (!vb) return common::Unexpected<Error>{Corrupt("format version record checksum mismatch")};
-  Reader vr(*vb);
+  wire::Reader vr(*vb);
   const auto version = vr.Fixed(4);
   if (!vr.done() || version != kFormatVersion) {
     return common::Unexpected<Error>{Corrupt("unsupported format version " +
@@ -393,7 +364,7 @@ Result<void> RocksStorage::Verify() {
   {
     auto body = Unseal(kAnchorKey, val);
     if (!body) return common::Unexpected<Error>{Corrupt("log anchor checksum mismatch")};
-    Reader r(*body);
+    wire::Reader r(*body);
     s.anchor_index = r.Fixed(8);
     s.anchor_term = r.Fixed(8);
     if (!r.done()) return common::Unexpected<Error>{Corrupt("log anchor malformed")};
