@@ -5,12 +5,11 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "worker/api/openapi.h"
+#include "worker/http/auth.h"
 
 namespace api {
 namespace {
@@ -27,14 +26,6 @@ double ResidentMemoryBytes() {
   return static_cast<double>(pages) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
 
-// Compares digests, not the keys, so the time taken says nothing about the key's length or prefix.
-bool SameKey(std::string_view given, std::string_view expected) {
-  unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
-  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
-  return CRYPTO_memcmp(a, b, sizeof a) == 0;
-}
-
 // Wraps an admin handler: 403 when no admin key is configured, 401 without a bearer token, 403 with
 // a wrong one.
 http::Handler RequireAdmin(std::string admin_key, http::Handler handler) {
@@ -43,15 +34,14 @@ http::Handler RequireAdmin(std::string admin_key, http::Handler handler) {
       return http::Response::Error(request, 403, "admin_disabled", "admin endpoints are disabled",
                                    "start the worker with --admin-key (or STEGO_ADMIN_KEY) to enable them");
     }
-    constexpr std::string_view kBearer = "Bearer ";
-    const auto authorization = request.Header("Authorization");
-    if (!authorization || !authorization->starts_with(kBearer)) {
+    const auto token = http::BearerToken(request);
+    if (!token) {
       auto response = http::Response::Error(request, 401, "unauthorized", "admin key required",
                                             "send Authorization: Bearer <admin key>");
       response.headers.Set("WWW-Authenticate", "Bearer");
       return response;
     }
-    if (!SameKey(authorization->substr(kBearer.size()), admin_key)) {
+    if (!http::SameSecret(*token, admin_key)) {
       return http::Response::Error(request, 403, "forbidden", "wrong admin key", "the bearer token is not the admin key");
     }
     return handler(request);
