@@ -8,6 +8,7 @@ find_package(spdlog REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(RocksDB REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
+find_package(cpprestsdk REQUIRED)
 find_package(PkgConfig REQUIRED)
 
 # libdeflate ships a pkg-config file but no CMake config in Debian bookworm.

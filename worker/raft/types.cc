@@ -38,6 +38,8 @@ const char* ErrorCodeName(ErrorCode c) {
     case ErrorCode::kInvalidMessage: return "invalid_message";
     case ErrorCode::kCorruptState: return "corrupt_state";
     case ErrorCode::kInvalidConfig: return "invalid_config";
+    case ErrorCode::kTimeout: return "timeout";
+    case ErrorCode::kStopped: return "stopped";
   }
   return "?";
 }

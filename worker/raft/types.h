@@ -118,6 +118,8 @@ enum class ErrorCode : std::uint8_t {
   kInvalidMessage,       // a message that must never arrive from a peer (malformed / local type)
   kCorruptState,         // durable state contradicts itself; the node must not start
   kInvalidConfig,        // Config fails validation
+  kTimeout,              // node: no outcome within the deadline (the write may still commit)
+  kStopped,              // node: shut down before the request completed
 };
 const char* ErrorCodeName(ErrorCode c);
 
