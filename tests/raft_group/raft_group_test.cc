@@ -4,9 +4,6 @@
 // a member so far behind that it needs a snapshot, forged peer traffic.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -24,39 +21,17 @@
 
 #include "tests/support/http_client.h"
 #include "tests/support/process_under_test.h"
+#include "tests/support/test_helpers.h"
 
 namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 using testsupport::HttpClient;
+using testsupport::Eventually;
 using testsupport::ProcessUnderTest;
 
 constexpr const char* kSecret = "group-test-secret";
-
-std::uint16_t FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    throw std::runtime_error("cannot find a free port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-template <class F>
-bool Eventually(F f, std::chrono::milliseconds limit = 15s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
-}
 
 class Group : public ::testing::Test {
  protected:
@@ -76,7 +51,7 @@ class Group : public ::testing::Test {
     for (std::uint64_t id = 1; id <= 3; ++id) {
       Member& m = members_[id];
       m.id = id;
-      m.peer_port = FreePort();
+      m.peer_port = testsupport::FreeLoopbackPort();
       m.dir = root_ / ("member-" + std::to_string(id));
     }
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "worker/raft/wire.h"
 
@@ -116,8 +117,9 @@ Result<ConfEntry> DecodeConfEntry(std::string_view data) {
   return ce;
 }
 
-Entry BootstrapConfEntry(const ConfState& initial) {
+Entry BootstrapConfEntry(const ConfState& initial, std::string context) {
   ConfEntry ce;
+  ce.change.context = std::move(context);
   ce.change.type = ConfChange::Type::kBootstrap;
   ce.change.node = initial.voters.empty() ? kNone : initial.voters.front();
   ce.next = initial;

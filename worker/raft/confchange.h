@@ -32,7 +32,8 @@ Result<ConfEntry> DecodeConfEntry(std::string_view data);
 
 // The first log entry of a brand-new cluster: index 1, term 1, configuration `initial`. Every
 // initial member writes the identical entry (and HardState{term 1, commit 1}) before starting, so
-// their logs agree from the start (see Bootstrap in rawnode.h).
-Entry BootstrapConfEntry(const ConfState& initial);
+// their logs agree from the start (see Bootstrap in rawnode.h). `context` travels as the change's
+// context (e.g. the first member's addresses), so it must be identical on every initial member.
+Entry BootstrapConfEntry(const ConfState& initial, std::string context = {});
 
 }  // namespace raft

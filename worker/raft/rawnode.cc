@@ -85,10 +85,10 @@ Status RawNode::GetStatus() const {
   return s;
 }
 
-BootstrapState Bootstrap(const ConfState& initial) {
+BootstrapState Bootstrap(const ConfState& initial, std::string context) {
   BootstrapState b;
   b.hard_state = HardState{1, kNone, 1};
-  b.entries.push_back(BootstrapConfEntry(initial));
+  b.entries.push_back(BootstrapConfEntry(initial, std::move(context)));
   return b;
 }
 

@@ -124,6 +124,6 @@ struct BootstrapState {
   HardState hard_state;
   std::vector<Entry> entries;
 };
-BootstrapState Bootstrap(const ConfState& initial);
+BootstrapState Bootstrap(const ConfState& initial, std::string context = {});
 
 }  // namespace raft

@@ -91,7 +91,7 @@ class Node::Loop {
 
   Result<void> Init() {
     if (storage_->last_index() == 0 && storage_->hard_state().empty() && options_.bootstrap) {
-      const BootstrapState bs = Bootstrap(*options_.bootstrap);
+      const BootstrapState bs = Bootstrap(*options_.bootstrap, options_.bootstrap_context);
       if (auto r = storage_->append(bs.entries); !r) return r;
       if (auto r = storage_->set_hard_state(bs.hard_state); !r) return r;
     }

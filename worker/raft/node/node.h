@@ -64,6 +64,7 @@ struct NodeOptions {
   // Members of a brand-new cluster. Used only when the storage is empty; a server joining an
   // existing cluster leaves it empty and is added by the leader.
   std::optional<ConfState> bootstrap;
+  std::string bootstrap_context;  // context of the bootstrap entry (identical on every initial member)
 };
 
 struct NodeStatus {

@@ -50,14 +50,19 @@ void PeerInbox::AddRoutes(http::Router& router) {
              {.name = "raft_snapshot", .max_body_bytes = options_.max_chunk_bytes});
 }
 
-std::optional<http::Response> PeerInbox::Admit(const http::Request& request, NodeId& from) {
+std::optional<http::Response> RequireClusterSecret(const http::Request& request, std::string_view secret) {
   const auto token = http::BearerToken(request);
-  if (!token || !http::SameSecret(*token, options_.secret)) {
+  if (token && http::SameSecret(*token, secret)) return std::nullopt;
+  auto r = http::Response::Error(request, 401, "unauthorized", "cluster secret required",
+                                 "peer requests need Authorization: Bearer <cluster secret>");
+  r.headers.Set("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+std::optional<http::Response> PeerInbox::Admit(const http::Request& request, NodeId& from) {
+  if (auto refusal = RequireClusterSecret(request, options_.secret)) {
     refused_.WithLabels({"unauthorized"}).Inc();
-    auto r = http::Response::Error(request, 401, "unauthorized", "cluster secret required",
-                                   "peer requests need Authorization: Bearer <cluster secret>");
-    r.headers.Set("WWW-Authenticate", "Bearer");
-    return r;
+    return refusal;
   }
   const auto sender = NumberHeader(request, "X-Raft-From");
   if (!sender || *sender == kNone) {

@@ -29,6 +29,10 @@
 
 namespace raft::transport {
 
+// 401 (JSON, WWW-Authenticate) unless the request carries `Authorization: Bearer <secret>`;
+// nullopt when it does. For every route on the peer port.
+std::optional<http::Response> RequireClusterSecret(const http::Request& request, std::string_view secret);
+
 struct PeerInboxOptions {
   NodeId self = kNone;
   std::string secret;                          // the cluster secret; must not be empty

@@ -1,0 +1,26 @@
+// Small helpers shared by the tests that run real processes: a free loopback port, and polling
+// for a condition with a deadline.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
+namespace testsupport {
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), for
+// processes that must be told their port up front (members that advertise it to each other).
+std::uint16_t FreeLoopbackPort();
+
+// Polls `condition` every 20 ms until it holds or `limit` passes; returns its last value.
+template <class F>
+bool Eventually(F condition, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+}  // namespace testsupport
