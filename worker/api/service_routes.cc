@@ -26,28 +26,6 @@ double ResidentMemoryBytes() {
   return static_cast<double>(pages) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
 
-// Wraps an admin handler: 403 when no admin key is configured, 401 without a bearer token, 403 with
-// a wrong one.
-http::Handler RequireAdmin(std::string admin_key, http::Handler handler) {
-  return [admin_key = std::move(admin_key), handler = std::move(handler)](http::Request& request) {
-    if (admin_key.empty()) {
-      return http::Response::Error(request, 403, "admin_disabled", "admin endpoints are disabled",
-                                   "start the worker with --admin-key (or STEGO_ADMIN_KEY) to enable them");
-    }
-    const auto token = http::BearerToken(request);
-    if (!token) {
-      auto response = http::Response::Error(request, 401, "unauthorized", "admin key required",
-                                            "send Authorization: Bearer <admin key>");
-      response.headers.Set("WWW-Authenticate", "Bearer");
-      return response;
-    }
-    if (!http::SameSecret(*token, admin_key)) {
-      return http::Response::Error(request, 403, "forbidden", "wrong admin key", "the bearer token is not the admin key");
-    }
-    return handler(request);
-  };
-}
-
 http::Response Fail(http::Request& request, PauseSwitch& pause) {
   const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   const std::string action = body.is_object() && body.contains("action") && body["action"].is_string()
@@ -69,6 +47,26 @@ http::Response Fail(http::Request& request, PauseSwitch& pause) {
 }
 
 }  // namespace
+
+http::Handler RequireAdmin(std::string admin_key, http::Handler handler) {
+  return [admin_key = std::move(admin_key), handler = std::move(handler)](http::Request& request) {
+    if (admin_key.empty()) {
+      return http::Response::Error(request, 403, "admin_disabled", "admin endpoints are disabled",
+                                   "start the worker with --admin-key (or STEGO_ADMIN_KEY) to enable them");
+    }
+    const auto token = http::BearerToken(request);
+    if (!token) {
+      auto response = http::Response::Error(request, 401, "unauthorized", "admin key required",
+                                            "send Authorization: Bearer <admin key>");
+      response.headers.Set("WWW-Authenticate", "Bearer");
+      return response;
+    }
+    if (!http::SameSecret(*token, admin_key)) {
+      return http::Response::Error(request, 403, "forbidden", "wrong admin key", "the bearer token is not the admin key");
+    }
+    return handler(request);
+  };
+}
 
 void AddServiceRoutes(Endpoints& endpoints, PauseSwitch& pause, common::Metrics& metrics, ServiceSettings settings) {
   const http::RouteOptions quiet{.quiet = true};

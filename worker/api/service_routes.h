@@ -21,6 +21,10 @@ struct ServiceSettings {
   ReadinessProbe readiness;
 };
 
+// Wraps an admin handler: 403 when no admin key is configured, 401 without a bearer token, 403
+// with a wrong one.
+http::Handler RequireAdmin(std::string admin_key, http::Handler handler);
+
 void AddServiceRoutes(Endpoints& endpoints, PauseSwitch& pause, common::Metrics& metrics, ServiceSettings settings);
 
 }  // namespace api

@@ -18,13 +18,19 @@ namespace {
 
 constexpr std::string_view kEnvPrefix = "STEGO_";
 
-po::options_description Describe(WorkerConfig& c, std::string& http) {
+struct RawFlags {
+  std::string http;
+  std::string peer;
+  std::string peers;
+};
+
+po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
   po::options_description d("stego-worker options (each also settable as STEGO_<NAME>, e.g. STEGO_NODE_ID)");
   d.add_options()
       ("help,h", "show this help")
       ("version", "print the version")
       ("node-id", po::value(&c.node_id), "member identity (default: the host name)")
-      ("http", po::value(&http)->default_value("127.0.0.1:8081"), "HTTP API address host:port (port 0 = any)")
+      ("http", po::value(&raw.http)->default_value("127.0.0.1:8081"), "HTTP API address host:port (port 0 = any)")
       ("data-dir", po::value(&c.data_dir), "directory for durable state (created if missing)")
       ("cover", po::value(&c.cover_path), "default cover image (default: a synthetic 1920x1080 cover)")
       ("max-upload-bytes", po::value(&c.max_upload_bytes)->default_value(c.max_upload_bytes), "largest request body accepted")
@@ -33,7 +39,10 @@ po::options_description Describe(WorkerConfig& c, std::string& http) {
       ("queue-depth", po::value(&c.queue_depth)->default_value(0), "compute jobs allowed to wait (0 = 4 per thread); beyond it requests get 503")
       ("log-format", po::value(&c.log_format)->default_value(c.log_format), "text or json")
       ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error")
-      ("admin-key", po::value(&c.admin_key), "bearer key for /admin/* (prefer STEGO_ADMIN_KEY: argv is visible in ps)");
+      ("admin-key", po::value(&c.admin_key), "bearer key for /admin/* (prefer STEGO_ADMIN_KEY: argv is visible in ps)")
+      ("peer", po::value(&raw.peer), "Raft peer port host:port; makes this worker a cluster member (needs --data-dir)")
+      ("peers", po::value(&raw.peers), "static member list name=host:port,... (peer ports); the first name bootstraps")
+      ("cluster-secret", po::value(&c.cluster_secret), "shared secret of the peer port (prefer STEGO_CLUSTER_SECRET)");
   return d;
 }
 
@@ -93,11 +102,28 @@ common::Expected<HostPort, std::string> ParseHostPort(const std::string& text) {
   return HostPort{host, static_cast<uint16_t>(port)};
 }
 
+common::Expected<std::vector<std::pair<std::string, std::string>>, std::string> ParsePeerList(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> peers;
+  std::stringstream items(text);
+  for (std::string item; std::getline(items, item, ',');) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return Unexpected{"'" + item + "' is not name=host:port"};
+    const std::string name = item.substr(0, eq);
+    auto address = ParseHostPort(item.substr(eq + 1));
+    if (!address) return Unexpected{name + ": " + address.error()};
+    for (const auto& [known, _] : peers) {
+      if (known == name) return Unexpected{"member " + name + " is listed twice"};
+    }
+    peers.emplace_back(name, item.substr(eq + 1));
+  }
+  return peers;
+}
+
 common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::string>& args,
                                                       const std::vector<std::string>& environment) {
   ParsedFlags parsed;
-  std::string http;
-  const po::options_description desc = Describe(parsed.config, http);
+  RawFlags raw;
+  const po::options_description desc = Describe(parsed.config, raw);
   po::variables_map vm;
   try {
     // The command line is stored first: program_options keeps the first value stored, so flags win.
@@ -113,9 +139,23 @@ common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::str
     return ParsedFlags{{}, true, 0, out.str()};
   }
   if (vm.count("version")) return ParsedFlags{{}, true, 0, "stego-worker " STEGO_VERSION "\n"};
-  auto host_port = ParseHostPort(http);
+  auto host_port = ParseHostPort(raw.http);
   if (!host_port) return Unexpected{"--http: " + host_port.error()};
   parsed.config.http = *host_port;
+  if (!raw.peer.empty()) {
+    auto peer = ParseHostPort(raw.peer);
+    if (!peer) return Unexpected{"--peer: " + peer.error()};
+    if (peer->port == 0) return Unexpected{std::string("--peer needs a fixed port: the others must reach it")};
+    parsed.config.peer = *peer;
+    if (parsed.config.data_dir.empty()) return Unexpected{std::string("--peer needs --data-dir for the Raft state")};
+    if (parsed.config.http.port == 0) return Unexpected{std::string("--peer needs a fixed --http port: members advertise it")};
+    if (parsed.config.cluster_secret.empty()) {
+      return Unexpected{std::string("--peer needs --cluster-secret (or STEGO_CLUSTER_SECRET)")};
+    }
+  }
+  auto peers = ParsePeerList(raw.peers);
+  if (!peers) return Unexpected{"--peers: " + peers.error()};
+  parsed.config.peers = std::move(*peers);
   if (auto ok = Validate(parsed.config); !ok) return Unexpected{ok.error()};
   return parsed;
 }

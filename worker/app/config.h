@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/expected.h"
@@ -28,6 +29,10 @@ struct WorkerConfig {
   std::string log_format = "text";
   std::string log_level = "info";
   std::string admin_key;     // empty: admin endpoints are refused
+  // Cluster membership (all empty: a standalone worker).
+  HostPort peer;                                               // Raft peer port; port 0 = not a member
+  std::vector<std::pair<std::string, std::string>> peers;      // static list: name -> host:port
+  std::string cluster_secret;                                  // required with --peer
 };
 
 // What parsing decided: run with a config, or exit (after --help/--version) with a code and text.
@@ -43,5 +48,7 @@ common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::str
                                                       const std::vector<std::string>& environment);
 
 common::Expected<HostPort, std::string> ParseHostPort(const std::string& text);
+// "a=h1:5001,b=h2:5002" -> [(a, h1:5001), (b, h2:5002)], in order; names must be unique.
+common::Expected<std::vector<std::pair<std::string, std::string>>, std::string> ParsePeerList(const std::string& text);
 
 }  // namespace worker

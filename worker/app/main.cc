@@ -1,5 +1,5 @@
-// stego-worker: one member of a stego-cluster. Today it serves the steganography API as a single
-// node; the Raft membership plugs in beside the API in worker/cluster.
+// stego-worker: one member of a stego-cluster: the steganography API, and with --peer a Raft
+// member (worker/cluster) that replicates the cluster's state with the others.
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -12,11 +12,13 @@
 #include <spdlog/spdlog.h>
 
 #include "common/metrics.h"
+#include "worker/api/cluster_routes.h"
 #include "worker/api/endpoints.h"
 #include "worker/api/service_routes.h"
 #include "worker/api/stego_routes.h"
 #include "worker/app/config.h"
 #include "worker/app/logging.h"
+#include "worker/cluster/member.h"
 #include "worker/http/router.h"
 #include "worker/http/server.h"
 #include "worker/stego/engine.h"
@@ -53,6 +55,27 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
                cover->width, cover->height, cover->channels);
 
   common::Metrics metrics;
+  std::unique_ptr<cluster::ClusterMember> member;
+  if (config.peer.port != 0) {
+    const std::string peer = config.peer.host + ":" + std::to_string(config.peer.port);
+    auto started = cluster::ClusterMember::Start(
+        {.name = config.node_id,
+         .data_dir = config.data_dir,
+         .peer_host = config.peer.host,
+         .peer_port = config.peer.port,
+         .advertise_peer = peer,
+         .advertise_http = config.http.host + ":" + std::to_string(config.http.port),
+         .peers = config.peers,
+         .secret = config.cluster_secret,
+         .raft = {}},
+        metrics);
+    if (!started) {
+      spdlog::critical("cluster: {}", started.error());
+      return 1;
+    }
+    member = std::move(*started);
+  }
+
   http::Router router;
   api::PauseSwitch pause;
   api::Endpoints endpoints(router, pause);
@@ -60,9 +83,13 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
                                   .max_pixels = config.max_pixels,
                                   .default_cover = std::make_shared<const stego::Image>(std::move(*cover)),
                                   .metrics = &metrics});
-  // A single node is ready as soon as it serves; cluster membership will add its own conditions.
+  // A standalone worker is ready as soon as it serves; a member once it knows a leader and has
+  // applied what is committed.
+  api::ReadinessProbe readiness = nullptr;
+  if (member) readiness = [m = member.get()] { return m->NotReady(); };
   api::AddServiceRoutes(endpoints, pause, metrics,
-                        {.node_id = config.node_id, .admin_key = config.admin_key, .readiness = nullptr});
+                        {.node_id = config.node_id, .admin_key = config.admin_key, .readiness = readiness});
+  api::AddClusterRoutes(endpoints, member.get(), config.admin_key);
 
   http::ServerOptions options;
   options.host = config.http.host;
@@ -83,6 +110,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   sigwait(&stop_signals, &signal_number);
   spdlog::info("{}: finishing in-flight requests, then exiting", strsignal(signal_number));
   server.Stop();
+  if (member) member->Stop();  // a leader hands over first, while in-flight requests finish
   server.Join();
   spdlog::info("stopped");
   return 0;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/metrics.h"
+#include "worker/api/cluster_routes.h"
 #include "worker/api/service_routes.h"
 #include "worker/api/stego_routes.h"
 #include "worker/stego/synthetic.h"
@@ -29,6 +30,7 @@ TEST(OpenApi, DocumentsExactlyTheServedRoutes) {
   AddStegoRoutes(endpoints, {.default_cover = std::make_shared<const stego::Image>(stego::SyntheticCover(64, 64, 1)),
                              .metrics = &metrics});
   AddServiceRoutes(endpoints, pause, metrics, {});
+  AddClusterRoutes(endpoints, nullptr, "");
 
   std::set<std::string> served;
   for (const auto& route : router.Routes()) served.insert(Lower(route.method) + " " + route.pattern);

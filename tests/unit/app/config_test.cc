@@ -30,6 +30,33 @@ TEST(ParseFlags, EnvironmentSetsEveryFlagAndCommandLineWins) {
   EXPECT_EQ(parsed->config.admin_key, "k");
 }
 
+TEST(ParseFlags, ClusterMembershipTakesThePeerListAndTheSecretFromTheEnvironment) {
+  auto parsed = ParseFlags({"--peer", "127.0.0.1:5002", "--data-dir", "/tmp/d", "--peers",
+                            "node1=127.0.0.1:5001,node2=127.0.0.1:5002"},
+                           {"STEGO_CLUSTER_SECRET=s"});
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(parsed->config.peer.port, 5002);
+  EXPECT_EQ(parsed->config.cluster_secret, "s");
+  ASSERT_EQ(parsed->config.peers.size(), 2u);
+  EXPECT_EQ(parsed->config.peers[0], (std::pair<std::string, std::string>{"node1", "127.0.0.1:5001"}));
+}
+
+TEST(ParseFlags, ClusterMembershipRefusesWhatCannotWork) {
+  const std::vector<std::string> env = {"STEGO_CLUSTER_SECRET=s"};
+  auto no_dir = ParseFlags({"--peer", "127.0.0.1:5001"}, env);
+  ASSERT_FALSE(no_dir);
+  EXPECT_NE(no_dir.error().find("--data-dir"), std::string::npos);
+  auto no_secret = ParseFlags({"--peer", "127.0.0.1:5001", "--data-dir", "/tmp/d"}, {});
+  ASSERT_FALSE(no_secret);
+  EXPECT_NE(no_secret.error().find("--cluster-secret"), std::string::npos);
+  EXPECT_FALSE(ParseFlags({"--peer", "127.0.0.1:0", "--data-dir", "/tmp/d"}, env));
+  EXPECT_FALSE(ParseFlags({"--peer", "127.0.0.1:5001", "--data-dir", "/tmp/d", "--http", "127.0.0.1:0"}, env));
+  auto twice = ParseFlags({"--peers", "a=h:1,a=h:2"}, {});
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().find("twice"), std::string::npos);
+  EXPECT_FALSE(ParseFlags({"--peers", "a=h"}, {}));
+}
+
 TEST(ParseFlags, BadValuesNameTheFlag) {
   auto format = ParseFlags({"--log-format", "xml"}, {});
   ASSERT_FALSE(format);

@@ -1,0 +1,279 @@
+// Three real stego-worker processes forming a cluster on loopback, as the README's run command
+// starts them: bootstrap and joins, the replicated configuration, kill -9 and SIGTERM of the
+// leader, a member restarted from disk, a member whose data directory was wiped.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/http_client.h"
+#include "tests/support/process_under_test.h"
+#include "tests/support/test_helpers.h"
+
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using testsupport::Eventually;
+using testsupport::HttpClient;
+using testsupport::ProcessUnderTest;
+
+constexpr const char* kSecret = "cluster-test-secret";
+constexpr const char* kAdminKey = "cluster-test-admin";
+const testsupport::HeaderList kAdmin = {{"Authorization", std::string("Bearer ") + kAdminKey},
+                                        {"Content-Type", "application/json"}};
+
+class Cluster : public ::testing::Test {
+ protected:
+  struct Member {
+    std::uint16_t http_port = 0;
+    std::uint16_t peer_port = 0;
+    std::filesystem::path dir;
+    std::unique_ptr<ProcessUnderTest> process;
+  };
+
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() /
+            ("stego-cluster-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(root_);
+    for (const char* name : {"node1", "node2", "node3"}) {
+      Member& m = members_[name];
+      m.http_port = testsupport::FreeLoopbackPort();
+      m.peer_port = testsupport::FreeLoopbackPort();
+      m.dir = root_ / name;
+    }
+    for (const auto& [name, m] : members_) Start(name);
+  }
+
+  void TearDown() override {
+    for (auto& [name, m] : members_) {
+      if (HasFailure() && m.process) std::cerr << "--- " << name << " ---\n" << m.process->Output();
+      m.process.reset();
+    }
+    std::filesystem::remove_all(root_);
+  }
+
+  void Start(const std::string& name) {
+    Member& m = members_.at(name);
+    std::string peers;
+    for (const auto& [n, other] : members_) {
+      peers += (peers.empty() ? "" : ",") + n + "=127.0.0.1:" + std::to_string(other.peer_port);
+    }
+    m.process = std::make_unique<ProcessUnderTest>(ProcessUnderTest::Options{
+        .binary = STEGO_WORKER_BINARY,
+        .args = {"--node-id", name, "--http", "127.0.0.1:" + std::to_string(m.http_port), "--peer",
+                 "127.0.0.1:" + std::to_string(m.peer_port), "--peers", peers, "--data-dir",
+                 m.dir.string(), "--threads", "2"},
+        .env = {{"STEGO_CLUSTER_SECRET", kSecret}, {"STEGO_ADMIN_KEY", kAdminKey}}});
+  }
+
+  bool Running(const std::string& name) {
+    const auto& p = members_.at(name).process;
+    return p && p->Running();
+  }
+
+  HttpClient Client(const std::string& name) { return HttpClient("127.0.0.1", members_.at(name).http_port, 10s); }
+
+  json RaftStatus(const std::string& name) { return Client(name).Request("GET", "/raft/status").Json(); }
+
+  // The leader's name if every running member agrees on it (same term) and it runs; else "".
+  std::string AgreedLeader() {
+    std::set<std::pair<std::string, std::uint64_t>> seen;
+    for (const auto& [name, m] : members_) {
+      if (!Running(name)) continue;
+      const json s = RaftStatus(name);
+      if (s["leader_id"].is_null()) return "";
+      seen.emplace(s["leader_id"].get<std::string>(), s["term"].get<std::uint64_t>());
+    }
+    if (seen.size() != 1 || !Running(seen.begin()->first)) return "";
+    return seen.begin()->first;
+  }
+
+  std::string WaitLeader() {
+    std::string leader;
+    EXPECT_TRUE(Eventually([&] { return !(leader = AgreedLeader()).empty(); })) << "no agreed leader";
+    return leader;
+  }
+
+  std::set<std::string> Voters(const std::string& name) {
+    const json s = RaftStatus(name);
+    std::set<std::string> out;
+    for (const auto& v : s["voters"]) out.insert(v.is_string() ? v.get<std::string>() : "(unknown)");
+    return out;
+  }
+
+  // Waits until all running members are voters of one three-member configuration.
+  void WaitFullyFormed() {
+    const std::set<std::string> all = {"node1", "node2", "node3"};
+    ASSERT_TRUE(Eventually([&] {
+      for (const auto& [name, m] : members_) {
+        if (Voters(name) != all || !RaftStatus(name)["learners"].empty()) return false;
+      }
+      return true;
+    })) << "the three members did not all become voters";
+  }
+
+  testsupport::HttpResponse PutConfig(const std::string& name, const json& patch) {
+    return Client(name).Request("PUT", "/api/v1/config", patch.dump(), kAdmin);
+  }
+
+  json Config(const std::string& name) { return Client(name).Request("GET", "/api/v1/config").Json(); }
+
+  std::filesystem::path root_;
+  std::map<std::string, Member> members_;
+};
+
+TEST_F(Cluster, FormsFromTheFirstMemberAndEveryoneBecomesAVoter) {
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  ASSERT_FALSE(leader.empty());
+  EXPECT_NE(members_.at("node1").process->Output().find("bootstrapped a new cluster"), std::string::npos);
+  for (const char* joiner : {"node2", "node3"}) {
+    EXPECT_NE(members_.at(joiner).process->Output().find("joined through"), std::string::npos) << joiner;
+  }
+  std::set<std::uint64_t> ids;
+  for (const auto& [name, m] : members_) {
+    const json s = RaftStatus(name);
+    EXPECT_EQ(s["id"], name);
+    EXPECT_EQ(s["leader_address"], "127.0.0.1:" + std::to_string(members_.at(leader).http_port));
+    ids.insert(s["raft_id"].get<std::uint64_t>());
+    EXPECT_TRUE(Eventually([&] { return Client(name).Request("GET", "/readyz").status == 200; })) << name;
+  }
+  EXPECT_EQ(ids.size(), 3u) << "every member has its own Raft id";
+}
+
+TEST_F(Cluster, ConfigurationWrittenThroughAFollowerIsReplicated) {
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  std::string follower;
+  for (const auto& [name, m] : members_) {
+    if (name != leader) follower = name;
+  }
+  EXPECT_EQ(Client(follower).Request("PUT", "/api/v1/config", R"({"default_lsb_bits": 2})").status, 401);
+  const auto bad = PutConfig(follower, {{"default_lsb_bits", 9}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.Json()["code"], "invalid_config");
+  EXPECT_EQ(PutConfig(follower, {{"no_such_key", 1}}).status, 400);
+
+  const auto ok = PutConfig(follower, {{"default_lsb_bits", 3}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  const std::uint64_t version = ok.Json()["version"];
+  EXPECT_GT(version, 0u);
+  for (const auto& [name, m] : members_) {
+    const json c = Client(name).Request("GET", "/api/v1/config?consistent=true").Json();
+    EXPECT_EQ(c["config"]["default_lsb_bits"], 3) << name;
+    EXPECT_EQ(c["config"]["max_upload_bytes"], 32 << 20) << name << ": untouched keys keep their defaults";
+    EXPECT_GE(c["version"].get<std::uint64_t>(), version) << name;
+  }
+}
+
+// A single writer raises job_retention 1, 2, 3, ... against whichever member answers; the leader
+// gets SIGKILL in the middle. Every acknowledged value must survive: the final value on every
+// member is at least the last acknowledged one.
+TEST_F(Cluster, KillNineOfTheLeaderLosesNoAcknowledgedConfigWrite) {
+  WaitFullyFormed();
+  const std::string old_leader = WaitLeader();
+  std::atomic<bool> stop = false;
+  std::atomic<int> last_acked = 0, acked_after_kill = 0;
+  std::atomic<bool> killed = false;
+  std::vector<std::string> order;
+  for (const auto& [name, m] : members_) {
+    if (name != old_leader) order.push_back(name);
+  }
+  order.push_back(old_leader);  // mostly through followers, so forwarding is exercised too
+  std::thread writer([&] {
+    int next = 1;
+    for (std::size_t k = 0; !stop; ++k) {
+      const std::string target = order[k % order.size()];
+      try {
+        HttpClient c("127.0.0.1", members_.at(target).http_port, 10s);
+        if (c.Request("PUT", "/api/v1/config", json{{"job_retention", next}}.dump(), kAdmin).status == 200) {
+          last_acked = next;
+          if (killed) ++acked_after_kill;
+        }
+      } catch (const std::exception&) {
+      }
+      ++next;  // an unacknowledged value is never retried: it may or may not have been applied
+    }
+  });
+  std::this_thread::sleep_for(600ms);
+  members_.at(old_leader).process->Signal(SIGKILL);
+  ASSERT_TRUE(members_.at(old_leader).process->WaitExit(5s).has_value());
+  killed = true;
+  ASSERT_TRUE(Eventually([&] { return acked_after_kill > 5; })) << "writes did not resume";
+  stop = true;
+  writer.join();
+  const std::string new_leader = WaitLeader();
+  EXPECT_NE(new_leader, old_leader);
+
+  Start(old_leader);  // back from its data directory, as itself
+  ASSERT_GT(last_acked.load(), 5);
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& [name, m] : members_) {
+      if (Config(name)["config"]["job_retention"].get<int>() < last_acked) return false;
+    }
+    return true;
+  })) << "an acknowledged configuration write was lost (last acknowledged " << last_acked << ")";
+  EXPECT_TRUE(Eventually([&] {
+    std::set<std::uint64_t> versions;
+    for (const auto& [name, m] : members_) versions.insert(Config(name)["version"].get<std::uint64_t>());
+    return versions.size() == 1;
+  })) << "members do not converge on one configuration version";
+  WaitFullyFormed();
+}
+
+TEST_F(Cluster, SigtermOfTheLeaderHandsLeadershipOverAndExitsCleanly) {
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  ASSERT_EQ(PutConfig(leader, {{"default_lsb_bits", 2}}).status, 200);
+  EXPECT_EQ(members_.at(leader).process->Stop(), 0);
+  EXPECT_NE(members_.at(leader).process->Output().find("handing leadership to"), std::string::npos);
+  const std::string next = WaitLeader();
+  ASSERT_FALSE(next.empty());
+  EXPECT_NE(next, leader);
+  EXPECT_EQ(PutConfig(next, {{"default_lsb_bits", 4}}).status, 200);
+}
+
+// A member whose directory was wiped is a new member: it joins under a new Raft id and the stale
+// id that carried its name is removed, so the configuration still has exactly three voters.
+TEST_F(Cluster, WipedMemberRejoinsUnderANewIdentity) {
+  WaitFullyFormed();
+  ASSERT_EQ(PutConfig(WaitLeader(), {{"default_lsb_bits", 2}}).status, 200);
+  const std::string victim = "node1";  // the bootstrapper: a wiped one must not bootstrap again
+  const std::uint64_t old_id = RaftStatus(victim)["raft_id"];
+  members_.at(victim).process->Signal(SIGKILL);
+  members_.at(victim).process->WaitExit(5s);
+  std::filesystem::remove_all(members_.at(victim).dir);
+  Start(victim);
+  WaitFullyFormed();
+  EXPECT_NE(RaftStatus(victim)["raft_id"].get<std::uint64_t>(), old_id);
+  EXPECT_EQ(members_.at(victim).process->Output().find("bootstrapped"), std::string::npos);
+  ASSERT_TRUE(Eventually([&] { return Config(victim)["config"]["default_lsb_bits"] == 2; }))
+      << "the new member did not receive the replicated state";
+}
+
+TEST_F(Cluster, PeerPortRefusesJoinsWithoutTheClusterSecret) {
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  HttpClient peer("127.0.0.1", members_.at(leader).peer_port, 5s);
+  const json intruder = {{"id", 42}, {"name", "intruder"}, {"peer", "127.0.0.1:1"}, {"http", "127.0.0.1:2"}};
+  const auto r = peer.Request("POST", "/raft/v1/join", intruder.dump(), {{"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.Json()["code"], "unauthorized");
+  EXPECT_EQ(peer.Request("GET", "/raft/v1/cluster").status, 401);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(Voters(leader).count("intruder"), 0u);
+}
+
+}  // namespace

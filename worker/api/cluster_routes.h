@@ -1,0 +1,23 @@
+// The member's cluster endpoints:
+//   GET /raft/status       this member's Raft view (id, role, term, leader and its address,
+//                          commit, applied, voters, learners) — what the operator reads
+//   GET /api/v1/config     the replicated cluster configuration and its version;
+//                          ?consistent=true first confirms leadership (read-index, §6.4)
+//   PUT /api/v1/config     (admin) a patch of known keys, replicated; answers once applied here
+// A worker started without a peer port is not a cluster member: these answer 503 not_clustered.
+#pragma once
+
+#include <string>
+
+#include "worker/api/endpoints.h"
+
+namespace cluster {
+class ClusterMember;
+}
+
+namespace api {
+
+// `member` may be null (a standalone worker); it must otherwise outlive the server.
+void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member, std::string admin_key);
+
+}  // namespace api

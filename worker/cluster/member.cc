@@ -1,0 +1,313 @@
+#include "worker/cluster/member.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "worker/cluster/peer_call.h"
+
+namespace cluster {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+// Writes `text` to `path` so that a crash leaves either the old file or the new one, whole.
+common::Expected<void, std::string> WriteDurably(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return common::Unexpected<std::string>{"cannot write " + tmp.string()};
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  std::error_code ec;
+  if (ok) fs::rename(tmp, path, ec);
+  if (!ok || ec) return common::Unexpected<std::string>{"cannot write " + path.string()};
+  const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return {};
+}
+
+// The Raft id kept in the data directory, drawn at random on first use (see member.h).
+common::Expected<raft::NodeId, std::string> LoadOrCreateIdentity(const fs::path& dir, const std::string& name) {
+  const fs::path path = dir / "identity";
+  if (std::ifstream in{path}) {
+    const json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("raft_id") || !j["raft_id"].is_number_unsigned() || !j.contains("name")) {
+      return common::Unexpected<std::string>{path.string() + " is damaged; refusing to guess this member's identity"};
+    }
+    if (j["name"] != name) {
+      return common::Unexpected<std::string>{path.string() + " belongs to member \"" + j["name"].get<std::string>() +
+                                             "\", not \"" + name + "\""};
+    }
+    return j["raft_id"].get<raft::NodeId>();
+  }
+  if (fs::exists(dir / "raft")) {
+    return common::Unexpected<std::string>{dir.string() + " holds Raft state but no identity file; refusing to start"};
+  }
+  std::random_device rd;
+  raft::NodeId id = 0;
+  while (id == 0) id = ((std::uint64_t{rd()} << 32) | rd()) >> 1;  // < 2^63: exact in JSON
+  if (auto w = WriteDurably(path, json{{"raft_id", id}, {"name", name}}.dump()); !w) {
+    return common::Unexpected<std::string>{w.error()};
+  }
+  return id;
+}
+
+http::Response Unavailable(const http::Request& request, std::string_view code, const std::string& detail) {
+  return http::Response::Error(request, 503, code, "membership change not possible now", detail);
+}
+
+}  // namespace
+
+ClusterMember::ClusterMember(MemberOptions options, common::Metrics& metrics, raft::NodeId id)
+    : options_(std::move(options)),
+      metrics_(metrics),
+      id_(id),
+      transport_({.self = id,
+                  .secret = options_.secret,
+                  .unreachable = [this](raft::NodeId p) { if (auto* n = live_node_.load()) n->ReportUnreachable(p); },
+                  .snapshot_done = [this](raft::NodeId p, bool ok) { if (auto* n = live_node_.load()) n->ReportSnapshot(p, ok); }},
+                 metrics),
+      state_([this](const std::map<raft::NodeId, MemberInfo>& m) { OnMembers(m); }) {}
+
+common::Expected<std::unique_ptr<ClusterMember>, std::string> ClusterMember::Start(MemberOptions options,
+                                                                                  common::Metrics& metrics) {
+  std::error_code ec;
+  fs::create_directories(options.data_dir, ec);
+  if (ec) return common::Unexpected<std::string>{"cannot create " + options.data_dir + ": " + ec.message()};
+  auto id = LoadOrCreateIdentity(options.data_dir, options.name);
+  if (!id) return common::Unexpected<std::string>{id.error()};
+  auto storage = raft::RocksStorage::Open((fs::path(options.data_dir) / "raft").string());
+  if (!storage) return common::Unexpected<std::string>{storage.error().detail};
+  std::unique_ptr<ClusterMember> member(new ClusterMember(std::move(options), metrics, *id));
+  if (auto r = member->Run(std::move(*storage)); !r) return common::Unexpected<std::string>{r.error()};
+  return member;
+}
+
+common::Expected<void, std::string> ClusterMember::Run(std::unique_ptr<raft::RocksStorage> storage) {
+  inbox_ = std::make_unique<raft::transport::PeerInbox>(
+      raft::transport::PeerInboxOptions{.self = id_, .secret = options_.secret,
+                                        .deliver = [this](std::vector<raft::Message> m) {
+                                          if (auto* n = live_node_.load()) n->Receive(std::move(m));
+                                        }},
+      metrics_);
+  inbox_->AddRoutes(peer_router_);
+  peer_router_.Add("POST", "/raft/v1/join", [this](http::Request& r) { return Join(r); },
+                   {.name = "raft_join", .compute = true, .max_body_bytes = 64 << 10});
+  peer_router_.Add("GET", "/raft/v1/cluster", [this](http::Request& r) { return Describe(r); },
+                   {.name = "raft_cluster", .quiet = true});
+  peer_server_ = std::make_unique<http::Server>(
+      http::ServerOptions{.host = options_.peer_host, .port = options_.peer_port, .compute_threads = 2},
+      peer_router_, metrics_);
+  if (auto p = peer_server_->Start(); !p) {
+    return common::Unexpected<std::string>{"peer port " + options_.peer_host + ":" +
+                                           std::to_string(options_.peer_port) + ": " + p.error()};
+  }
+
+  const bool fresh = storage->last_index() == 0 && storage->hard_state().empty();
+  const bool first = options_.peers.empty() || options_.peers.front().first == options_.name;
+  raft::NodeOptions node_options = options_.raft;
+  node_options.raft.id = id_;
+  bool bootstrap = false;
+  if (fresh && first && !ClusterExistsElsewhere()) {
+    bootstrap = true;
+    node_options.bootstrap = raft::ConfState{{id_}, {}};
+    node_options.bootstrap_context =
+        EncodeMemberInfo({options_.name, options_.advertise_peer, options_.advertise_http});
+  }
+  auto node = raft::Node::Start(node_options, std::move(storage), state_, transport_);
+  if (!node) return common::Unexpected<std::string>{node.error().detail};
+  node_ = std::move(*node);
+  live_node_ = node_.get();
+  spdlog::info("cluster: member {} (raft id {}) {}", options_.name, id_,
+               bootstrap ? "bootstrapped a new cluster" : fresh ? "is joining" : "resumed from its data directory");
+  if (fresh && !bootstrap) join_thread_ = std::thread([this] { JoinLoop(); });
+  duties_thread_ = std::thread([this] { LeaderDuties(); });
+  return {};
+}
+
+ClusterMember::~ClusterMember() { Stop(std::chrono::milliseconds(0)); }
+
+bool ClusterMember::ClusterExistsElsewhere() const {
+  for (const auto& [name, address] : options_.peers) {
+    if (name == options_.name) continue;
+    PeerReply r = CallPeer(address, "GET", "/raft/v1/cluster", options_.secret, nullptr, std::chrono::milliseconds(1000));
+    // A member that is itself starting (503) may hold the cluster on disk: ask again, briefly.
+    for (int retry = 0; r.status == 503 && retry < 20; ++retry) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      r = CallPeer(address, "GET", "/raft/v1/cluster", options_.secret, nullptr, std::chrono::milliseconds(1000));
+    }
+    if (r.status == 200 && r.body.is_object() && !r.body["members"].empty()) return true;
+  }
+  return false;
+}
+
+void ClusterMember::JoinLoop() {
+  const json body = {{"id", id_}, {"name", options_.name}, {"peer", options_.advertise_peer},
+                     {"http", options_.advertise_http}};
+  while (!stopping_) {
+    for (const auto& [name, address] : options_.peers) {
+      if (name == options_.name || stopping_) continue;
+      std::string target = address;
+      for (int hop = 0; hop < 3; ++hop) {
+        const PeerReply r = CallPeer(target, "POST", "/raft/v1/join", options_.secret, body,
+                                     std::chrono::milliseconds(8000));
+        if (r.status == 200) {
+          for (const auto& m : r.body["members"]) {
+            if (m["raft_id"] != id_) transport_.SetPeer(m["raft_id"], m["peer"]);
+          }
+          spdlog::info("cluster: joined through {} as a learner", target);
+          return;
+        }
+        if (r.status != 421 || !r.body.contains("leader_peer")) break;
+        target = r.body["leader_peer"];
+      }
+    }
+    for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// The leader promotes learners once they hold everything committed (one change at a time).
+void ClusterMember::LeaderDuties() {
+  while (!stopping_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const raft::NodeStatus st = node_->Status();
+    if (st.role != raft::Role::kLeader || st.transferee != raft::kNone) continue;
+    for (const auto& p : st.peers) {
+      if (!st.conf.is_learner(p.id) || p.match < st.commit) continue;
+      auto r = node_->ChangeMembership({raft::ConfChange::Type::kPromote, p.id, ""}).get();
+      if (r) spdlog::info("cluster: promoted {} to voter at index {}", p.id, *r);
+      break;
+    }
+  }
+}
+
+void ClusterMember::OnMembers(const std::map<raft::NodeId, MemberInfo>& members) {
+  for (const auto& [id, info] : members) {
+    if (id != id_) transport_.SetPeer(id, info.peer);
+  }
+}
+
+json ClusterMember::MembersJson() const {
+  const raft::NodeStatus st = node_->Status();
+  json out = json::array();
+  for (const auto& [id, info] : state_.members()) {
+    out.push_back({{"raft_id", id}, {"name", info.name}, {"peer", info.peer}, {"http", info.http},
+                   {"role", st.conf.is_voter(id) ? "voter" : "learner"}});
+  }
+  return out;
+}
+
+http::Response ClusterMember::Join(http::Request& request) {
+  if (auto refusal = raft::transport::RequireClusterSecret(request, options_.secret)) return std::move(*refusal);
+  const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object() || !body.contains("id") || !body["id"].is_number_unsigned() || body["id"] == 0 ||
+      !body.contains("name") || !body["name"].is_string() || !body.contains("peer") ||
+      !body["peer"].is_string() || !body.contains("http") || !body["http"].is_string()) {
+    return http::Response::Error(request, 400, "bad_join", "malformed join request",
+                                 "want {\"id\": >0, \"name\", \"peer\", \"http\"}");
+  }
+  // The peer port opens before the node starts (a bootstrapping member first asks the others).
+  if (!live_node_.load()) return Unavailable(request, "starting", "this member is still starting; retry");
+  const raft::NodeId joiner = body["id"];
+  const MemberInfo info{body["name"], body["peer"], body["http"]};
+  const raft::NodeStatus st = node_->Status();
+  if (st.role != raft::Role::kLeader) {
+    const auto members = state_.members();
+    const auto leader = members.find(st.leader);
+    if (leader == members.end()) return Unavailable(request, "no_leader", "no leader known; retry");
+    return http::Response::Error(request, 421, "not_leader", "not the leader", "join through the leader",
+                                 json{{"leader_peer", leader->second.peer}});
+  }
+  // A member that comes back with a wiped directory has a new id: retire the old one first.
+  for (const auto& [id, m] : state_.members()) {
+    if (m.name != info.name || id == joiner) continue;
+    auto removed = node_->ChangeMembership({raft::ConfChange::Type::kRemove, id, ""}).get();
+    if (!removed) return Unavailable(request, raft::ErrorCodeName(removed.error().code), removed.error().detail);
+    spdlog::info("cluster: removed stale member {} (raft id {}) before it rejoins", m.name, id);
+  }
+  if (!st.conf.contains(joiner)) {
+    transport_.SetPeer(joiner, info.peer);  // the leader replicates to it as soon as it is appended
+    auto added = node_->ChangeMembership({raft::ConfChange::Type::kAddLearner, joiner, EncodeMemberInfo(info)}).get();
+    if (!added) return Unavailable(request, raft::ErrorCodeName(added.error().code), added.error().detail);
+    spdlog::info("cluster: added {} (raft id {}) as a learner", info.name, joiner);
+  }
+  return http::Response::Json(200, json{{"members", MembersJson()}});
+}
+
+http::Response ClusterMember::Describe(http::Request& request) {
+  if (auto refusal = raft::transport::RequireClusterSecret(request, options_.secret)) return std::move(*refusal);
+  if (!live_node_.load()) return Unavailable(request, "starting", "this member is still starting; retry");
+  return http::Response::Json(200, json{{"leader", node_->Status().leader}, {"members", MembersJson()}});
+}
+
+json ClusterMember::RaftStatus() const {
+  const raft::NodeStatus st = node_->Status();
+  const auto members = state_.members();
+  auto name_of = [&](raft::NodeId id) -> json {
+    auto it = members.find(id);
+    return it == members.end() ? json(nullptr) : json(it->second.name);
+  };
+  auto names = [&](const std::vector<raft::NodeId>& ids) {
+    json out = json::array();
+    for (raft::NodeId id : ids) out.push_back(name_of(id));
+    return out;
+  };
+  const auto leader = members.find(st.leader);
+  return {{"id", options_.name},
+          {"raft_id", id_},
+          {"role", raft::RoleName(st.role)},
+          {"term", st.term},
+          {"leader_id", name_of(st.leader)},
+          {"leader_raft_id", st.leader},
+          {"leader_address", leader == members.end() ? json(nullptr) : json(leader->second.http)},
+          {"commit", st.commit},
+          {"applied", st.applied},
+          {"voters", names(st.conf.voters)},
+          {"learners", names(st.conf.learners)}};
+}
+
+std::optional<std::string> ClusterMember::NotReady() const {
+  const raft::NodeStatus st = node_->Status();
+  if (!st.conf.contains(id_)) return "not yet a member of the cluster";
+  if (st.leader == raft::kNone) return "no leader known";
+  if (st.applied < st.commit) return "applied index behind the commit index";
+  return std::nullopt;
+}
+
+void ClusterMember::Stop(std::chrono::milliseconds grace) {
+  if (stopping_.exchange(true)) return;
+  if (join_thread_.joinable()) join_thread_.join();
+  if (duties_thread_.joinable()) duties_thread_.join();
+  if (node_) {
+    const raft::NodeStatus st = node_->Status();
+    const raft::NodeStatus::Peer* best = nullptr;
+    for (const auto& p : st.peers) {
+      if (st.conf.is_voter(p.id) && p.active && (!best || p.match > best->match)) best = &p;
+    }
+    if (st.role == raft::Role::kLeader && best && grace.count() > 0) {
+      spdlog::info("cluster: handing leadership to {} before stopping", best->id);
+      (void)node_->TransferLeadership(best->id).get();
+      const auto deadline = std::chrono::steady_clock::now() + grace;
+      while (node_->Status().role == raft::Role::kLeader && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    node_->Stop();
+  }
+  live_node_ = nullptr;
+  transport_.Stop();
+  if (peer_server_) {
+    peer_server_->Stop();
+    peer_server_->Join();
+  }
+}
+
+}  // namespace cluster

@@ -1,0 +1,101 @@
+// ClusterMember: this worker as a member of the Raft group — its identity, durable Raft state,
+// peer port, membership (bootstrap, join, promotion) and the replicated ClusterState.
+//
+// Identity. A member's Raft id is drawn at random the first time its data directory is used and
+// kept there (`identity`); its name (--node-id, the pod name) is only a label. So a member whose
+// directory was wiped comes back as a *new* id: it joins as a learner, and the leader removes the
+// stale id that carried the same name first. A wiped node can therefore never vote twice in a
+// term under an identity that already voted.
+//
+// Forming the cluster, for a member with empty storage:
+//   - the first name of the static peer list (or a member without peers) bootstraps a one-voter
+//     cluster, unless another member already answers that a cluster exists;
+//   - everyone else joins: POST /raft/v1/join to any peer, redirected to the leader, which adds it
+//     as a learner; the leader promotes learners to voters once they have caught up.
+// A member restarted with its data directory simply resumes as itself.
+//
+// Peer port routes (cluster secret required on all): the Raft transport's (peer_routes.h), plus
+//   POST /raft/v1/join     {id, name, peer, http} -> 200 {members} | 421 {leader_peer} | 503
+//   GET  /raft/v1/cluster  -> {leader, members}
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/expected.h"
+#include "common/metrics.h"
+#include "worker/cluster/cluster_state.h"
+#include "worker/http/router.h"
+#include "worker/http/server.h"
+#include "worker/raft/node/node.h"
+#include "worker/raft/transport/peer_routes.h"
+#include "worker/raft/transport/peer_transport.h"
+
+namespace cluster {
+
+struct MemberOptions {
+  std::string name;                // --node-id
+  std::string data_dir;            // identity and raft/ live here
+  std::string peer_host;           // where the peer port listens
+  std::uint16_t peer_port = 0;
+  std::string advertise_peer;      // host:port others use to reach our peer port
+  std::string advertise_http;      // host:port of our API
+  std::vector<std::pair<std::string, std::string>> peers;  // static list: name -> peer host:port
+  std::string secret;              // the cluster secret
+  raft::NodeOptions raft;          // timings and limits (id and bootstrap are set here)
+};
+
+class ClusterMember {
+ public:
+  static common::Expected<std::unique_ptr<ClusterMember>, std::string> Start(MemberOptions options,
+                                                                            common::Metrics& metrics);
+  ~ClusterMember();  // Stop()
+
+  raft::Node& node() { return *node_; }
+  const ClusterState& state() const { return state_; }
+  const MemberOptions& options() const { return options_; }
+  raft::NodeId id() const { return id_; }
+
+  // This member's view, as /raft/status serves it.
+  nlohmann::json RaftStatus() const;
+  // Why this member cannot serve yet (no leader known, applied behind commit), or nullopt.
+  std::optional<std::string> NotReady() const;
+
+  // Graceful leave for SIGTERM: a leader first hands leadership to an up-to-date voter (waiting
+  // at most `grace`), then everything stops. Idempotent.
+  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(3));
+
+ private:
+  ClusterMember(MemberOptions options, common::Metrics& metrics, raft::NodeId id);
+  common::Expected<void, std::string> Run(std::unique_ptr<raft::RocksStorage> storage);
+  bool ClusterExistsElsewhere() const;
+  void JoinLoop();
+  void LeaderDuties();
+  void OnMembers(const std::map<raft::NodeId, MemberInfo>& members);
+  http::Response Join(http::Request& request);
+  http::Response Describe(http::Request& request);
+  nlohmann::json MembersJson() const;
+
+  const MemberOptions options_;
+  common::Metrics& metrics_;
+  const raft::NodeId id_;
+  std::atomic<raft::Node*> live_node_{nullptr};  // for the transport's callbacks
+  raft::transport::PeerTransport transport_;
+  ClusterState state_;
+  std::unique_ptr<raft::transport::PeerInbox> inbox_;
+  http::Router peer_router_;
+  std::unique_ptr<http::Server> peer_server_;
+  std::unique_ptr<raft::Node> node_;
+  std::atomic<bool> stopping_{false};
+  std::thread join_thread_;
+  std::thread duties_thread_;
+};
+
+}  // namespace cluster
