@@ -43,10 +43,8 @@ class Cluster : public ::testing::Test {
   };
 
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("stego-cluster-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(root_);
+    root_ = testsupport::FreshScratchDirectory("stego-cluster",
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
     for (const char* name : {"node1", "node2", "node3"}) {
       Member& m = members_[name];
       m.http_port = testsupport::FreeLoopbackPort();

@@ -44,10 +44,8 @@ class Group : public ::testing::Test {
   };
 
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("raft-group-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(root_);
+    root_ = testsupport::FreshScratchDirectory("raft-group",
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
     for (std::uint64_t id = 1; id <= 3; ++id) {
       Member& m = members_[id];
       m.id = id;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <stdexcept>
+#include <string>
 
 namespace testsupport {
 
@@ -20,6 +21,14 @@ std::uint16_t FreeLoopbackPort() {
   if (fd >= 0) ::close(fd);
   if (!ok) throw std::runtime_error("cannot find a free loopback port");
   return ntohs(a.sin_port);
+}
+
+std::filesystem::path FreshScratchDirectory(std::string_view prefix, std::string_view test) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   (std::string(prefix) + "-" + std::to_string(::getpid()) + "-" + std::string(test));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 }  // namespace testsupport

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <string_view>
 #include <thread>
 
 namespace testsupport {
@@ -11,6 +13,10 @@ namespace testsupport {
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), for
 // processes that must be told their port up front (members that advertise it to each other).
 std::uint16_t FreeLoopbackPort();
+
+// An empty directory under $TMPDIR named after the process and `test`, for one test's data
+// directories (removed first if a crashed earlier run left it).
+std::filesystem::path FreshScratchDirectory(std::string_view prefix, std::string_view test);
 
 // Polls `condition` every 20 ms until it holds or `limit` passes; returns its last value.
 template <class F>
