@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev libssl-dev libdeflate-dev
   librocksdb-dev
+  iproute2 util-linux
   clang libclang-rt-14-dev
   python3
 )

@@ -3,5 +3,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/build.sh"
+# The pinned Kubernetes control plane and the test pod runner for the k8s-labelled tests, built
+# into ~/.cache/stego-cluster (outside the repository): a no-op when cached; a cold build takes
+# 7-20 min (docs/testing.md).
+bash "$root/tests/k8s/controlplane/build.sh" >/dev/null
+bash "$root/tests/k8s/podrunner/build.sh" >/dev/null
 cd "$root/build"
 ctest --output-on-failure -j"$(nproc)" --timeout 900
