@@ -171,12 +171,12 @@ TEST_F(Cluster, ConfigurationWrittenThroughAFollowerIsReplicated) {
   for (const auto& [name, m] : members_) {
     const json c = Client(name).Request("GET", "/api/v1/config?consistent=true").Json();
     EXPECT_EQ(c["config"]["default_lsb_bits"], 3) << name;
-    EXPECT_EQ(c["config"]["max_upload_bytes"], 32 << 20) << name << ": untouched keys keep their defaults";
+    EXPECT_EQ(c["config"]["max_pixels"], 40'000'000) << name << ": untouched keys keep their defaults";
     EXPECT_GE(c["version"].get<std::uint64_t>(), version) << name;
   }
 }
 
-// A single writer raises job_retention 1, 2, 3, ... against whichever member answers; the leader
+// A single writer raises max_pixels 1001, 1002, ... against whichever member answers; the leader
 // gets SIGKILL in the middle. Every acknowledged value must survive: the final value on every
 // member is at least the last acknowledged one.
 TEST_F(Cluster, KillNineOfTheLeaderLosesNoAcknowledgedConfigWrite) {
@@ -196,7 +196,7 @@ TEST_F(Cluster, KillNineOfTheLeaderLosesNoAcknowledgedConfigWrite) {
       const std::string target = order[k % order.size()];
       try {
         HttpClient c("127.0.0.1", members_.at(target).http_port, 10s);
-        if (c.Request("PUT", "/api/v1/config", json{{"job_retention", next}}.dump(), kAdmin).status == 200) {
+        if (c.Request("PUT", "/api/v1/config", json{{"max_pixels", 1000 + next}}.dump(), kAdmin).status == 200) {
           last_acked = next;
           if (killed) ++acked_after_kill;
         }
@@ -219,7 +219,7 @@ TEST_F(Cluster, KillNineOfTheLeaderLosesNoAcknowledgedConfigWrite) {
   ASSERT_GT(last_acked.load(), 5);
   ASSERT_TRUE(Eventually([&] {
     for (const auto& [name, m] : members_) {
-      if (Config(name)["config"]["job_retention"].get<int>() < last_acked) return false;
+      if (Config(name)["config"]["max_pixels"].get<int>() < 1000 + last_acked) return false;
     }
     return true;
   })) << "an acknowledged configuration write was lost (last acknowledged " << last_acked << ")";
@@ -229,6 +229,34 @@ TEST_F(Cluster, KillNineOfTheLeaderLosesNoAcknowledgedConfigWrite) {
     return versions.size() == 1;
   })) << "members do not converge on one configuration version";
   WaitFullyFormed();
+}
+
+// The configuration is not just stored: every member's stego endpoints follow it.
+TEST_F(Cluster, ReplicatedConfigurationChangesEveryMembersStegoDefaults) {
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  ASSERT_EQ(PutConfig(leader, {{"default_lsb_bits", 3}}).status, 200);
+  const testsupport::MultipartBuilder empty;
+  for (const auto& [name, m] : members_) {
+    ASSERT_TRUE(Eventually([&] { return Config(name)["config"]["default_lsb_bits"] == 3; }));
+    const auto capacity = Client(name).Request("POST", "/api/v1/capacity", empty.Body(),
+                                               {{"Content-Type", empty.ContentType()}});
+    ASSERT_EQ(capacity.status, 200) << capacity.body;
+    EXPECT_EQ(capacity.Json()["cover_info"]["lsb_per_channel"], 3) << name;
+  }
+  const auto image = Client(leader).Request("GET", "/api/v1/dataset/0");
+  ASSERT_EQ(image.status, 200);
+  testsupport::MultipartBuilder with_cover;
+  with_cover.File("cover", "cover.png", "image/png", image.body);
+  ASSERT_EQ(Client(leader).Request("POST", "/api/v1/capacity", with_cover.Body(),
+                                   {{"Content-Type", with_cover.ContentType()}}).status, 200);
+  ASSERT_EQ(PutConfig(leader, {{"max_pixels", 64}}).status, 200);
+  for (const auto& [name, m] : members_) {
+    ASSERT_TRUE(Eventually([&] { return Config(name)["config"]["max_pixels"] == 64; }));
+    const auto refused = Client(name).Request("POST", "/api/v1/capacity", with_cover.Body(),
+                                              {{"Content-Type", with_cover.ContentType()}});
+    EXPECT_EQ(refused.status, 413) << name << ": an uploaded cover over max_pixels 64 is refused: " << refused.body;
+  }
 }
 
 TEST_F(Cluster, SigtermOfTheLeaderHandsLeadershipOverAndExitsCleanly) {

@@ -214,7 +214,7 @@ class StegoHandlers {
   http::Response Capacity(http::Request& request) const {
     auto form = Form::Parse(request, {"cover", "lsb_bits"}, limits_);
     if (!form) return form.error();
-    auto lsb_bits = form->Int(request, "lsb_bits", 1, 4, 1);
+    auto lsb_bits = form->Int(request, "lsb_bits", 1, 4, Tunables().default_lsb_bits);
     if (!lsb_bits) return lsb_bits.error();
     std::string format = "png";
     stego::ImageDims dims = stego::ImageDims::Of(*settings_.default_cover);
@@ -293,7 +293,7 @@ class StegoHandlers {
       // capacity figures assume. Extract answers it as UTF-8 text.
       job.secret = text->data;
     }
-    auto lsb_bits = form.Int(request, "lsb_bits", 1, 4, 1);
+    auto lsb_bits = form.Int(request, "lsb_bits", 1, 4, Tunables().default_lsb_bits);
     if (!lsb_bits) return common::Unexpected{lsb_bits.error()};
     job.options.lsb_bits = *lsb_bits;
     job.options.password = std::string(form.Text("password").value_or(""));
@@ -324,7 +324,7 @@ class StegoHandlers {
       if (auto fits = stego::CheckCapacity(*packed, info->dims()); !fits) {
         return common::Unexpected{ErrorResponse(request, fits.error())};
       }
-      auto decoded = Timed("decode", [&] { return stego::DecodeImage(AsBytes(job.cover->data), {settings_.max_pixels}); });
+      auto decoded = Timed("decode", [&] { return stego::DecodeImage(AsBytes(job.cover->data), {MaxPixels()}); });
       if (!decoded) return common::Unexpected{ErrorResponse(request, decoded.error())};
       cover = std::move(*decoded);
       stem = std::string(Stem(SafeFileName(job.cover->filename.value_or(""), "cover"))) + "-";
@@ -350,7 +350,7 @@ class StegoHandlers {
     if (!form) return common::Unexpected{form.error()};
     const auto* file = form->Get("file");
     if (!file) return common::Unexpected{BadParameter(request, "file", "the stego image is required")};
-    auto image = Timed("decode", [&] { return stego::DecodeImage(AsBytes(file->data), {settings_.max_pixels}); });
+    auto image = Timed("decode", [&] { return stego::DecodeImage(AsBytes(file->data), {MaxPixels()}); });
     if (!image) return common::Unexpected{ErrorResponse(request, image.error())};
     auto extracted = Timed("extract", [&] {
       return stego::Extract(*image, form->Text("password").value_or(""), settings_.max_upload_bytes);
@@ -359,11 +359,14 @@ class StegoHandlers {
     return std::move(*extracted);
   }
 
+  StegoTunables Tunables() const { return settings_.tunables ? settings_.tunables() : StegoTunables{}; }
+  uint64_t MaxPixels() const { return std::min(settings_.max_pixels, Tunables().max_pixels); }
+
   // The header is enough to refuse an oversized image: no pixel is decoded.
   stego::Result<stego::ImageInfo> ProbeWithinLimits(std::span<const uint8_t> bytes) const {
     auto info = stego::ProbeImage(bytes);
     if (!info) return info;
-    if (auto within = stego::CheckLimits(*info, {settings_.max_pixels}); !within) {
+    if (auto within = stego::CheckLimits(*info, {MaxPixels()}); !within) {
       return common::Unexpected{within.error()};
     }
     return info;

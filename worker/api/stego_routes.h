@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "common/metrics.h"
@@ -13,9 +14,17 @@
 
 namespace api {
 
+// What the cluster configuration may change at run time (cluster_state.h); read per request.
+struct StegoTunables {
+  int default_lsb_bits = 1;
+  uint64_t max_pixels = UINT64_MAX;  // further capped by StegoSettings::max_pixels
+};
+
 struct StegoSettings {
   size_t max_upload_bytes = 32u << 20;
-  uint64_t max_pixels = 40'000'000;
+  uint64_t max_pixels = 40'000'000;  // this member's hard cap (--max-pixels)
+  // The replicated configuration's values; null: the defaults above.
+  std::function<StegoTunables()> tunables;
   // Used when a request brings no cover of its own; shared read-only by every request.
   std::shared_ptr<const stego::Image> default_cover;
   // Where stego_phase_duration_seconds{phase} is recorded: where an embed or extract spends its

@@ -79,8 +79,16 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   http::Router router;
   api::PauseSwitch pause;
   api::Endpoints endpoints(router, pause);
+  std::function<api::StegoTunables()> tunables = nullptr;
+  if (member) {
+    tunables = [m = member.get()] {
+      const auto c = m->state().config();
+      return api::StegoTunables{c["default_lsb_bits"].get<int>(), c["max_pixels"].get<uint64_t>()};
+    };
+  }
   api::AddStegoRoutes(endpoints, {.max_upload_bytes = config.max_upload_bytes,
                                   .max_pixels = config.max_pixels,
+                                  .tunables = tunables,
                                   .default_cover = std::make_shared<const stego::Image>(std::move(*cover)),
                                   .metrics = &metrics});
   // A standalone worker is ready as soon as it serves; a member once it knows a leader and has

@@ -17,10 +17,8 @@ struct ConfigKey {
 // Every key an administrator may set. Integers only, so that every member validates and applies
 // them identically.
 constexpr ConfigKey kConfigKeys[] = {
-    {"default_lsb_bits", 1, 4, 1},                                   // embed depth when a request names none
-    {"max_upload_bytes", 1 << 10, 1LL << 30, 32LL << 20},            // per request
-    {"max_pixels", 1, 400'000'000, 40'000'000},                      // decoded image size
-    {"job_retention", 0, 1'000'000, 10'000},                         // job ledger records kept
+    {"default_lsb_bits", 1, 4, 1},                // embed/capacity depth when a request names none
+    {"max_pixels", 64, 400'000'000, 40'000'000},  // largest image; --max-pixels caps it per member
 };
 
 }  // namespace

@@ -27,7 +27,8 @@ TEST(OpenApi, DocumentsExactlyTheServedRoutes) {
   PauseSwitch pause;
   common::Metrics metrics;  // declared before the routes that record into it
   Endpoints endpoints(router, pause);
-  AddStegoRoutes(endpoints, {.default_cover = std::make_shared<const stego::Image>(stego::SyntheticCover(64, 64, 1)),
+  AddStegoRoutes(endpoints, {.tunables = nullptr,
+                             .default_cover = std::make_shared<const stego::Image>(stego::SyntheticCover(64, 64, 1)),
                              .metrics = &metrics});
   AddServiceRoutes(endpoints, pause, metrics, {});
   AddClusterRoutes(endpoints, nullptr, "");
