@@ -9,6 +9,7 @@ find_package(ZLIB REQUIRED)
 find_package(RocksDB REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 find_package(cpprestsdk REQUIRED)
+find_package(yaml-cpp REQUIRED)
 find_package(PkgConfig REQUIRED)
 
 # libdeflate ships a pkg-config file but no CMake config in Debian bookworm.

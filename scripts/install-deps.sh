@@ -13,6 +13,7 @@ packages=(
   zlib1g-dev libssl-dev libdeflate-dev
   librocksdb-dev
   iproute2 util-linux
+  libyaml-cpp-dev
   clang libclang-rt-14-dev
   python3
 )

@@ -1,0 +1,144 @@
+#include "operator/kube/conventions.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include <openssl/evp.h>
+
+namespace kube {
+namespace {
+
+using common::Unexpected;
+
+std::optional<std::string> SegmentError(std::string_view segment, std::string_view what) {
+  if (segment == "." || segment == "..") return std::string(what) + " \"" + std::string(segment) + "\" is not a valid name";
+  for (unsigned char c : segment) {
+    if (c == '/' || c == '%' || c < 0x20 || c == 0x7f) {
+      return std::string(what) + " \"" + std::string(segment) + "\" may not contain '/', '%' or control characters";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+common::Expected<std::string, std::string> ResourcePath(const GroupVersionResource& gvr, std::string_view ns,
+                                                        std::string_view name, std::string_view subresource) {
+  if (gvr.version.empty() || gvr.resource.empty()) return Unexpected{std::string("resource: version and resource are required")};
+  if (gvr.namespaced && ns.empty() && !name.empty()) {
+    return Unexpected{"resource: " + gvr.resource + " \"" + std::string(name) + "\" is namespaced; a namespace is required"};
+  }
+  if (!subresource.empty() && name.empty()) return Unexpected{"resource: subresource " + std::string(subresource) + " needs a name"};
+  const std::pair<std::string_view, const char*> parts[] = {
+      {gvr.group, "group"}, {gvr.version, "version"}, {gvr.resource, "resource"},
+      {ns, "namespace"},    {name, "name"},           {subresource, "subresource"}};
+  for (const auto& [segment, what] : parts) {
+    if (auto error = SegmentError(segment, what)) return Unexpected{*error};
+  }
+  std::string path = gvr.group.empty() ? "/api/" + gvr.version : "/apis/" + gvr.group + "/" + gvr.version;
+  if (gvr.namespaced && !ns.empty()) path += "/namespaces/" + std::string(ns);
+  path += "/" + gvr.resource;
+  if (!name.empty()) path += "/" + std::string(name);
+  if (!subresource.empty()) path += "/" + std::string(subresource);
+  return path;
+}
+
+std::string PercentEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                            c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
+}
+
+std::string QueryString(const QueryParams& params) {
+  std::string out;
+  for (const auto& [key, value] : params) {
+    out += out.empty() ? "?" : "&";
+    out += PercentEncode(key) + "=" + PercentEncode(value);
+  }
+  return out;
+}
+
+common::Expected<std::string, std::string> DecodeBase64(std::string_view text) {
+  std::string clean;
+  for (char c : text) {
+    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') clean.push_back(c);
+  }
+  if (clean.size() % 4 != 0) return Unexpected{std::string("not valid base64 (length)")};
+  std::string out(clean.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
+  if (n < 0) return Unexpected{std::string("not valid base64")};
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  std::size_t padding = 0;
+  for (auto it = clean.rbegin(); it != clean.rend() && *it == '=' && padding < 2; ++it) ++padding;
+  out.resize(static_cast<std::size_t>(n) - padding);
+  return out;
+}
+
+namespace {
+
+std::string FormatUtc(WallTime t, bool micros) {
+  const auto since_epoch = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
+  auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
+  const auto fraction = (since_epoch - seconds).count();
+  const std::time_t tt = seconds.count();
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out = buf;
+  if (micros) {
+    std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(fraction));
+    out += buf;
+  }
+  return out + "Z";
+}
+
+}  // namespace
+
+std::string FormatTime(WallTime t) { return FormatUtc(t, false); }
+std::string FormatMicroTime(WallTime t) { return FormatUtc(t, true); }
+
+std::optional<WallTime> ParseTime(std::string_view text) {
+  std::tm tm{};
+  const std::string s(text);
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return std::nullopt;
+  std::chrono::microseconds fraction{0};
+  if (*rest == '.') {
+    ++rest;
+    long long scale = 100000;
+    long long micros = 0;
+    if (*rest < '0' || *rest > '9') return std::nullopt;
+    for (; *rest >= '0' && *rest <= '9'; ++rest) {
+      micros += (*rest - '0') * scale;
+      scale /= 10;
+    }
+    fraction = std::chrono::microseconds(micros);
+  }
+  std::chrono::seconds offset{0};
+  if (*rest == 'Z') {
+    ++rest;
+  } else if (*rest == '+' || *rest == '-') {
+    int hh = 0, mm = 0;
+    if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2) return std::nullopt;
+    offset = std::chrono::seconds((hh * 3600 + mm * 60) * (*rest == '+' ? 1 : -1));
+    rest += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (*rest != '\0') return std::nullopt;
+  const std::time_t tt = timegm(&tm);
+  return WallTime(std::chrono::seconds(tt) - offset) + fraction;
+}
+
+}  // namespace kube
