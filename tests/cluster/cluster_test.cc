@@ -45,12 +45,7 @@ class Cluster : public ::testing::Test {
   void SetUp() override {
     root_ = testsupport::FreshScratchDirectory("stego-cluster",
                                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    for (const char* name : {"node1", "node2", "node3"}) {
-      Member& m = members_[name];
-      m.http_port = testsupport::FreeLoopbackPort();
-      m.peer_port = testsupport::FreeLoopbackPort();
-      m.dir = root_ / name;
-    }
+    for (const char* name : {"node1", "node2", "node3"}) AddMember(name);
     for (const auto& [name, m] : members_) Start(name);
   }
 
@@ -60,6 +55,14 @@ class Cluster : public ::testing::Test {
       m.process.reset();
     }
     std::filesystem::remove_all(root_);
+  }
+
+  // Adds a member to the static list (it is passed to members started from now on).
+  void AddMember(const std::string& name) {
+    Member& m = members_[name];
+    m.http_port = testsupport::FreeLoopbackPort();
+    m.peer_port = testsupport::FreeLoopbackPort();
+    m.dir = root_ / name;
   }
 
   void Start(const std::string& name) {
@@ -111,15 +114,18 @@ class Cluster : public ::testing::Test {
     return out;
   }
 
-  // Waits until all running members are voters of one three-member configuration.
+  // Waits until all running members are voters of one configuration holding exactly them.
   void WaitFullyFormed() {
-    const std::set<std::string> all = {"node1", "node2", "node3"};
+    std::set<std::string> all;
+    for (const auto& [name, m] : members_) {
+      if (Running(name)) all.insert(name);
+    }
     ASSERT_TRUE(Eventually([&] {
-      for (const auto& [name, m] : members_) {
+      for (const std::string& name : all) {
         if (Voters(name) != all || !RaftStatus(name)["learners"].empty()) return false;
       }
       return true;
-    })) << "the three members did not all become voters";
+    })) << "the running members did not all become voters";
   }
 
   testsupport::HttpResponse PutConfig(const std::string& name, const json& patch) {
@@ -287,6 +293,52 @@ TEST_F(Cluster, WipedMemberRejoinsUnderANewIdentity) {
   EXPECT_EQ(members_.at(victim).process->Output().find("bootstrapped"), std::string::npos);
   ASSERT_TRUE(Eventually([&] { return Config(victim)["config"]["default_lsb_bits"] == 2; }))
       << "the new member did not receive the replicated state";
+}
+
+TEST_F(Cluster, AdminTransfersLeadershipToTheNamedMember) {
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  std::string target;
+  for (const auto& [name, m] : members_) {
+    if (name != leader) target = name;
+  }
+  const json body = {{"target", target}};
+  const auto at_follower = Client(target).Request("POST", "/admin/transfer-leadership", body.dump(), kAdmin);
+  EXPECT_EQ(at_follower.status, 409);
+  EXPECT_EQ(at_follower.Json()["leader_id"], leader) << "a follower names the leader to retry at";
+  const auto moved = Client(leader).Request("POST", "/admin/transfer-leadership", body.dump(), kAdmin);
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_EQ(moved.Json()["leader_id"], target);
+  EXPECT_EQ(WaitLeader(), target);
+  EXPECT_EQ(Client(target).Request("POST", "/admin/transfer-leadership", json{{"target", "nobody"}}.dump(), kAdmin).status, 400);
+}
+
+// Growing to four members and five, and back: newcomers join and are promoted on their own;
+// the administrator removes them one at a time, and the group keeps taking writes throughout.
+TEST_F(Cluster, FourthAndFifthMembersJoinAndAreRemovedAgain) {
+  WaitFullyFormed();
+  for (const char* name : {"node4", "node5"}) {
+    AddMember(name);
+    Start(name);
+    WaitFullyFormed();
+    ASSERT_EQ(PutConfig(WaitLeader(), {{"max_pixels", 1000 + static_cast<int>(members_.size())}}).status, 200);
+  }
+  EXPECT_EQ(Voters("node1").size(), 5u);
+  for (const char* name : {"node5", "node4"}) {
+    const std::string leader = WaitLeader();
+    const auto removed = Client(leader).Request("POST", "/admin/members", json{{"action", "remove"}, {"name", name}}.dump(), kAdmin);
+    ASSERT_EQ(removed.status, 200) << removed.body;
+    EXPECT_TRUE(Eventually([&] { return Voters(leader).count(name) == 0; })) << name;
+    members_.at(name).process->Stop();
+    members_.erase(name);
+  }
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  ASSERT_EQ(PutConfig(leader, {{"max_pixels", 4242}}).status, 200);
+  for (const auto& [name, m] : members_) {
+    EXPECT_TRUE(Eventually([&] { return Config(name)["config"]["max_pixels"] == 4242; })) << name;
+  }
+  EXPECT_EQ(Client(leader).Request("POST", "/admin/members", json{{"action", "remove"}, {"name", "node9"}}.dump(), kAdmin).status, 404);
 }
 
 TEST_F(Cluster, PeerPortRefusesJoinsWithoutTheClusterSecret) {

@@ -23,6 +23,64 @@ http::Response NotCommitted(const http::Request& request, const raft::Error& e, 
                                json{{"leader_id", status["leader_id"]}, {"leader_address", status["leader_address"]}});
 }
 
+http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m) {
+  const json status = m.RaftStatus();
+  return http::Response::Error(request, 409, "not_leader", "this member is not the leader", "send it to the leader",
+                               json{{"leader_id", status["leader_id"]}, {"leader_address", status["leader_address"]}});
+}
+
+http::Response RefusedChange(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m) {
+  if (e.code == raft::ErrorCode::kNotLeader) return NotLeader(request, m);
+  if (e.code == raft::ErrorCode::kInvalidConfChange || e.code == raft::ErrorCode::kTransferInvalid ||
+      e.code == raft::ErrorCode::kLearnerNotCaughtUp) {
+    return http::Response::Error(request, 400, raft::ErrorCodeName(e.code), "change refused", e.detail);
+  }
+  return NotCommitted(request, e, m);
+}
+
+http::Response TransferLeadership(http::Request& request, cluster::ClusterMember& m) {
+  const json body = request.body.empty() ? json::object() : json::parse(request.body, nullptr, false);
+  if (!body.is_object() || (body.contains("target") && !body["target"].is_string())) {
+    return http::Response::Error(request, 400, "invalid_parameter", "invalid body",
+                                 "send {} or {\"target\": \"<member name>\"}");
+  }
+  if (m.node().Status().role != raft::Role::kLeader) return NotLeader(request, m);
+  auto leader = m.HandOver(body.value("target", ""), std::chrono::seconds(3));
+  if (!leader) return RefusedChange(request, leader.error(), m);
+  return http::Response::Json(200, json{{"leader_id", *leader}});
+}
+
+http::Response ChangeMembers(http::Request& request, cluster::ClusterMember& m) {
+  using Action = cluster::ClusterMember::MemberAction;
+  const json body = json::parse(request.body, nullptr, false);
+  const std::string action = body.is_object() ? body.value("action", "") : "";
+  const std::string name = body.is_object() && body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>() : "";
+  if ((action != "add" && action != "promote" && action != "remove") || name.empty()) {
+    return http::Response::Error(request, 400, "invalid_parameter", "invalid body",
+                                 "send {\"action\": \"promote\"|\"remove\", \"name\"} or "
+                                 "{\"action\": \"add\", \"id\", \"name\", \"peer\", \"http\"}");
+  }
+  if (m.node().Status().role != raft::Role::kLeader) return NotLeader(request, m);
+  raft::NodeId id = raft::kNone;
+  cluster::MemberInfo info;
+  if (action == "add") {
+    if (!body.contains("id") || !body["id"].is_number_unsigned() || body["id"] == 0 ||
+        !body.contains("peer") || !body["peer"].is_string() || !body.contains("http") || !body["http"].is_string()) {
+      return http::Response::Error(request, 400, "invalid_parameter", "invalid body",
+                                   "add needs the newcomer's \"id\" (> 0), \"peer\" and \"http\" addresses");
+    }
+    id = body["id"];
+    info = {name, body["peer"], body["http"]};
+  } else {
+    id = m.IdOf(name);
+    if (id == raft::kNone) return http::Response::Error(request, 404, "no_such_member", "no such member", name);
+  }
+  const Action a = action == "add" ? Action::kAdd : action == "promote" ? Action::kPromote : Action::kRemove;
+  auto index = m.ChangeMember(a, id, info);
+  if (!index) return RefusedChange(request, index.error(), m);
+  return http::Response::Json(200, json{{"applied_at", *index}, {"raft", m.RaftStatus()}});
+}
+
 json ConfigBody(const cluster::ClusterMember& m) {
   return {{"config", m.state().config()}, {"version", m.state().config_version()}};
 }
@@ -44,7 +102,7 @@ void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member, std:
     return http::Response::Json(200, ConfigBody(*member));
   }, {.name = "config_get", .compute = true});
 
-  endpoints.Add("PUT", "/api/v1/config", RequireAdmin(std::move(admin_key), [member](http::Request& request) {
+  endpoints.Add("PUT", "/api/v1/config", RequireAdmin(admin_key, [member](http::Request& request) {
     if (!member) return NotClustered(request);
     const json patch = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
     auto next = cluster::ValidateConfig(member->state().config(), patch);
@@ -53,6 +111,16 @@ void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member, std:
     if (!applied) return NotCommitted(request, applied.error(), *member);
     return http::Response::Json(200, ConfigBody(*member));
   }), {.name = "config_put", .compute = true, .max_body_bytes = 64 << 10});
+
+  endpoints.Add("POST", "/admin/transfer-leadership", RequireAdmin(admin_key, [member](http::Request& request) {
+    if (!member) return NotClustered(request);
+    return TransferLeadership(request, *member);
+  }), {.name = "admin_transfer", .compute = true, .max_body_bytes = 4 << 10});
+
+  endpoints.Add("POST", "/admin/members", RequireAdmin(admin_key, [member](http::Request& request) {
+    if (!member) return NotClustered(request);
+    return ChangeMembers(request, *member);
+  }), {.name = "admin_members", .compute = true, .max_body_bytes = 4 << 10});
 }
 
 }  // namespace api

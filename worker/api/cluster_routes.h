@@ -4,6 +4,11 @@
 //   GET /api/v1/config     the replicated cluster configuration and its version;
 //                          ?consistent=true first confirms leadership (read-index, §6.4)
 //   PUT /api/v1/config     (admin) a patch of known keys, replicated; answers once applied here
+//   POST /admin/transfer-leadership  (admin) {"target": name} or {}: hand leadership over
+//   POST /admin/members    (admin) {"action": "promote"|"remove", "name"} or
+//                          {"action": "add", "id", "name", "peer", "http"}: one membership change
+// The admin routes act on the leader; elsewhere they answer 409 not_leader with the leader's
+// name and API address, where the caller retries.
 // A worker started without a peer port is not a cluster member: these answer 503 not_clustered.
 #pragma once
 

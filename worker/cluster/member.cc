@@ -229,13 +229,12 @@ http::Response ClusterMember::Join(http::Request& request) {
   // A member that comes back with a wiped directory has a new id: retire the old one first.
   for (const auto& [id, m] : state_.members()) {
     if (m.name != info.name || id == joiner) continue;
-    auto removed = node_->ChangeMembership({raft::ConfChange::Type::kRemove, id, ""}).get();
+    auto removed = ChangeMember(MemberAction::kRemove, id, {});
     if (!removed) return Unavailable(request, raft::ErrorCodeName(removed.error().code), removed.error().detail);
     spdlog::info("cluster: removed stale member {} (raft id {}) before it rejoins", m.name, id);
   }
   if (!st.conf.contains(joiner)) {
-    transport_.SetPeer(joiner, info.peer);  // the leader replicates to it as soon as it is appended
-    auto added = node_->ChangeMembership({raft::ConfChange::Type::kAddLearner, joiner, EncodeMemberInfo(info)}).get();
+    auto added = ChangeMember(MemberAction::kAdd, joiner, info);
     if (!added) return Unavailable(request, raft::ErrorCodeName(added.error().code), added.error().detail);
     spdlog::info("cluster: added {} (raft id {}) as a learner", info.name, joiner);
   }
@@ -282,23 +281,64 @@ std::optional<std::string> ClusterMember::NotReady() const {
   return std::nullopt;
 }
 
+raft::NodeId ClusterMember::IdOf(const std::string& name) const {
+  for (const auto& [id, info] : state_.members()) {
+    if (info.name == name) return id;
+  }
+  return raft::kNone;
+}
+
+common::Expected<std::string, raft::Error> ClusterMember::HandOver(const std::string& target,
+                                                                  std::chrono::milliseconds wait) {
+  const raft::NodeStatus st = node_->Status();
+  if (st.role != raft::Role::kLeader) return raft::Fail(raft::ErrorCode::kNotLeader, "this member is not the leader");
+  raft::NodeId to = raft::kNone;
+  if (!target.empty()) {
+    to = IdOf(target);
+    if (to == raft::kNone) return raft::Fail(raft::ErrorCode::kTransferInvalid, "no member is called " + target);
+  } else {
+    raft::Index best_match = 0;
+    for (const auto& p : st.peers) {
+      if (st.conf.is_voter(p.id) && p.active && (to == raft::kNone || p.match > best_match)) {
+        to = p.id;
+        best_match = p.match;
+      }
+    }
+    if (to == raft::kNone) return raft::Fail(raft::ErrorCode::kTransferInvalid, "no other active voter to hand over to");
+  }
+  const std::string name = state_.members().count(to) ? state_.members().at(to).name : std::to_string(to);
+  spdlog::info("cluster: handing leadership to {}", name);
+  if (auto r = node_->TransferLeadership(to).get(); !r) return common::Unexpected<raft::Error>{r.error()};
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (node_->Status().leader == to) return name;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return raft::Fail(raft::ErrorCode::kTimeout, name + " did not take over within the wait");
+}
+
+common::Expected<raft::Index, raft::Error> ClusterMember::ChangeMember(MemberAction action, raft::NodeId id,
+                                                                      const MemberInfo& info) {
+  using Type = raft::ConfChange::Type;
+  const Type type = action == MemberAction::kAdd ? Type::kAddLearner
+                    : action == MemberAction::kPromote ? Type::kPromote
+                                                       : Type::kRemove;
+  // The leader replicates to a learner as soon as its entry is appended: it needs the address now.
+  if (type == Type::kAddLearner) transport_.SetPeer(id, info.peer);
+  const std::string context = type == Type::kAddLearner ? EncodeMemberInfo(info) : "";
+  auto r = node_->ChangeMembership({type, id, context}).get();
+  if (!r) return common::Unexpected<raft::Error>{r.error()};
+  return *r;
+}
+
 void ClusterMember::Stop(std::chrono::milliseconds grace) {
   if (stopping_.exchange(true)) return;
   if (join_thread_.joinable()) join_thread_.join();
   if (duties_thread_.joinable()) duties_thread_.join();
   if (node_) {
-    const raft::NodeStatus st = node_->Status();
-    const raft::NodeStatus::Peer* best = nullptr;
-    for (const auto& p : st.peers) {
-      if (st.conf.is_voter(p.id) && p.active && (!best || p.match > best->match)) best = &p;
-    }
-    if (st.role == raft::Role::kLeader && best && grace.count() > 0) {
-      spdlog::info("cluster: handing leadership to {} before stopping", best->id);
-      (void)node_->TransferLeadership(best->id).get();
-      const auto deadline = std::chrono::steady_clock::now() + grace;
-      while (node_->Status().role == raft::Role::kLeader && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
+    if (grace.count() > 0 && node_->Status().role == raft::Role::kLeader) {
+      auto handed = HandOver("", grace);
+      if (!handed) spdlog::warn("cluster: could not hand leadership over: {}", handed.error().detail);
     }
     node_->Stop();
   }

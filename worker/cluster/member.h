@@ -68,6 +68,17 @@ class ClusterMember {
   // Why this member cannot serve yet (no leader known, applied behind commit), or nullopt.
   std::optional<std::string> NotReady() const;
 
+  // Leader only: hands leadership to `target` (a member's name), or to the most up-to-date active
+  // voter when empty, and waits up to `wait` for it to take over. Returns the new leader's name.
+  common::Expected<std::string, raft::Error> HandOver(const std::string& target, std::chrono::milliseconds wait);
+
+  // Leader only: one membership change, by name (promote, remove) or with the newcomer's
+  // identity (add). Resolves once the change is applied here.
+  enum class MemberAction { kAdd, kPromote, kRemove };
+  common::Expected<raft::Index, raft::Error> ChangeMember(MemberAction action, raft::NodeId id, const MemberInfo& info);
+  // The Raft id of the member called `name`, or kNone.
+  raft::NodeId IdOf(const std::string& name) const;
+
   // Graceful leave for SIGTERM: a leader first hands leadership to an up-to-date voter (waiting
   // at most `grace`), then everything stops. Idempotent.
   void Stop(std::chrono::milliseconds grace = std::chrono::seconds(3));
