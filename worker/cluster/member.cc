@@ -297,14 +297,18 @@ common::Expected<std::string, raft::Error> ClusterMember::HandOver(const std::st
     to = IdOf(target);
     if (to == raft::kNone) return raft::Fail(raft::ErrorCode::kTransferInvalid, "no member is called " + target);
   } else {
-    raft::Index best_match = 0;
+    // The most up-to-date voter, preferring those heard from lately. (Only preferring: the core
+    // clears "recently active" at every check-quorum round, so right after one nobody is.)
+    std::pair<bool, raft::Index> best{false, 0};
     for (const auto& p : st.peers) {
-      if (st.conf.is_voter(p.id) && p.active && (to == raft::kNone || p.match > best_match)) {
+      if (!st.conf.is_voter(p.id)) continue;
+      const std::pair<bool, raft::Index> rank{p.active, p.match};
+      if (to == raft::kNone || rank > best) {
         to = p.id;
-        best_match = p.match;
+        best = rank;
       }
     }
-    if (to == raft::kNone) return raft::Fail(raft::ErrorCode::kTransferInvalid, "no other active voter to hand over to");
+    if (to == raft::kNone) return raft::Fail(raft::ErrorCode::kTransferInvalid, "no other voter to hand over to");
   }
   const std::string name = state_.members().count(to) ? state_.members().at(to).name : std::to_string(to);
   spdlog::info("cluster: handing leadership to {}", name);

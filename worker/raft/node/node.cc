@@ -224,6 +224,7 @@ class Node::Loop {
       }
       while (raw_->HasReady()) HandleReady();
       Expire(now);
+      FailOnNewTerm();
       PublishStatus();
     }
   }
@@ -347,6 +348,24 @@ class Node::Loop {
     ExpireIn(conf_waiters_, now);
   }
 
+  // A proposal or read forwarded to a leader that lost its leadership is most likely gone with it;
+  // waiting out the request timeout would only delay the client's retry. The outcome stays
+  // unknown (a majority may hold the entry and the new leader commit it), hence kTimeout.
+  void FailOnNewTerm() {
+    const Term term = raw_->raft().term();
+    if (term == last_term_) return;
+    last_term_ = term;
+    auto fail = [&](auto& waiters) {
+      for (auto& [k, w] : waiters) {
+        w.promise.set_value(Fail(ErrorCode::kTimeout, "a new term began before the request completed; "
+                                                      "it may still take effect"));
+      }
+      waiters.clear();
+    };
+    fail(proposals_);
+    fail(reads_);
+  }
+
   void FailAll(ErrorCode code, const std::string& why) {
     auto fail = [&](auto& waiters) {
       for (auto& [k, v] : waiters) Get(v).promise.set_value(Fail(code, why));
@@ -400,6 +419,7 @@ class Node::Loop {
   Index snapshot_index_ = 0;
   ConfState applied_conf_;  // as of applied_ (every log starts with a configuration entry)
   std::uint64_t next_seq_ = 1;
+  Term last_term_ = 0;
   std::map<std::uint64_t, Waiter<Index>> proposals_;  // by sequence number
   std::map<std::uint64_t, Waiter<Index>> reads_;      // read-index issued, no answer yet
   std::multimap<Index, Waiter<Index>> ready_reads_;   // answered; wait for applied >= index
