@@ -4,12 +4,15 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -104,6 +107,47 @@ std::int64_t CompactEtcd() {
   return revision;
 }
 
+std::string RestartApiserver(std::chrono::seconds grace, std::chrono::seconds timeout) {
+  const char* run_dir = std::getenv("STEGO_K8S_DIR");
+  if (run_dir == nullptr) return "STEGO_K8S_DIR is unset (run under tests/k8s/controlplane/run.sh)";
+  std::string script = STEGO_K8S_CONTROLPLANE_DIR "/restart-apiserver.sh";
+  std::string dir = run_dir;
+  // Everything the child needs is built before fork: after it, only async-signal-safe calls.
+  constexpr std::string_view kGrace = "STEGO_K8S_STOP_TIMEOUT=";
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!std::string_view(*e).starts_with(kGrace)) env.emplace_back(*e);
+  }
+  env.push_back(std::string(kGrace) + std::to_string(grace.count()));
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  char* argv[] = {script.data(), dir.data(), nullptr};
+
+  const pid_t pid = ::fork();
+  if (pid < 0) return "fork failed";
+  if (pid == 0) {
+    ::setpgid(0, 0);  // its own group, so that a hung script can be killed with its children
+    // The apiserver it starts must not inherit this process's sockets (the relay's, the clients'):
+    // an inherited client socket would keep connections open after the test closed them.
+    ::close_range(3, ~0U, 0);
+    ::execve(argv[0], argv, envp.data());
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(-pid, SIGKILL);  // (the apiserver runs in a session of its own and is not hit)
+      ::waitpid(pid, &status, 0);
+      return script + " did not finish within " + std::to_string(timeout.count()) + " s";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  return script + " failed (wait status " + std::to_string(status) + "; its messages are above)";
+}
+
 std::unique_ptr<TcpRelay> TcpRelay::ToApiserver() {
   const std::string server = AdminConfig().server;
   const auto port = static_cast<std::uint16_t>(std::stoi(server.substr(server.rfind(':') + 1)));
@@ -144,6 +188,7 @@ void TcpRelay::AcceptLoop() {
   while (!stopping_) {
     const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) continue;
+    ++accepted_;
     if (stopping_ || blocked_) {
       ::close(client);
       continue;

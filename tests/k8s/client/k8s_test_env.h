@@ -65,6 +65,13 @@ bool Eventually(const std::function<bool()>& condition, std::chrono::millisecond
 // any older resourceVersion is gone. Returns the revision compacted at.
 std::int64_t CompactEtcd();
 
+// Restarts the control plane's kube-apiserver (same flags, port and etcd) with
+// tests/k8s/controlplane/restart-apiserver.sh on $STEGO_K8S_DIR: SIGTERM, SIGKILL if it is still
+// draining connections after `grace`, start, wait for /readyz. Returns "" once it is ready again,
+// else what went wrong (the script's own messages are on stderr). The script gets at most
+// `timeout`.
+std::string RestartApiserver(std::chrono::seconds grace, std::chrono::seconds timeout);
+
 // A TCP relay on 127.0.0.1 to another host:port. Cut() closes every relayed connection (as a
 // network failure would); while Block(true) new connections are refused (accepted and closed at
 // once). TLS passes through untouched.
@@ -75,7 +82,10 @@ class TcpRelay {
   std::uint16_t port() const { return port_; }
   void Cut();
   void Block(bool blocked) { blocked_ = blocked; }
-  int connections_seen() const { return seen_; }
+  int connections_seen() const { return seen_; }  // relayed to the target
+  // Every connection accepted, also those refused (blocked, or the target not listening): how
+  // often clients tried.
+  int connections_accepted() const { return accepted_; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   // A relay to the apiserver of $KUBECONFIG.
   static std::unique_ptr<TcpRelay> ToApiserver();
@@ -91,6 +101,7 @@ class TcpRelay {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> blocked_{false};
   std::atomic<int> seen_{0};
+  std::atomic<int> accepted_{0};
   std::mutex mu_;
   std::vector<int> open_fds_;
   std::vector<std::thread> threads_;

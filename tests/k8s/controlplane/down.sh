@@ -23,32 +23,12 @@ log() { echo "controlplane/down: $*" >&2; }
 [[ -n "$run_dir" ]] || { log "usage: down.sh [--keep] DIR"; exit 2; }
 [[ -d "$run_dir" ]] || { log "$run_dir: no such run directory (already down?)"; exit 0; }
 
-timeout_s="${STEGO_K8S_STOP_TIMEOUT:-15}"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || true  # (the stop functions come first)
 status=0
 
-# Every process in a group, so a child a component may have spawned goes too.
-group_alive() { pgrep -g "$1" >/dev/null 2>&1; }
-
 for name in kube-controller-manager kube-apiserver etcd; do
-  pid_file="$run_dir/pids/$name.pid"
-  [[ -s "$pid_file" ]] || continue
-  pgid="$(cat "$pid_file")"
-  if group_alive "$pgid"; then
-    kill -TERM -- "-$pgid" 2>/dev/null
-    deadline=$((SECONDS + timeout_s))
-    while group_alive "$pgid" && ((SECONDS < deadline)); do sleep 0.2; done
-    if group_alive "$pgid"; then
-      log "$name (group $pgid) ignored SIGTERM for ${timeout_s}s; SIGKILL"
-      kill -KILL -- "-$pgid" 2>/dev/null
-      sleep 0.5
-    fi
-    if group_alive "$pgid"; then
-      log "$name (group $pgid) is still running"; status=1
-    else
-      log "stopped $name"
-    fi
-  fi
-  rm -f "$pid_file"
+  k8s_stop "$name" || status=1
 done
 
 if [[ -s "$run_dir/ports" ]]; then

@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash disable=SC2034,SC2154  # (run_dir and log come from the caller)
 # Shared settings for the test control plane scripts. Source it; do not run it.
 #
 # The pinned versions are read from the wrapper modules' go.mod files, which
@@ -8,6 +8,91 @@
 
 K8S_RECIPE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
+# ---------------------------------------------------------------- components
+# Used by up.sh, down.sh and restart-apiserver.sh on one run directory. They
+# expect $run_dir and a log function from the caller. Defined before the
+# version check below, so that down.sh can always tear a run down.
+K8S_READY_TIMEOUT="${STEGO_K8S_READY_TIMEOUT:-180}"
+K8S_STOP_TIMEOUT="${STEGO_K8S_STOP_TIMEOUT:-15}"
+
+# k8s_record NAME COMMAND... : remembers how component NAME is started (the full
+# command, nice prefix included, and the environment it inherits) in cmd/, so
+# restart-apiserver.sh can start it again exactly the same way. NUL-separated,
+# because flags may hold spaces.
+k8s_record() {
+  local name=$1; shift
+  mkdir -p "$run_dir/cmd"
+  printf '%s\0' "$@" > "$run_dir/cmd/$name.args"
+  env -0 > "$run_dir/cmd/$name.env"
+  chmod 600 "$run_dir/cmd/$name.args" "$run_dir/cmd/$name.env"
+}
+
+# k8s_spawn NAME : starts the recorded command of NAME in its own session (so
+# its own process group), appending to logs/NAME.log. The process itself writes
+# its pid, so pids/NAME.pid is the group id that down.sh stops.
+k8s_spawn() {
+  local name=$1 args envs i
+  local pid_file="$run_dir/pids/$name.pid"
+  mapfile -d '' -t args < "$run_dir/cmd/$name.args"
+  mapfile -d '' -t envs < "$run_dir/cmd/$name.env"
+  ((${#args[@]} > 0)) || { log "no recorded command for $name in $run_dir/cmd"; return 1; }
+  rm -f "$pid_file"  # (a restart: wait for the new pid, not the old one)
+  log "starting $name"
+  # shellcheck disable=SC2016
+  env -i "${envs[@]}" setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pid_file" "${args[@]}" \
+    </dev/null >>"$run_dir/logs/$name.log" 2>&1 &
+  for ((i = 0; i < 50; i++)); do [[ -s "$pid_file" ]] && return 0; sleep 0.1; done
+  log "$name did not start"; return 1
+}
+
+k8s_alive() { local pid; pid=$(cat "$run_dir/pids/$1.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; }
+
+# k8s_wait_for NAME URL CURL_ARGS... : until URL answers 200 with body "ok"
+# (etcd: "health":"true"), for at most K8S_READY_TIMEOUT s.
+k8s_wait_for() {
+  local name=$1 url=$2; shift 2
+  local deadline=$((SECONDS + K8S_READY_TIMEOUT)) body
+  while ((SECONDS < deadline)); do
+    k8s_alive "$name" || { log "$name exited (see $run_dir/logs/$name.log)"; return 1; }
+    body="$(curl -sf --max-time 5 "$@" "$url" 2>/dev/null || true)"
+    if [[ "$body" == ok || "$body" == *'"health":"true"'* ]]; then
+      log "$name is healthy"; return 0
+    fi
+    sleep 0.5
+  done
+  log "$name not healthy within ${K8S_READY_TIMEOUT}s ($url)"; return 1
+}
+
+# Every process in a group, so a child a component may have spawned counts too.
+k8s_group_alive() { pgrep -g "$1" >/dev/null 2>&1; }
+
+# k8s_stop NAME : SIGTERM to NAME's process group, SIGKILL after
+# K8S_STOP_TIMEOUT s; removes its pid file. Fails if the group survives.
+k8s_stop() {
+  local name=$1 pid_file="$run_dir/pids/$1.pid" pgid deadline
+  [[ -s "$pid_file" ]] || return 0
+  pgid="$(cat "$pid_file")"
+  if k8s_group_alive "$pgid"; then
+    kill -TERM -- "-$pgid" 2>/dev/null
+    deadline=$((SECONDS + K8S_STOP_TIMEOUT))
+    while k8s_group_alive "$pgid" && ((SECONDS < deadline)); do sleep 0.2; done
+    if k8s_group_alive "$pgid"; then
+      log "$name (group $pgid) still running ${K8S_STOP_TIMEOUT}s after SIGTERM; SIGKILL"
+      kill -KILL -- "-$pgid" 2>/dev/null
+      # A killed process stays a zombie until its parent (init here, which
+      # reaps lazily) collects it; allow for that.
+      deadline=$((SECONDS + 5))
+      while k8s_group_alive "$pgid" && ((SECONDS < deadline)); do sleep 0.2; done
+    fi
+    if k8s_group_alive "$pgid"; then
+      log "$name (group $pgid) is still running"; return 1
+    fi
+    log "stopped $name"
+  fi
+  rm -f "$pid_file"
+}
+
+# ---------------------------------------------------------------- versions
 # Prints the version that go.mod file $1 requires of module $2.
 k8s_required_version() {
   awk -v m="$2" '

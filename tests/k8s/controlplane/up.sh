@@ -17,6 +17,7 @@
 #   pki/         per-run CA, serving/client certificates, service-account keys
 #   logs/        one log per component
 #   pids/        pid of each component (each is leader of its own process group)
+#   cmd/         each component's command line and environment (for restart-apiserver.sh)
 #   etcd/        etcd data
 #
 # Environment:
@@ -35,7 +36,7 @@ run_dir=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dir) run_dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "up.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -196,34 +197,12 @@ write_kubeconfig "$pki/controller-manager.kubeconfig" kube-controller-manager co
 nice_cmd=()
 [[ "${STEGO_K8S_NICE:-1}" == 0 ]] || nice_cmd=("${K8S_NICE[@]}")
 
-# start NAME BINARY ARGS... : runs in its own session (so its own process
-# group); the process itself writes its pid, so pids/NAME.pid is the group id.
+# start NAME BINARY ARGS... : records the command (so restart-apiserver.sh can
+# repeat it) and runs it in its own session; see k8s_spawn in lib.sh.
 start() {
   local name=$1; shift
-  log "starting $name"
-  # shellcheck disable=SC2016
-  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$run_dir/pids/$name.pid" \
-    "${nice_cmd[@]}" "$@" </dev/null >"$run_dir/logs/$name.log" 2>&1 &
-  local i
-  for ((i = 0; i < 50; i++)); do [[ -s "$run_dir/pids/$name.pid" ]] && return 0; sleep 0.1; done
-  log "$name did not start"; return 1
-}
-alive() { local pid; pid=$(cat "$run_dir/pids/$1.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; }
-
-timeout_s="${STEGO_K8S_READY_TIMEOUT:-180}"
-# wait_for NAME URL CURL_ARGS... : until URL answers 200 with body "ok".
-wait_for() {
-  local name=$1 url=$2; shift 2
-  local deadline=$((SECONDS + timeout_s)) body
-  while ((SECONDS < deadline)); do
-    alive "$name" || { log "$name exited (see $run_dir/logs/$name.log)"; return 1; }
-    body="$(curl -sf --max-time 5 "$@" "$url" 2>/dev/null || true)"
-    if [[ "$body" == ok || "$body" == *'"health":"true"'* ]]; then
-      log "$name is healthy"; return 0
-    fi
-    sleep 0.5
-  done
-  log "$name not healthy within ${timeout_s}s ($url)"; return 1
+  k8s_record "$name" "${nice_cmd[@]}" "$@"
+  k8s_spawn "$name"
 }
 
 # etcd: plain HTTP on loopback only; fsync off (throw-away data).
@@ -239,7 +218,7 @@ start etcd "$K8S_BIN/etcd" \
   --unsafe-no-fsync \
   --log-level=warn \
   ${STEGO_K8S_ETCD_ARGS:-}
-wait_for etcd "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
+k8s_wait_for etcd "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
 
 # shellcheck disable=SC2086
 start kube-apiserver "$K8S_BIN/kube-apiserver" \
@@ -273,7 +252,7 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
   ${STEGO_K8S_APISERVER_ARGS:-}
 # (--endpoint-reconciler-type=none: the "kubernetes" Service's Endpoints would
 #  have to hold 127.0.0.1, which Endpoints validation rejects as loopback.)
-wait_for kube-apiserver "$APISERVER_URL/readyz" \
+k8s_wait_for kube-apiserver "$APISERVER_URL/readyz" \
   --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key"
 
 # shellcheck disable=SC2086
@@ -294,14 +273,14 @@ start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
   --controllers='*' \
   --profiling=false \
   ${STEGO_K8S_CONTROLLER_MANAGER_ARGS:-}
-wait_for kube-controller-manager "https://127.0.0.1:$KCM_PORT/healthz" -k
+k8s_wait_for kube-controller-manager "https://127.0.0.1:$KCM_PORT/healthz" -k
 
 # The controllers are up once the service-account controller has made the
 # default ServiceAccount (pods cannot be created before that).
-deadline=$((SECONDS + timeout_s))
+deadline=$((SECONDS + K8S_READY_TIMEOUT))
 until "$K8S_BIN/kubectl" --kubeconfig "$run_dir/kubeconfig" -n default get serviceaccount default >/dev/null 2>&1; do
-  alive kube-controller-manager || { log "kube-controller-manager exited"; exit 1; }
-  ((SECONDS < deadline)) || { log "no default ServiceAccount within ${timeout_s}s"; exit 1; }
+  k8s_alive kube-controller-manager || { log "kube-controller-manager exited"; exit 1; }
+  ((SECONDS < deadline)) || { log "no default ServiceAccount within ${K8S_READY_TIMEOUT}s"; exit 1; }
   sleep 0.5
 done
 
