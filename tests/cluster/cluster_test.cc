@@ -79,9 +79,10 @@ class Cluster : public ::testing::Test {
         .env = {{"STEGO_CLUSTER_SECRET", kSecret}, {"STEGO_ADMIN_KEY", kAdminKey}}});
   }
 
+  // Members that are up and answering (not stopped with SIGSTOP, not paused).
   bool Running(const std::string& name) {
     const auto& p = members_.at(name).process;
-    return p && p->Running();
+    return p && p->Running() && !frozen_.count(name);
   }
 
   HttpClient Client(const std::string& name) { return HttpClient("127.0.0.1", members_.at(name).http_port, 10s); }
@@ -136,6 +137,7 @@ class Cluster : public ::testing::Test {
 
   std::filesystem::path root_;
   std::map<std::string, Member> members_;
+  std::set<std::string> frozen_;  // SIGSTOPped or paused: not asked anything
 };
 
 TEST_F(Cluster, FormsFromTheFirstMemberAndEveryoneBecomesAVoter) {
@@ -293,6 +295,43 @@ TEST_F(Cluster, WipedMemberRejoinsUnderANewIdentity) {
   EXPECT_EQ(members_.at(victim).process->Output().find("bootstrapped"), std::string::npos);
   ASSERT_TRUE(Eventually([&] { return Config(victim)["config"]["default_lsb_bits"] == 2; }))
       << "the new member did not receive the replicated state";
+}
+
+// A hung leader (SIGSTOP): the others elect a new one and keep taking writes; when it resumes it
+// learns of the newer term, follows, and catches up.
+TEST_F(Cluster, StoppedLeaderIsReplacedAndFollowsWhenItResumes) {
+  WaitFullyFormed();
+  const std::string hung = WaitLeader();
+  members_.at(hung).process->Signal(SIGSTOP);
+  frozen_.insert(hung);
+  const std::string next = WaitLeader();
+  ASSERT_FALSE(next.empty());
+  EXPECT_NE(next, hung);
+  ASSERT_EQ(PutConfig(next, {{"max_pixels", 7777}}).status, 200);
+  members_.at(hung).process->Signal(SIGCONT);
+  frozen_.erase(hung);
+  EXPECT_EQ(WaitLeader(), next) << "the resumed member must not disturb the new leader";
+  EXPECT_TRUE(Eventually([&] { return Config(hung)["config"]["max_pixels"] == 7777; }));
+  EXPECT_EQ(RaftStatus(hung)["role"], "follower");
+}
+
+// A paused leader (fault injection) drops all Raft traffic, as a member cut off from its peers:
+// it steps down (check-quorum), the others carry on, and on restore it rejoins as a follower.
+TEST_F(Cluster, PausedLeaderIsCutOffAndRejoinsOnRestore) {
+  WaitFullyFormed();
+  const std::string paused = WaitLeader();
+  ASSERT_EQ(Client(paused).Request("POST", "/admin/fail", R"({"action": "pause"})", kAdmin).status, 200);
+  frozen_.insert(paused);
+  EXPECT_EQ(Client(paused).Request("GET", "/raft/status").status, 503);
+  const std::string next = WaitLeader();
+  ASSERT_FALSE(next.empty());
+  EXPECT_NE(next, paused);
+  ASSERT_EQ(PutConfig(next, {{"max_pixels", 8888}}).status, 200);
+  ASSERT_EQ(Client(paused).Request("POST", "/admin/restore", "", kAdmin).status, 200);
+  frozen_.erase(paused);
+  EXPECT_EQ(WaitLeader(), next);
+  EXPECT_TRUE(Eventually([&] { return Config(paused)["config"]["max_pixels"] == 8888; }));
+  EXPECT_EQ(RaftStatus(paused)["role"], "follower");
 }
 
 TEST_F(Cluster, AdminTransfersLeadershipToTheNamedMember) {

@@ -2,10 +2,11 @@
 //
 // POST /admin/fail {"action":"pause"} makes the member behave as a hung one: every route answers
 // 503 until /admin/restore, except the admin routes themselves (added with AddAlwaysOn), so the
-// operator of a test can undo the pause.
+// operator of a test can undo the pause; a cluster member also stops exchanging Raft messages.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "worker/http/router.h"
@@ -14,12 +15,21 @@ namespace api {
 
 class PauseSwitch {
  public:
-  void Pause() { paused_.store(true); }
-  void Restore() { paused_.store(false); }
+  // Also called on every change, e.g. so that a cluster member stops taking part in Raft while
+  // paused. Set before the server starts.
+  void OnChange(std::function<void(bool paused)> listener) { listener_ = std::move(listener); }
+  void Pause() { Set(true); }
+  void Restore() { Set(false); }
   bool paused() const { return paused_.load(); }
 
  private:
+  void Set(bool paused) {
+    paused_.store(paused);
+    if (listener_) listener_(paused);
+  }
+
   std::atomic<bool> paused_{false};
+  std::function<void(bool)> listener_;
 };
 
 class Endpoints {

@@ -78,6 +78,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
 
   http::Router router;
   api::PauseSwitch pause;
+  if (member) pause.OnChange([m = member.get()](bool paused) { m->SetPaused(paused); });
   api::Endpoints endpoints(router, pause);
   std::function<api::StegoTunables()> tunables = nullptr;
   if (member) {

@@ -95,7 +95,8 @@ common::Expected<void, std::string> ClusterMember::Run(std::unique_ptr<raft::Roc
   inbox_ = std::make_unique<raft::transport::PeerInbox>(
       raft::transport::PeerInboxOptions{.self = id_, .secret = options_.secret,
                                         .deliver = [this](std::vector<raft::Message> m) {
-                                          if (auto* n = live_node_.load()) n->Receive(std::move(m));
+                                          auto* n = live_node_.load();
+                                          if (n && !outbound_.paused.load()) n->Receive(std::move(m));
                                         }},
       metrics_);
   inbox_->AddRoutes(peer_router_);
@@ -122,7 +123,7 @@ common::Expected<void, std::string> ClusterMember::Run(std::unique_ptr<raft::Roc
     node_options.bootstrap_context =
         EncodeMemberInfo({options_.name, options_.advertise_peer, options_.advertise_http});
   }
-  auto node = raft::Node::Start(node_options, std::move(storage), state_, transport_);
+  auto node = raft::Node::Start(node_options, std::move(storage), state_, outbound_);
   if (!node) return common::Unexpected<std::string>{node.error().detail};
   node_ = std::move(*node);
   live_node_ = node_.get();
@@ -279,6 +280,11 @@ std::optional<std::string> ClusterMember::NotReady() const {
   if (st.leader == raft::kNone) return "no leader known";
   if (st.applied < st.commit) return "applied index behind the commit index";
   return std::nullopt;
+}
+
+void ClusterMember::SetPaused(bool paused) {
+  outbound_.paused = paused;
+  spdlog::warn("cluster: {}", paused ? "paused: dropping all Raft traffic" : "restored: Raft traffic flows again");
 }
 
 raft::NodeId ClusterMember::IdOf(const std::string& name) const {

@@ -79,6 +79,11 @@ class ClusterMember {
   // The Raft id of the member called `name`, or kNone.
   raft::NodeId IdOf(const std::string& name) const;
 
+  // A paused member neither sends nor accepts Raft messages, as a hung process would look to its
+  // peers (fault injection; /admin/fail pause). Its own clock keeps running: a paused leader
+  // steps down by check-quorum, and on restore it rejoins as a follower.
+  void SetPaused(bool paused);
+
   // Graceful leave for SIGTERM: a leader first hands leadership to an up-to-date voter (waiting
   // at most `grace`), then everything stops. Idempotent.
   void Stop(std::chrono::milliseconds grace = std::chrono::seconds(3));
@@ -97,8 +102,22 @@ class ClusterMember {
   const MemberOptions options_;
   common::Metrics& metrics_;
   const raft::NodeId id_;
+  // Node -> transport, unless paused.
+  class PausableTransport final : public raft::Transport {
+   public:
+    explicit PausableTransport(raft::Transport& inner) : inner_(inner) {}
+    void Send(std::vector<raft::Message> messages) override {
+      if (!paused.load()) inner_.Send(std::move(messages));
+    }
+    std::atomic<bool> paused{false};
+
+   private:
+    raft::Transport& inner_;
+  };
+
   std::atomic<raft::Node*> live_node_{nullptr};  // for the transport's callbacks
   raft::transport::PeerTransport transport_;
+  PausableTransport outbound_{transport_};
   ClusterState state_;
   std::unique_ptr<raft::transport::PeerInbox> inbox_;
   http::Router peer_router_;
