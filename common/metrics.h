@@ -152,6 +152,13 @@ class Family final : public metrics_internal::FamilyBase {
     return Get(views);
   }
 
+  // Calls f(label values, series) for every series, under the family's reader lock.
+  template <class F>
+  void ForEach(F&& f) const {
+    std::shared_lock lock(mu_);
+    for (const auto& [values, series] : series_) f(values, *series);
+  }
+
   void Render(std::string& out) const override {
     metrics_internal::AppendFamilyHeader(out, name_, help_, type());
     std::shared_lock lock(mu_);

@@ -334,6 +334,48 @@ TEST_F(Cluster, PausedLeaderIsCutOffAndRejoinsOnRestore) {
   EXPECT_EQ(RaftStatus(paused)["role"], "follower");
 }
 
+// The prototype's /cluster/status: every member with its role, health and load, as any member
+// sees it; a paused member is reported unhealthy, a killed one too.
+TEST_F(Cluster, ClusterStatusReportsEveryMembersRoleHealthAndLoad) {
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  testsupport::MultipartBuilder empty;
+  for (int k = 0; k < 5; ++k) {
+    ASSERT_EQ(Client("node2").Request("POST", "/api/v1/capacity", empty.Body(), {{"Content-Type", empty.ContentType()}}).status, 200);
+  }
+  auto node_of = [](const json& status, const std::string& name) {
+    for (const auto& n : status["nodes"]) {
+      if (n["id"] == name) return n;
+    }
+    return json(nullptr);
+  };
+  ASSERT_TRUE(Eventually([&] { return node_of(Client("node3").Request("GET", "/cluster/status").Json(), "node2")["qps_1m"] > 0; }, 5s))
+      << "node2's stego requests do not show in its load";
+  const json status = Client("node3").Request("GET", "/cluster/status").Json();
+  EXPECT_EQ(status["leader_id"], leader);
+  EXPECT_GT(status["term"].get<int>(), 0);
+  ASSERT_EQ(status["nodes"].size(), 3u);
+  for (const auto& [name, m] : members_) {
+    const json n = node_of(status, name);
+    ASSERT_TRUE(n.is_object()) << name;
+    EXPECT_EQ(n["role"], name == leader ? "leader" : "follower");
+    EXPECT_EQ(n["healthy"], true);
+    EXPECT_EQ(n["ip"], "127.0.0.1");
+    EXPECT_EQ(n["http_port"], m.http_port);
+    EXPECT_EQ(n["raft_port"], m.peer_port);
+    for (const char* k : {"cpu_pct", "mem_pct", "qps_1m", "p95_ms"}) EXPECT_TRUE(n[k].is_number()) << name << " " << k;
+    EXPECT_GT(n["mem_pct"].get<double>(), 0) << name;
+  }
+  ASSERT_EQ(Client("node1").Request("POST", "/admin/fail", R"({"action": "pause"})", kAdmin).status, 200);
+  EXPECT_EQ(node_of(Client("node3").Request("GET", "/cluster/status").Json(), "node1")["healthy"], false);
+  ASSERT_EQ(Client("node1").Request("POST", "/admin/restore", "", kAdmin).status, 200);
+  members_.at("node2").process->Signal(SIGKILL);
+  members_.at("node2").process->WaitExit(5s);
+  const json after = node_of(Client("node3").Request("GET", "/cluster/status").Json(), "node2");
+  EXPECT_EQ(after["healthy"], false);
+  EXPECT_TRUE(after["cpu_pct"].is_null());
+}
+
 TEST_F(Cluster, AdminTransfersLeadershipToTheNamedMember) {
   WaitFullyFormed();
   const std::string leader = WaitLeader();

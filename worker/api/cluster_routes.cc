@@ -93,6 +93,11 @@ void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member, std:
     return http::Response::Json(200, member->RaftStatus());
   }, {.name = "raft_status", .quiet = true});
 
+  endpoints.Add("GET", "/cluster/status", [member](http::Request& request) {
+    if (!member) return NotClustered(request);
+    return http::Response::Json(200, member->ClusterStatus());
+  }, {.name = "cluster_status", .compute = true});
+
   endpoints.Add("GET", "/api/v1/config", [member](http::Request& request) {
     if (!member) return NotClustered(request);
     const auto consistent = request.Query("consistent");

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "worker/api/load_meter.h"
 #include "worker/api/openapi.h"
 #include "worker/http/auth.h"
 
@@ -15,16 +16,6 @@ namespace api {
 namespace {
 
 using nlohmann::json;
-
-double ResidentMemoryBytes() {
-  long pages = 0;
-  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
-    long size = 0;
-    if (std::fscanf(statm, "%ld %ld", &size, &pages) != 2) pages = 0;
-    std::fclose(statm);
-  }
-  return static_cast<double>(pages) * static_cast<double>(sysconf(_SC_PAGESIZE));
-}
 
 http::Response Fail(http::Request& request, PauseSwitch& pause) {
   const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);

@@ -408,4 +408,12 @@ void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
   endpoints.Add("GET", "/api/dataset/{i}", bind(&StegoHandlers::Dataset), compute("compat_dataset"));
 }
 
+bool IsStegoRoute(std::string_view route) {
+  for (std::string_view name : {"embed", "extract", "capacity", "dataset", "compat_embed", "compat_extract",
+                                "compat_dataset"}) {
+    if (route == name) return true;
+  }
+  return false;
+}
+
 }  // namespace api

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "common/metrics.h"
 #include "worker/api/endpoints.h"
@@ -33,5 +34,8 @@ struct StegoSettings {
 };
 
 void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings);
+
+// Whether `route` (a route name, the metrics label) is one of the stego jobs added above.
+bool IsStegoRoute(std::string_view route);
 
 }  // namespace api

@@ -8,12 +8,14 @@
 #include <iterator>
 #include <memory>
 
+#include <nlohmann/json.hpp>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include "common/metrics.h"
 #include "worker/api/cluster_routes.h"
 #include "worker/api/endpoints.h"
+#include "worker/api/load_meter.h"
 #include "worker/api/service_routes.h"
 #include "worker/api/stego_routes.h"
 #include "worker/app/config.h"
@@ -55,6 +57,8 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
                cover->width, cover->height, cover->channels);
 
   common::Metrics metrics;
+  api::PauseSwitch pause;
+  api::LoadMeter load(metrics, api::IsStegoRoute);
   std::unique_ptr<cluster::ClusterMember> member;
   if (config.peer.port != 0) {
     const std::string peer = config.peer.host + ":" + std::to_string(config.peer.port);
@@ -67,7 +71,12 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
          .advertise_http = config.http.host + ":" + std::to_string(config.http.port),
          .peers = config.peers,
          .secret = config.cluster_secret,
-         .raft = {}},
+         .raft = {},
+         .load_report = [&load, &pause] {
+           const api::Load l = load.Current();
+           return nlohmann::json{{"healthy", !pause.paused()}, {"cpu_pct", l.cpu_pct}, {"mem_pct", l.mem_pct},
+                                 {"qps_1m", l.qps_1m}, {"p95_ms", l.p95_ms}};
+         }},
         metrics);
     if (!started) {
       spdlog::critical("cluster: {}", started.error());
@@ -77,7 +86,6 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   }
 
   http::Router router;
-  api::PauseSwitch pause;
   if (member) pause.OnChange([m = member.get()](bool paused) { m->SetPaused(paused); });
   api::Endpoints endpoints(router, pause);
   std::function<api::StegoTunables()> tunables = nullptr;

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <map>
 #include <random>
 
 #include "worker/cluster/peer_call.h"
@@ -104,6 +106,10 @@ common::Expected<void, std::string> ClusterMember::Run(std::unique_ptr<raft::Roc
                    {.name = "raft_join", .compute = true, .max_body_bytes = 64 << 10});
   peer_router_.Add("GET", "/raft/v1/cluster", [this](http::Request& r) { return Describe(r); },
                    {.name = "raft_cluster", .quiet = true});
+  peer_router_.Add("GET", "/raft/v1/load", [this](http::Request& r) {
+    if (auto refusal = raft::transport::RequireClusterSecret(r, options_.secret)) return std::move(*refusal);
+    return http::Response::Json(200, options_.load_report ? options_.load_report() : json{{"healthy", true}});
+  }, {.name = "raft_load", .quiet = true});
   peer_server_ = std::make_unique<http::Server>(
       http::ServerOptions{.host = options_.peer_host, .port = options_.peer_port, .compute_threads = 2},
       peer_router_, metrics_);
@@ -272,6 +278,47 @@ json ClusterMember::RaftStatus() const {
           {"applied", st.applied},
           {"voters", names(st.conf.voters)},
           {"learners", names(st.conf.learners)}};
+}
+
+json ClusterMember::ClusterStatus() const {
+  const raft::NodeStatus st = node_->Status();
+  const auto members = state_.members();
+  std::map<raft::NodeId, std::future<PeerReply>> replies;
+  for (const auto& [id, info] : members) {
+    if (id == id_) continue;
+    replies.emplace(id, std::async(std::launch::async, [this, peer = info.peer] {
+      return CallPeer(peer, "GET", "/raft/v1/load", options_.secret, nullptr, std::chrono::milliseconds(300));
+    }));
+  }
+  auto split = [](const std::string& address) {
+    const auto colon = address.rfind(':');
+    return std::make_pair(address.substr(0, colon), std::stoi(address.substr(colon + 1)));
+  };
+  json nodes = json::array();
+  for (const auto& [id, info] : members) {
+    json load = nullptr;
+    if (id == id_) {
+      load = options_.load_report ? options_.load_report() : json{{"healthy", true}};
+    } else if (PeerReply r = replies.at(id).get(); r.status == 200 && r.body.is_object()) {
+      load = r.body;
+    }
+    const bool healthy = load.is_object() && load.value("healthy", false);
+    const auto [ip, http_port] = split(info.http);
+    json node = {{"id", info.name},
+                 {"ip", ip},
+                 {"http_port", http_port},
+                 {"raft_port", split(info.peer).second},
+                 {"role", id == st.leader ? "leader" : st.conf.is_learner(id) ? "learner" : "follower"},
+                 {"healthy", healthy}};
+    for (const char* k : {"cpu_pct", "mem_pct", "qps_1m", "p95_ms"}) {
+      node[k] = load.is_object() && load.contains(k) ? load[k] : json(nullptr);
+    }
+    nodes.push_back(std::move(node));
+  }
+  const auto leader = members.find(st.leader);
+  return {{"term", st.term},
+          {"leader_id", leader == members.end() ? json(nullptr) : json(leader->second.name)},
+          {"nodes", std::move(nodes)}};
 }
 
 std::optional<std::string> ClusterMember::NotReady() const {

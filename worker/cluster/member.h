@@ -17,9 +17,11 @@
 // Peer port routes (cluster secret required on all): the Raft transport's (peer_routes.h), plus
 //   POST /raft/v1/join     {id, name, peer, http} -> 200 {members} | 421 {leader_peer} | 503
 //   GET  /raft/v1/cluster  -> {leader, members}
+//   GET  /raft/v1/load     -> MemberOptions::load_report()
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +52,9 @@ struct MemberOptions {
   std::vector<std::pair<std::string, std::string>> peers;  // static list: name -> peer host:port
   std::string secret;              // the cluster secret
   raft::NodeOptions raft;          // timings and limits (id and bootstrap are set here)
+  // This member's health and load for /cluster/status: {healthy, cpu_pct, mem_pct, qps_1m,
+  // p95_ms}. Served to the other members on the peer port (GET /raft/v1/load).
+  std::function<nlohmann::json()> load_report;
 };
 
 class ClusterMember {
@@ -65,6 +70,9 @@ class ClusterMember {
 
   // This member's view, as /raft/status serves it.
   nlohmann::json RaftStatus() const;
+  // The prototype's /cluster/status: term, leader_id and every member with its role, health and
+  // load, asked of each member (peer port, 300 ms); a member that does not answer is unhealthy.
+  nlohmann::json ClusterStatus() const;
   // Why this member cannot serve yet (no leader known, applied behind commit), or nullopt.
   std::optional<std::string> NotReady() const;
 
