@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "worker/app/config.h"
 #include "worker/http/server.h"
 #include "worker/raft/node/node.h"
 #include "worker/raft/rocksdb/rocks_storage.h"
@@ -93,10 +94,10 @@ struct Flags {
   std::exit(2);
 }
 
-std::pair<std::string, std::uint16_t> HostPort(const std::string& s) {
-  const auto colon = s.rfind(':');
-  if (colon == std::string::npos) Usage("not host:port: " + s);
-  return {s.substr(0, colon), static_cast<std::uint16_t>(std::stoul(s.substr(colon + 1)))};
+worker::HostPort HostPort(const std::string& s) {
+  auto hp = worker::ParseHostPort(s);
+  if (!hp) Usage(hp.error());
+  return *hp;
 }
 
 Flags Parse(int argc, char** argv) {
@@ -117,14 +118,9 @@ Flags Parse(int argc, char** argv) {
     else if (k == "--compaction-margin") f.compaction_margin = std::stoull(v);
     else if (k == "--snapshot-chunk-bytes") f.snapshot_chunk_bytes = std::stoull(v);
     else if (k == "--peers") {
-      for (std::size_t pos = 0; pos < v.size();) {
-        const auto comma = std::min(v.find(',', pos), v.size());
-        const std::string item = v.substr(pos, comma - pos);
-        const auto eq = item.find('=');
-        if (eq == std::string::npos) Usage("--peers wants id=host:port,...");
-        f.peers[std::stoull(item.substr(0, eq))] = item.substr(eq + 1);
-        pos = comma + 1;
-      }
+      auto peers = worker::ParsePeerList(v);  // the worker's own format, with numeric names
+      if (!peers) Usage("--peers: " + peers.error());
+      for (const auto& [id, address] : *peers) f.peers[std::stoull(id)] = address;
     } else {
       Usage("unknown flag " + k);
     }

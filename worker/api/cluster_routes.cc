@@ -1,5 +1,7 @@
 #include "worker/api/cluster_routes.h"
 
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "worker/api/service_routes.h"
@@ -15,18 +17,21 @@ http::Response NotClustered(const http::Request& request) {
                                "start it with --peer (and --data-dir, --cluster-secret) to join a cluster");
 }
 
+// Where a client should retry: the leader's name and API address (null when unknown).
+json LeaderFields(const cluster::ClusterMember& m) {
+  const json status = m.RaftStatus();
+  return {{"leader_id", status["leader_id"]}, {"leader_address", status["leader_address"]}};
+}
+
 // A failed replication: 503 with the leader to retry at, or 504 when the outcome is unknown.
 http::Response NotCommitted(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m) {
-  const json status = m.RaftStatus();
   const int code = e.code == raft::ErrorCode::kTimeout ? 504 : 503;
-  return http::Response::Error(request, code, raft::ErrorCodeName(e.code), "not committed", e.detail,
-                               json{{"leader_id", status["leader_id"]}, {"leader_address", status["leader_address"]}});
+  return http::Response::Error(request, code, raft::ErrorCodeName(e.code), "not committed", e.detail, LeaderFields(m));
 }
 
 http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m) {
-  const json status = m.RaftStatus();
   return http::Response::Error(request, 409, "not_leader", "this member is not the leader", "send it to the leader",
-                               json{{"leader_id", status["leader_id"]}, {"leader_address", status["leader_address"]}});
+                               LeaderFields(m));
 }
 
 http::Response RefusedChange(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m) {
@@ -64,13 +69,12 @@ http::Response ChangeMembers(http::Request& request, cluster::ClusterMember& m) 
   raft::NodeId id = raft::kNone;
   cluster::MemberInfo info;
   if (action == "add") {
-    if (!body.contains("id") || !body["id"].is_number_unsigned() || body["id"] == 0 ||
-        !body.contains("peer") || !body["peer"].is_string() || !body.contains("http") || !body["http"].is_string()) {
+    auto newcomer = cluster::NewcomerFromJson(body);
+    if (!newcomer) {
       return http::Response::Error(request, 400, "invalid_parameter", "invalid body",
                                    "add needs the newcomer's \"id\" (> 0), \"peer\" and \"http\" addresses");
     }
-    id = body["id"];
-    info = {name, body["peer"], body["http"]};
+    std::tie(id, info) = std::move(*newcomer);
   } else {
     id = m.IdOf(name);
     if (id == raft::kNone) return http::Response::Error(request, 404, "no_such_member", "no such member", name);

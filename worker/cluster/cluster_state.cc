@@ -23,17 +23,30 @@ constexpr ConfigKey kConfigKeys[] = {
 
 }  // namespace
 
-std::string EncodeMemberInfo(const MemberInfo& info) {
-  return json{{"name", info.name}, {"peer", info.peer}, {"http", info.http}}.dump();
+json MemberInfoJson(const MemberInfo& info) {
+  return {{"name", info.name}, {"peer", info.peer}, {"http", info.http}};
 }
 
-std::optional<MemberInfo> DecodeMemberInfo(std::string_view text) {
-  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+std::optional<MemberInfo> MemberInfoFromJson(const json& j) {
   if (!j.is_object()) return std::nullopt;
   for (const char* k : {"name", "peer", "http"}) {
     if (!j.contains(k) || !j[k].is_string()) return std::nullopt;
   }
   return MemberInfo{j["name"], j["peer"], j["http"]};
+}
+
+std::string EncodeMemberInfo(const MemberInfo& info) { return MemberInfoJson(info).dump(); }
+
+std::optional<MemberInfo> DecodeMemberInfo(std::string_view text) {
+  return MemberInfoFromJson(json::parse(text, nullptr, /*allow_exceptions=*/false));
+}
+
+std::optional<std::pair<raft::NodeId, MemberInfo>> NewcomerFromJson(const json& j) {
+  auto info = MemberInfoFromJson(j);
+  if (!info || info->name.empty() || !j.contains("id") || !j["id"].is_number_unsigned() || j["id"] == 0) {
+    return std::nullopt;
+  }
+  return std::make_pair(j["id"].get<raft::NodeId>(), std::move(*info));
 }
 
 json DefaultConfig() {
@@ -102,7 +115,7 @@ std::string ClusterState::Snapshot() {
   std::lock_guard lk(mu_);
   json members = json::array();
   for (const auto& [id, m] : members_) {
-    members.push_back({{"id", id}, {"info", json::parse(EncodeMemberInfo(m))}});
+    members.push_back({{"id", id}, {"info", MemberInfoJson(m)}});
   }
   return json{{"members", members}, {"config", config_}, {"config_version", config_version_}}.dump();
 }
@@ -113,7 +126,7 @@ void ClusterState::Restore(raft::Index, std::string_view data) {
     std::lock_guard lk(mu_);
     members_.clear();
     for (const auto& m : j["members"]) {
-      if (auto info = DecodeMemberInfo(m["info"].dump())) members_[m["id"].get<raft::NodeId>()] = *info;
+      if (auto info = MemberInfoFromJson(m["info"])) members_[m["id"].get<raft::NodeId>()] = *info;
     }
     config_ = j["config"];
     config_version_ = j["config_version"];

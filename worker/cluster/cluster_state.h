@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -31,8 +32,12 @@ struct MemberInfo {
   std::string http;  // host:port of its API
   bool operator==(const MemberInfo&) const = default;
 };
-std::string EncodeMemberInfo(const MemberInfo& info);
+nlohmann::json MemberInfoJson(const MemberInfo& info);  // {name, peer, http}
+std::optional<MemberInfo> MemberInfoFromJson(const nlohmann::json& j);
+std::string EncodeMemberInfo(const MemberInfo& info);  // as a membership change's context
 std::optional<MemberInfo> DecodeMemberInfo(std::string_view text);
+// A newcomer as it introduces itself (join request, admin add): {id > 0, name, peer, http}.
+std::optional<std::pair<raft::NodeId, MemberInfo>> NewcomerFromJson(const nlohmann::json& j);
 
 // The cluster configuration: known keys only, each with its type and range. The defaults apply
 // until an administrator sets a value.

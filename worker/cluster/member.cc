@@ -145,10 +145,10 @@ ClusterMember::~ClusterMember() { Stop(std::chrono::milliseconds(0)); }
 bool ClusterMember::ClusterExistsElsewhere() const {
   for (const auto& [name, address] : options_.peers) {
     if (name == options_.name) continue;
-    PeerReply r = CallPeer(address, "GET", "/raft/v1/cluster", options_.secret, nullptr, std::chrono::milliseconds(1000));
     // A member that is itself starting (503) may hold the cluster on disk: ask again, briefly.
-    for (int retry = 0; r.status == 503 && retry < 20; ++retry) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    PeerReply r;
+    for (int attempt = 0; attempt <= 20 && (attempt == 0 || r.status == 503); ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       r = CallPeer(address, "GET", "/raft/v1/cluster", options_.secret, nullptr, std::chrono::milliseconds(1000));
     }
     if (r.status == 200 && r.body.is_object() && !r.body["members"].empty()) return true;
@@ -214,17 +214,14 @@ json ClusterMember::MembersJson() const {
 
 http::Response ClusterMember::Join(http::Request& request) {
   if (auto refusal = raft::transport::RequireClusterSecret(request, options_.secret)) return std::move(*refusal);
-  const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_object() || !body.contains("id") || !body["id"].is_number_unsigned() || body["id"] == 0 ||
-      !body.contains("name") || !body["name"].is_string() || !body.contains("peer") ||
-      !body["peer"].is_string() || !body.contains("http") || !body["http"].is_string()) {
+  const auto newcomer = NewcomerFromJson(json::parse(request.body, nullptr, /*allow_exceptions=*/false));
+  if (!newcomer) {
     return http::Response::Error(request, 400, "bad_join", "malformed join request",
                                  "want {\"id\": >0, \"name\", \"peer\", \"http\"}");
   }
   // The peer port opens before the node starts (a bootstrapping member first asks the others).
   if (!live_node_.load()) return Unavailable(request, "starting", "this member is still starting; retry");
-  const raft::NodeId joiner = body["id"];
-  const MemberInfo info{body["name"], body["peer"], body["http"]};
+  const auto& [joiner, info] = *newcomer;
   const raft::NodeStatus st = node_->Status();
   if (st.role != raft::Role::kLeader) {
     const auto members = state_.members();
@@ -363,7 +360,8 @@ common::Expected<std::string, raft::Error> ClusterMember::HandOver(const std::st
     }
     if (to == raft::kNone) return raft::Fail(raft::ErrorCode::kTransferInvalid, "no other voter to hand over to");
   }
-  const std::string name = state_.members().count(to) ? state_.members().at(to).name : std::to_string(to);
+  const auto members = state_.members();
+  const std::string name = members.count(to) ? members.at(to).name : std::to_string(to);
   spdlog::info("cluster: handing leadership to {}", name);
   if (auto r = node_->TransferLeadership(to).get(); !r) return common::Unexpected<raft::Error>{r.error()};
   const auto deadline = std::chrono::steady_clock::now() + wait;

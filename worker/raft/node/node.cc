@@ -355,26 +355,22 @@ class Node::Loop {
     const Term term = raw_->raft().term();
     if (term == last_term_) return;
     last_term_ = term;
-    auto fail = [&](auto& waiters) {
-      for (auto& [k, w] : waiters) {
-        w.promise.set_value(Fail(ErrorCode::kTimeout, "a new term began before the request completed; "
-                                                      "it may still take effect"));
-      }
-      waiters.clear();
-    };
-    fail(proposals_);
-    fail(reads_);
+    const std::string why = "a new term began before the request completed; it may still take effect";
+    FailEach(proposals_, ErrorCode::kTimeout, why);
+    FailEach(reads_, ErrorCode::kTimeout, why);
   }
 
   void FailAll(ErrorCode code, const std::string& why) {
-    auto fail = [&](auto& waiters) {
-      for (auto& [k, v] : waiters) Get(v).promise.set_value(Fail(code, why));
-      waiters.clear();
-    };
-    fail(proposals_);
-    fail(reads_);
-    fail(ready_reads_);
-    fail(conf_waiters_);
+    FailEach(proposals_, code, why);
+    FailEach(reads_, code, why);
+    FailEach(ready_reads_, code, why);
+    FailEach(conf_waiters_, code, why);
+  }
+
+  template <class Map>
+  static void FailEach(Map& waiters, ErrorCode code, const std::string& why) {
+    for (auto& [k, v] : waiters) Get(v).promise.set_value(Fail(code, why));
+    waiters.clear();
   }
 
   void PublishStatus() {
