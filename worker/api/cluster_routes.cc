@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "worker/api/replicated.h"
 #include "worker/api/service_routes.h"
 #include "worker/cluster/member.h"
 
@@ -11,28 +12,6 @@ namespace api {
 namespace {
 
 using json = nlohmann::json;
-
-http::Response NotClustered(const http::Request& request) {
-  return http::Response::Error(request, 503, "not_clustered", "this worker is not a cluster member",
-                               "start it with --peer (and --data-dir, --cluster-secret) to join a cluster");
-}
-
-// Where a client should retry: the leader's name and API address (null when unknown).
-json LeaderFields(const cluster::ClusterMember& m) {
-  const json status = m.RaftStatus();
-  return {{"leader_id", status["leader_id"]}, {"leader_address", status["leader_address"]}};
-}
-
-// A failed replication: 503 with the leader to retry at, or 504 when the outcome is unknown.
-http::Response NotCommitted(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m) {
-  const int code = e.code == raft::ErrorCode::kTimeout ? 504 : 503;
-  return http::Response::Error(request, code, raft::ErrorCodeName(e.code), "not committed", e.detail, LeaderFields(m));
-}
-
-http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m) {
-  return http::Response::Error(request, 409, "not_leader", "this member is not the leader", "send it to the leader",
-                               LeaderFields(m));
-}
 
 http::Response RefusedChange(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m) {
   if (e.code == raft::ErrorCode::kNotLeader) return NotLeader(request, m);
@@ -86,7 +65,7 @@ http::Response ChangeMembers(http::Request& request, cluster::ClusterMember& m) 
 }
 
 json ConfigBody(const cluster::ClusterMember& m) {
-  return {{"config", m.state().config()}, {"version", m.state().config_version()}};
+  return {{"config", m.state().config().config()}, {"version", m.state().config().version()}};
 }
 
 }  // namespace
@@ -104,20 +83,18 @@ void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member, std:
 
   endpoints.Add("GET", "/api/v1/config", [member](http::Request& request) {
     if (!member) return NotClustered(request);
-    const auto consistent = request.Query("consistent");
-    if (consistent && *consistent != "false") {
-      if (auto r = member->node().ReadIndex().get(); !r) return NotCommitted(request, r.error(), *member);
-    }
+    if (auto refused = ConfirmFreshIfAsked(request, *member)) return std::move(*refused);
     return http::Response::Json(200, ConfigBody(*member));
   }, {.name = "config_get", .compute = true});
 
   endpoints.Add("PUT", "/api/v1/config", RequireAdmin(admin_key, [member](http::Request& request) {
     if (!member) return NotClustered(request);
     const json patch = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    auto next = cluster::ValidateConfig(member->state().config(), patch);
+    auto next = cluster::ValidateConfig(member->state().config().config(), patch);
     if (!next) return http::Response::Error(request, 400, "invalid_config", "invalid configuration", next.error());
-    auto applied = member->node().Propose(cluster::EncodeConfigPatch(patch)).get();
-    if (!applied) return NotCommitted(request, applied.error(), *member);
+    if (auto committed = Commit(request, *member, cluster::EncodeConfigPatch(patch)); !committed) {
+      return std::move(committed.error());
+    }
     return http::Response::Json(200, ConfigBody(*member));
   }), {.name = "config_put", .compute = true, .max_body_bytes = 64 << 10});
 

@@ -91,8 +91,9 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   std::function<api::StegoTunables()> tunables = nullptr;
   if (member) {
     tunables = [m = member.get()] {
-      const auto c = m->state().config();
-      return api::StegoTunables{c["default_lsb_bits"].get<int>(), c["max_pixels"].get<uint64_t>()};
+      const auto& c = m->state().config();
+      return api::StegoTunables{static_cast<int>(c.Get("default_lsb_bits")),
+                                static_cast<uint64_t>(c.Get("max_pixels"))};
     };
   }
   api::AddStegoRoutes(endpoints, {.max_upload_bytes = config.max_upload_bytes,

@@ -1,27 +1,14 @@
 #include "worker/cluster/cluster_state.h"
 
+#include <stdexcept>
+
 #include <spdlog/spdlog.h>
 
+#include "worker/raft/wire.h"
+
 namespace cluster {
-namespace {
 
 using json = nlohmann::json;
-
-struct ConfigKey {
-  const char* name;
-  std::int64_t min;
-  std::int64_t max;
-  std::int64_t default_value;
-};
-
-// Every key an administrator may set. Integers only, so that every member validates and applies
-// them identically.
-constexpr ConfigKey kConfigKeys[] = {
-    {"default_lsb_bits", 1, 4, 1},                // embed/capacity depth when a request names none
-    {"max_pixels", 64, 400'000'000, 40'000'000},  // largest image; --max-pixels caps it per member
-};
-
-}  // namespace
 
 json MemberInfoJson(const MemberInfo& info) {
   return {{"name", info.name}, {"peer", info.peer}, {"http", info.http}};
@@ -49,51 +36,39 @@ std::optional<std::pair<raft::NodeId, MemberInfo>> NewcomerFromJson(const json& 
   return std::make_pair(j["id"].get<raft::NodeId>(), std::move(*info));
 }
 
-json DefaultConfig() {
-  json c = json::object();
-  for (const auto& k : kConfigKeys) c[k.name] = k.default_value;
-  return c;
-}
-
-common::Expected<json, std::string> ValidateConfig(const json& current, const json& patch) {
-  if (!patch.is_object()) return common::Unexpected<std::string>{"the configuration must be a JSON object"};
-  json next = current;
-  for (const auto& [key, value] : patch.items()) {
-    const ConfigKey* known = nullptr;
-    for (const auto& k : kConfigKeys) {
-      if (key == k.name) known = &k;
-    }
-    if (!known) return common::Unexpected<std::string>{"unknown configuration key \"" + key + "\""};
-    if (!value.is_number_integer() || value.get<std::int64_t>() < known->min ||
-        value.get<std::int64_t>() > known->max) {
-      return common::Unexpected<std::string>{key + " must be an integer in [" + std::to_string(known->min) +
-                                             ", " + std::to_string(known->max) + "]"};
-    }
-    next[key] = value;
-  }
-  return next;
-}
-
-std::string EncodeConfigPatch(const json& patch) { return json{{"op", "patch_config"}, {"patch", patch}}.dump(); }
-
-ClusterState::ClusterState(MembersListener on_members)
-    : on_members_(std::move(on_members)), config_(DefaultConfig()) {}
+ClusterState::ClusterState(MembersListener on_members) : on_members_(std::move(on_members)) {}
 
 void ClusterState::Apply(raft::Index index, std::string_view payload) {
-  const json cmd = json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (!cmd.is_object() || cmd.value("op", "") != "patch_config" || !cmd.contains("patch")) {
-    // Every member skips it alike; a newer member's command an older one does not know.
+  const auto command = DecodeCommand(payload);
+  StateSection* owner = nullptr;
+  if (command) {
+    for (StateSection* s : sections_) {
+      if (s->Owns(command->op())) owner = s;
+    }
+  }
+  if (!owner) {
+    // Every member skips it alike: a newer member's command this version does not know.
     spdlog::warn("cluster: entry {} is not a command this version knows; skipped", index);
-    return;
+    return RecordOutcome(index, "not a command this member's version knows");
   }
+  std::string outcome = owner->Apply(index, *command);
+  if (!outcome.empty()) spdlog::info("cluster: {} at {} skipped: {}", command->op(), index, outcome);
+  RecordOutcome(index, std::move(outcome));
+}
+
+void ClusterState::RecordOutcome(raft::Index index, std::string outcome) {
   std::lock_guard lk(mu_);
-  auto next = ValidateConfig(config_, cmd["patch"]);
-  if (!next) {
-    spdlog::warn("cluster: configuration patch at {} no longer valid: {}", index, next.error());
-    return;
+  if (outcome.empty()) return;
+  outcomes_.emplace_back(index, std::move(outcome));
+  while (outcomes_.size() > kOutcomesKept) outcomes_.pop_front();
+}
+
+std::string ClusterState::OutcomeAt(raft::Index index) const {
+  std::lock_guard lk(mu_);
+  for (auto it = outcomes_.rbegin(); it != outcomes_.rend() && it->first >= index; ++it) {
+    if (it->first == index) return it->second;
   }
-  config_ = std::move(*next);
-  config_version_ = index;
+  return {};
 }
 
 void ClusterState::ApplyConf(raft::Index, const raft::ConfEntry& entry) {
@@ -111,25 +86,44 @@ void ClusterState::ApplyConf(raft::Index, const raft::ConfEntry& entry) {
   NotifyMembers();
 }
 
+// Snapshot layout (raft/wire.h fields): the members as JSON, then a u32 count of sections, each
+// as its name and its data.
 std::string ClusterState::Snapshot() {
-  std::lock_guard lk(mu_);
-  json members = json::array();
-  for (const auto& [id, m] : members_) {
-    members.push_back({{"id", id}, {"info", MemberInfoJson(m)}});
+  std::string out;
+  {
+    std::lock_guard lk(mu_);
+    json members = json::array();
+    for (const auto& [id, m] : members_) members.push_back({{"id", id}, {"info", MemberInfoJson(m)}});
+    raft::wire::PutBytes(out, members.dump());
   }
-  return json{{"members", members}, {"config", config_}, {"config_version", config_version_}}.dump();
+  raft::wire::PutFixed(out, sections_.size(), 4);
+  for (const StateSection* s : sections_) {
+    raft::wire::PutBytes(out, s->name());
+    raft::wire::PutBytes(out, s->Snapshot());
+  }
+  return out;
 }
 
 void ClusterState::Restore(raft::Index, std::string_view data) {
-  const json j = json::parse(data);
+  raft::wire::Reader in(data);
+  const json members = json::parse(in.Bytes());
+  std::map<std::string_view, std::string_view> parts;
+  for (auto n = in.Fixed(4); n > 0 && in.ok(); --n) {
+    const auto name = in.Bytes();
+    parts[name] = in.Bytes();
+  }
+  if (!in.done()) throw std::runtime_error("cluster: the snapshot is damaged");
   {
     std::lock_guard lk(mu_);
     members_.clear();
-    for (const auto& m : j["members"]) {
+    for (const auto& m : members) {
       if (auto info = MemberInfoFromJson(m["info"])) members_[m["id"].get<raft::NodeId>()] = *info;
     }
-    config_ = j["config"];
-    config_version_ = j["config_version"];
+    outcomes_.clear();
+  }
+  for (StateSection* s : sections_) {
+    auto it = parts.find(s->name());
+    s->Restore(it == parts.end() ? std::string_view{} : it->second);
   }
   NotifyMembers();
 }
@@ -141,16 +135,6 @@ void ClusterState::NotifyMembers() {
 std::map<raft::NodeId, MemberInfo> ClusterState::members() const {
   std::lock_guard lk(mu_);
   return members_;
-}
-
-json ClusterState::config() const {
-  std::lock_guard lk(mu_);
-  return config_;
-}
-
-raft::Index ClusterState::config_version() const {
-  std::lock_guard lk(mu_);
-  return config_version_;
 }
 
 }  // namespace cluster

@@ -1,12 +1,11 @@
 // ClusterState: the state every member replicates through the Raft log — who the members are
-// (name and addresses, from the membership entries) and the cluster configuration (stego
-// defaults and limits). It is the raft::StateMachine of the worker; the Raft log and its
-// snapshots in RocksDB are its durable form, so a restarted member rebuilds it from disk.
+// (name and addresses, from the membership entries) and the sections of replicated data (the
+// configuration, ...). It is the raft::StateMachine of the worker; the Raft log and its snapshots
+// in RocksDB are its durable form, so a restarted member rebuilds it from disk.
 //
-// Commands are JSON documents (EncodeConfigPatch). A patch is checked by the proposer for a clear
-// error, and again when applied, against the configuration current at its log index: ValidateConfig
-// is pure, so every member takes the same decision, and concurrent patches never lose each other's
-// keys (a whole-document write would).
+// Each committed command (command.h) goes to the section that owns its "op". What the section
+// answered is kept by log index for a while, so that the member that proposed it can tell its
+// client whether the write took effect (OutcomeAt), even though the write was accepted into the log.
 //
 // Thread safety: the node's thread applies; HTTP threads read through the accessors.
 #pragma once
@@ -14,13 +13,17 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/expected.h"
+#include "worker/cluster/config_store.h"
+#include "worker/cluster/state_section.h"
 #include "worker/raft/node/node.h"
 
 namespace cluster {
@@ -39,16 +42,6 @@ std::optional<MemberInfo> DecodeMemberInfo(std::string_view text);
 // A newcomer as it introduces itself (join request, admin add): {id > 0, name, peer, http}.
 std::optional<std::pair<raft::NodeId, MemberInfo>> NewcomerFromJson(const nlohmann::json& j);
 
-// The cluster configuration: known keys only, each with its type and range. The defaults apply
-// until an administrator sets a value.
-nlohmann::json DefaultConfig();
-// The complete configuration that `patch` (an object of known keys) produces from `current`, or
-// what is wrong with it.
-common::Expected<nlohmann::json, std::string> ValidateConfig(const nlohmann::json& current,
-                                                             const nlohmann::json& patch);
-// The command that applies `patch` (validated against the configuration current at its index).
-std::string EncodeConfigPatch(const nlohmann::json& patch);
-
 class ClusterState final : public raft::StateMachine {
  public:
   // Called on the node's thread whenever the member list changes (join, leave, snapshot).
@@ -61,17 +54,24 @@ class ClusterState final : public raft::StateMachine {
   void Restore(raft::Index index, std::string_view data) override;
 
   std::map<raft::NodeId, MemberInfo> members() const;
-  nlohmann::json config() const;
-  raft::Index config_version() const;  // log index of the last configuration write (0: defaults)
+  const ConfigStore& config() const { return config_; }
+
+  // What applying the command at `index` answered: empty when it took effect, else why it was
+  // skipped. Kept for the last kOutcomesKept commands, which covers every proposal still awaited.
+  std::string OutcomeAt(raft::Index index) const;
+  static constexpr std::size_t kOutcomesKept = 4096;
 
  private:
   void NotifyMembers();
+  void RecordOutcome(raft::Index index, std::string outcome);
 
   MembersListener on_members_;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // members_ and outcomes_; each section has its own
   std::map<raft::NodeId, MemberInfo> members_;
-  nlohmann::json config_;
-  raft::Index config_version_ = 0;
+  std::deque<std::pair<raft::Index, std::string>> outcomes_;  // skipped commands only, oldest first
+
+  ConfigStore config_;
+  const std::vector<StateSection*> sections_{&config_};
 };
 
 }  // namespace cluster

@@ -1,0 +1,46 @@
+#include "worker/api/replicated.h"
+
+#include "worker/cluster/member.h"
+
+namespace api {
+
+using json = nlohmann::json;
+
+http::Response NotClustered(const http::Request& request) {
+  return http::Response::Error(request, 503, "not_clustered", "this worker is not a cluster member",
+                               "start it with --peer (and --data-dir, --cluster-secret) to join a cluster");
+}
+
+json LeaderFields(const cluster::ClusterMember& m) {
+  const json status = m.RaftStatus();
+  return {{"leader_id", status["leader_id"]}, {"leader_address", status["leader_address"]}};
+}
+
+http::Response NotCommitted(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m) {
+  const int code = e.code == raft::ErrorCode::kTimeout ? 504 : 503;
+  return http::Response::Error(request, code, raft::ErrorCodeName(e.code), "not committed", e.detail, LeaderFields(m));
+}
+
+http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m) {
+  return http::Response::Error(request, 409, "not_leader", "this member is not the leader", "send it to the leader",
+                               LeaderFields(m));
+}
+
+common::Expected<raft::Index, http::Response> Commit(const http::Request& request, cluster::ClusterMember& m,
+                                                     std::string command) {
+  auto applied = m.node().Propose(std::move(command)).get();
+  if (!applied) return common::Unexpected<http::Response>{NotCommitted(request, applied.error(), m)};
+  if (std::string why = m.state().OutcomeAt(*applied); !why.empty()) {
+    return common::Unexpected<http::Response>{http::Response::Error(request, 409, "refused", "the write was refused", why)};
+  }
+  return *applied;
+}
+
+std::optional<http::Response> ConfirmFreshIfAsked(const http::Request& request, cluster::ClusterMember& m) {
+  const auto consistent = request.Query("consistent");
+  if (!consistent || *consistent == "false") return std::nullopt;
+  if (auto r = m.node().ReadIndex().get(); !r) return NotCommitted(request, r.error(), m);
+  return std::nullopt;
+}
+
+}  // namespace api

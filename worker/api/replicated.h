@@ -1,0 +1,45 @@
+// How the API's routes read and write the replicated state (cluster_state.h) through a member,
+// with one set of answers for every route:
+//   503 not_clustered  a standalone worker (no --peer) has no replicated state
+//   409 not_leader     with leader_id and leader_address, where the client retries
+//   503 <raft error>   not committed (no leader, stopped), with the leader fields
+//   504 timeout        the outcome is unknown: retry only idempotent writes
+//   409 refused        committed, but the state refused it when applied (e.g. a key already gone)
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/expected.h"
+#include "worker/http/request.h"
+#include "worker/http/response.h"
+#include "worker/raft/types.h"
+
+namespace cluster {
+class ClusterMember;
+}
+namespace raft {
+struct Error;
+}
+
+namespace api {
+
+http::Response NotClustered(const http::Request& request);
+http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m);
+http::Response NotCommitted(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m);
+// Where a client should retry: {leader_id, leader_address} (null when unknown).
+nlohmann::json LeaderFields(const cluster::ClusterMember& m);
+
+// Proposes `command` (command.h) and waits until it is applied on this member (a follower
+// forwards it to the leader). Returns its log index, or the answer to give.
+common::Expected<raft::Index, http::Response> Commit(const http::Request& request, cluster::ClusterMember& m,
+                                                     std::string command);
+
+// For reads: when the request asks ?consistent=true, confirms through read-index (§6.4) that this
+// member has applied everything committed before the read began. Returns the answer to give when
+// that fails.
+std::optional<http::Response> ConfirmFreshIfAsked(const http::Request& request, cluster::ClusterMember& m);
+
+}  // namespace api
