@@ -1,0 +1,139 @@
+// The fixture of the cluster tests: real stego-worker processes on loopback, started with a
+// static peer list as the README's run command starts them, and what the tests ask of them.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "tests/support/http_client.h"
+#include "tests/support/process_under_test.h"
+#include "tests/support/test_helpers.h"
+
+namespace clustertest {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using testsupport::Eventually;
+using testsupport::HttpClient;
+using testsupport::ProcessUnderTest;
+
+inline constexpr const char* kSecret = "cluster-test-secret";
+inline constexpr const char* kAdminKey = "cluster-test-admin";
+inline const testsupport::HeaderList kAdmin = {{"Authorization", std::string("Bearer ") + kAdminKey},
+                                               {"Content-Type", "application/json"}};
+
+class Cluster : public ::testing::Test {
+ protected:
+  struct Member {
+    std::uint16_t http_port = 0;
+    std::uint16_t peer_port = 0;
+    std::filesystem::path dir;
+    std::unique_ptr<ProcessUnderTest> process;
+  };
+
+  void SetUp() override {
+    root_ = testsupport::FreshScratchDirectory("stego-cluster",
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    for (const char* name : {"node1", "node2", "node3"}) AddMember(name);
+    for (const auto& [name, m] : members_) Start(name);
+  }
+
+  void TearDown() override {
+    for (auto& [name, m] : members_) {
+      if (HasFailure() && m.process) std::cerr << "--- " << name << " ---\n" << m.process->Output();
+      m.process.reset();
+    }
+    std::filesystem::remove_all(root_);
+  }
+
+  // Adds a member to the static list (it is passed to members started from now on).
+  void AddMember(const std::string& name) {
+    Member& m = members_[name];
+    m.http_port = testsupport::FreeLoopbackPort();
+    m.peer_port = testsupport::FreeLoopbackPort();
+    m.dir = root_ / name;
+  }
+
+  void Start(const std::string& name) {
+    Member& m = members_.at(name);
+    std::string peers;
+    for (const auto& [n, other] : members_) {
+      peers += (peers.empty() ? "" : ",") + n + "=127.0.0.1:" + std::to_string(other.peer_port);
+    }
+    m.process = std::make_unique<ProcessUnderTest>(ProcessUnderTest::Options{
+        .binary = STEGO_WORKER_BINARY,
+        .args = {"--node-id", name, "--http", "127.0.0.1:" + std::to_string(m.http_port), "--peer",
+                 "127.0.0.1:" + std::to_string(m.peer_port), "--peers", peers, "--data-dir",
+                 m.dir.string(), "--threads", "2"},
+        .env = {{"STEGO_CLUSTER_SECRET", kSecret}, {"STEGO_ADMIN_KEY", kAdminKey}}});
+  }
+
+  // Members that are up and answering (not stopped with SIGSTOP, not paused).
+  bool Running(const std::string& name) {
+    const auto& p = members_.at(name).process;
+    return p && p->Running() && !frozen_.count(name);
+  }
+
+  HttpClient Client(const std::string& name) { return HttpClient("127.0.0.1", members_.at(name).http_port, 10s); }
+
+  json RaftStatus(const std::string& name) { return Client(name).Request("GET", "/raft/status").Json(); }
+
+  // The leader's name if every running member agrees on it (same term) and it runs; else "".
+  std::string AgreedLeader() {
+    std::set<std::pair<std::string, std::uint64_t>> seen;
+    for (const auto& [name, m] : members_) {
+      if (!Running(name)) continue;
+      const json s = RaftStatus(name);
+      if (s["leader_id"].is_null()) return "";
+      seen.emplace(s["leader_id"].get<std::string>(), s["term"].get<std::uint64_t>());
+    }
+    if (seen.size() != 1 || !Running(seen.begin()->first)) return "";
+    return seen.begin()->first;
+  }
+
+  std::string WaitLeader() {
+    std::string leader;
+    EXPECT_TRUE(Eventually([&] { return !(leader = AgreedLeader()).empty(); })) << "no agreed leader";
+    return leader;
+  }
+
+  std::set<std::string> Voters(const std::string& name) {
+    const json s = RaftStatus(name);
+    std::set<std::string> out;
+    for (const auto& v : s["voters"]) out.insert(v.is_string() ? v.get<std::string>() : "(unknown)");
+    return out;
+  }
+
+  // Waits until all running members are voters of one configuration holding exactly them.
+  void WaitFullyFormed() {
+    std::set<std::string> all;
+    for (const auto& [name, m] : members_) {
+      if (Running(name)) all.insert(name);
+    }
+    ASSERT_TRUE(Eventually([&] {
+      for (const std::string& name : all) {
+        if (Voters(name) != all || !RaftStatus(name)["learners"].empty()) return false;
+      }
+      return true;
+    })) << "the running members did not all become voters";
+  }
+
+  testsupport::HttpResponse PutConfig(const std::string& name, const json& patch) {
+    return Client(name).Request("PUT", "/api/v1/config", patch.dump(), kAdmin);
+  }
+
+  json Config(const std::string& name) { return Client(name).Request("GET", "/api/v1/config").Json(); }
+
+  std::filesystem::path root_;
+  std::map<std::string, Member> members_;
+  std::set<std::string> frozen_;  // SIGSTOPped or paused: not asked anything
+};
+
+}  // namespace clustertest
