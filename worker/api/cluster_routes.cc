@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "worker/api/replicated.h"
-#include "worker/api/service_routes.h"
 #include "worker/cluster/member.h"
 
 namespace api {
@@ -70,24 +69,24 @@ json ConfigBody(const cluster::ClusterMember& m) {
 
 }  // namespace
 
-void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member, std::string admin_key) {
-  endpoints.Add("GET", "/raft/status", [member](http::Request& request) {
+void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member) {
+  endpoints.Add("GET", "/raft/status", Access::kPublic, [member](http::Request& request) {
     if (!member) return NotClustered(request);
     return http::Response::Json(200, member->RaftStatus());
   }, {.name = "raft_status", .quiet = true});
 
-  endpoints.Add("GET", "/cluster/status", [member](http::Request& request) {
+  endpoints.Add("GET", "/cluster/status", Access::kPublic, [member](http::Request& request) {
     if (!member) return NotClustered(request);
     return http::Response::Json(200, member->ClusterStatus());
   }, {.name = "cluster_status", .compute = true});
 
-  endpoints.Add("GET", "/api/v1/config", [member](http::Request& request) {
+  endpoints.Add("GET", "/api/v1/config", Access::kUser, [member](http::Request& request) {
     if (!member) return NotClustered(request);
     if (auto refused = ConfirmFreshIfAsked(request, *member)) return std::move(*refused);
     return http::Response::Json(200, ConfigBody(*member));
   }, {.name = "config_get", .compute = true});
 
-  endpoints.Add("PUT", "/api/v1/config", RequireAdmin(admin_key, [member](http::Request& request) {
+  endpoints.Add("PUT", "/api/v1/config", Access::kAdmin, [member](http::Request& request) {
     if (!member) return NotClustered(request);
     const json patch = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
     auto next = cluster::ValidateConfig(member->state().config().config(), patch);
@@ -96,17 +95,17 @@ void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member, std:
       return std::move(committed.error());
     }
     return http::Response::Json(200, ConfigBody(*member));
-  }), {.name = "config_put", .compute = true, .max_body_bytes = 64 << 10});
+  }, {.name = "config_put", .compute = true, .max_body_bytes = 64 << 10});
 
-  endpoints.Add("POST", "/admin/transfer-leadership", RequireAdmin(admin_key, [member](http::Request& request) {
+  endpoints.Add("POST", "/admin/transfer-leadership", Access::kAdmin, [member](http::Request& request) {
     if (!member) return NotClustered(request);
     return TransferLeadership(request, *member);
-  }), {.name = "admin_transfer", .compute = true, .max_body_bytes = 4 << 10});
+  }, {.name = "admin_transfer", .compute = true, .max_body_bytes = 4 << 10});
 
-  endpoints.Add("POST", "/admin/members", RequireAdmin(admin_key, [member](http::Request& request) {
+  endpoints.Add("POST", "/admin/members", Access::kAdmin, [member](http::Request& request) {
     if (!member) return NotClustered(request);
     return ChangeMembers(request, *member);
-  }), {.name = "admin_members", .compute = true, .max_body_bytes = 4 << 10});
+  }, {.name = "admin_members", .compute = true, .max_body_bytes = 4 << 10});
 }
 
 }  // namespace api

@@ -25,6 +25,6 @@ class ClusterMember;
 namespace api {
 
 // `member` may be null (a standalone worker); it must otherwise outlive the server.
-void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member, std::string admin_key);
+void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member);
 
 }  // namespace api

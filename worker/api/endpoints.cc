@@ -4,20 +4,28 @@
 
 namespace api {
 
-void Endpoints::Add(std::string method, std::string pattern, http::Handler handler, http::RouteOptions options) {
-  auto guarded = [&pause = pause_, handler = std::move(handler)](http::Request& request) {
+http::Handler Endpoints::Guarded(Access access, http::Handler handler) const {
+  return [&control = access_, access, handler = std::move(handler)](http::Request& request) {
+    if (auto refused = control.Check(request, access)) return std::move(*refused);
+    return handler(request);
+  };
+}
+
+void Endpoints::Add(std::string method, std::string pattern, Access access, http::Handler handler,
+                    http::RouteOptions options) {
+  auto paused_or = [&pause = pause_, handler = Guarded(access, std::move(handler))](http::Request& request) {
     if (pause.paused()) {
       return http::Response::Error(request, 503, "paused", "member paused",
                                    "fault injection: POST /admin/restore to resume");
     }
     return handler(request);
   };
-  router_.Add(std::move(method), std::move(pattern), std::move(guarded), std::move(options));
+  router_.Add(std::move(method), std::move(pattern), std::move(paused_or), std::move(options));
 }
 
-void Endpoints::AddAlwaysOn(std::string method, std::string pattern, http::Handler handler,
+void Endpoints::AddAlwaysOn(std::string method, std::string pattern, Access access, http::Handler handler,
                             http::RouteOptions options) {
-  router_.Add(std::move(method), std::move(pattern), std::move(handler), std::move(options));
+  router_.Add(std::move(method), std::move(pattern), Guarded(access, std::move(handler)), std::move(options));
 }
 
 }  // namespace api

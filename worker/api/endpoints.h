@@ -1,4 +1,5 @@
-// Endpoints: where the worker's routes are registered, with the fault-injection pause applied.
+// Endpoints: where the worker's routes are registered, each with its access level (access.h) and
+// the fault-injection pause applied.
 //
 // POST /admin/fail {"action":"pause"} makes the member behave as a hung one: every route answers
 // 503 until /admin/restore, except the admin routes themselves (added with AddAlwaysOn), so the
@@ -9,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "worker/api/access.h"
 #include "worker/http/router.h"
 
 namespace api {
@@ -34,16 +36,23 @@ class PauseSwitch {
 
 class Endpoints {
  public:
-  Endpoints(http::Router& router, const PauseSwitch& pause) : router_(router), pause_(pause) {}
+  // `access` must outlive the routes.
+  Endpoints(http::Router& router, const PauseSwitch& pause, const AccessControl& access)
+      : router_(router), pause_(pause), access_(access) {}
 
   // A route that answers 503 "paused" while the member is paused.
-  void Add(std::string method, std::string pattern, http::Handler handler, http::RouteOptions options = {});
-  // A route that keeps answering while paused (admin).
-  void AddAlwaysOn(std::string method, std::string pattern, http::Handler handler, http::RouteOptions options = {});
+  void Add(std::string method, std::string pattern, Access access, http::Handler handler,
+           http::RouteOptions options = {});
+  // A route that keeps answering while paused (the admin routes that undo a pause).
+  void AddAlwaysOn(std::string method, std::string pattern, Access access, http::Handler handler,
+                   http::RouteOptions options = {});
 
  private:
+  http::Handler Guarded(Access access, http::Handler handler) const;
+
   http::Router& router_;
   const PauseSwitch& pause_;
+  const AccessControl& access_;
 };
 
 }  // namespace api

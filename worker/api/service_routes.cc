@@ -39,31 +39,11 @@ http::Response Fail(http::Request& request, PauseSwitch& pause) {
 
 }  // namespace
 
-http::Handler RequireAdmin(std::string admin_key, http::Handler handler) {
-  return [admin_key = std::move(admin_key), handler = std::move(handler)](http::Request& request) {
-    if (admin_key.empty()) {
-      return http::Response::Error(request, 403, "admin_disabled", "admin endpoints are disabled",
-                                   "start the worker with --admin-key (or STEGO_ADMIN_KEY) to enable them");
-    }
-    const auto token = http::BearerToken(request);
-    if (!token) {
-      auto response = http::Response::Error(request, 401, "unauthorized", "admin key required",
-                                            "send Authorization: Bearer <admin key>");
-      response.headers.Set("WWW-Authenticate", "Bearer");
-      return response;
-    }
-    if (!http::SameSecret(*token, admin_key)) {
-      return http::Response::Error(request, 403, "forbidden", "wrong admin key", "the bearer token is not the admin key");
-    }
-    return handler(request);
-  };
-}
-
 void AddServiceRoutes(Endpoints& endpoints, PauseSwitch& pause, common::Metrics& metrics, ServiceSettings settings) {
   const http::RouteOptions quiet{.quiet = true};
-  endpoints.Add("GET", "/healthz", [](http::Request&) { return http::Response::Json(200, {{"status", "healthy"}}); },
+  endpoints.Add("GET", "/healthz", Access::kPublic, [](http::Request&) { return http::Response::Json(200, {{"status", "healthy"}}); },
                 quiet);
-  endpoints.Add("GET", "/readyz", [readiness = settings.readiness](http::Request& request) {
+  endpoints.Add("GET", "/readyz", Access::kPublic, [readiness = settings.readiness](http::Request& request) {
     if (auto reason = readiness ? readiness() : std::nullopt) {
       return http::Response::Error(request, 503, "not_ready", "not ready", *reason);
     }
@@ -73,21 +53,21 @@ void AddServiceRoutes(Endpoints& endpoints, PauseSwitch& pause, common::Metrics&
   metrics.GaugeFamily("stego_build_info", "Build of this worker.", {"version", "node"})
       .WithLabels({STEGO_VERSION, settings.node_id})
       .Set(1);
-  endpoints.Add("GET", "/metrics", [&metrics, &memory](http::Request&) {
+  endpoints.Add("GET", "/metrics", Access::kPublic, [&metrics, &memory](http::Request&) {
     memory.Set(ResidentMemoryBytes());
     return http::Response::Text(200, metrics.Render(), std::string(common::kPrometheusContentType));
   }, quiet);
-  endpoints.Add("GET", "/openapi.json", [](http::Request&) {
+  endpoints.Add("GET", "/openapi.json", Access::kPublic, [](http::Request&) {
     return http::Response::Bytes(200, "application/json", std::string(OpenApiDocument()));
   });
-  endpoints.AddAlwaysOn("POST", "/admin/fail", RequireAdmin(settings.admin_key, [&pause](http::Request& request) {
+  endpoints.AddAlwaysOn("POST", "/admin/fail", Access::kAdmin, [&pause](http::Request& request) {
     return Fail(request, pause);
-  }));
-  endpoints.AddAlwaysOn("POST", "/admin/restore", RequireAdmin(settings.admin_key, [&pause](http::Request& request) {
+  });
+  endpoints.AddAlwaysOn("POST", "/admin/restore", Access::kAdmin, [&pause](http::Request& request) {
     pause.Restore();
     spdlog::info("admin: restored (request {})", request.request_id);
     return http::Response::Json(200, {{"status", "serving"}});
-  }));
+  });
 }
 
 }  // namespace api

@@ -17,13 +17,8 @@ using ReadinessProbe = std::function<std::optional<std::string>()>;
 
 struct ServiceSettings {
   std::string node_id;
-  std::string admin_key;  // empty: admin routes answer 403
   ReadinessProbe readiness;
 };
-
-// Wraps an admin handler: 403 when no admin key is configured, 401 without a bearer token, 403
-// with a wrong one.
-http::Handler RequireAdmin(std::string admin_key, http::Handler handler);
 
 void AddServiceRoutes(Endpoints& endpoints, PauseSwitch& pause, common::Metrics& metrics, ServiceSettings settings);
 

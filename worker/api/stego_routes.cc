@@ -399,13 +399,13 @@ void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
     return [handlers, method](http::Request& request) { return ((*handlers).*method)(request); };
   };
   const auto compute = [](std::string name) { return http::RouteOptions{.name = std::move(name), .compute = true}; };
-  endpoints.Add("POST", "/api/v1/embed", bind(&StegoHandlers::Embed), compute("embed"));
-  endpoints.Add("POST", "/api/v1/extract", bind(&StegoHandlers::Extract), compute("extract"));
-  endpoints.Add("POST", "/api/v1/capacity", bind(&StegoHandlers::Capacity), compute("capacity"));
-  endpoints.Add("GET", "/api/v1/dataset/{i}", bind(&StegoHandlers::Dataset), compute("dataset"));
-  endpoints.Add("POST", "/api/embed", bind(&StegoHandlers::CompatEmbed), compute("compat_embed"));
-  endpoints.Add("POST", "/api/extract", bind(&StegoHandlers::CompatExtract), compute("compat_extract"));
-  endpoints.Add("GET", "/api/dataset/{i}", bind(&StegoHandlers::Dataset), compute("compat_dataset"));
+  endpoints.Add("POST", "/api/v1/embed", Access::kUser, bind(&StegoHandlers::Embed), compute("embed"));
+  endpoints.Add("POST", "/api/v1/extract", Access::kUser, bind(&StegoHandlers::Extract), compute("extract"));
+  endpoints.Add("POST", "/api/v1/capacity", Access::kUser, bind(&StegoHandlers::Capacity), compute("capacity"));
+  endpoints.Add("GET", "/api/v1/dataset/{i}", Access::kUser, bind(&StegoHandlers::Dataset), compute("dataset"));
+  endpoints.Add("POST", "/api/embed", Access::kUser, bind(&StegoHandlers::CompatEmbed), compute("compat_embed"));
+  endpoints.Add("POST", "/api/extract", Access::kUser, bind(&StegoHandlers::CompatExtract), compute("compat_extract"));
+  endpoints.Add("GET", "/api/dataset/{i}", Access::kUser, bind(&StegoHandlers::Dataset), compute("compat_dataset"));
 }
 
 bool IsStegoRoute(std::string_view route) {

@@ -87,7 +87,8 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
 
   http::Router router;
   if (member) pause.OnChange([m = member.get()](bool paused) { m->SetPaused(paused); });
-  api::Endpoints endpoints(router, pause);
+  const api::AccessControl access(config.admin_key);
+  api::Endpoints endpoints(router, pause, access);
   std::function<api::StegoTunables()> tunables = nullptr;
   if (member) {
     tunables = [m = member.get()] {
@@ -106,8 +107,8 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   api::ReadinessProbe readiness = nullptr;
   if (member) readiness = [m = member.get()] { return m->NotReady(); };
   api::AddServiceRoutes(endpoints, pause, metrics,
-                        {.node_id = config.node_id, .admin_key = config.admin_key, .readiness = readiness});
-  api::AddClusterRoutes(endpoints, member.get(), config.admin_key);
+                        {.node_id = config.node_id, .readiness = readiness});
+  api::AddClusterRoutes(endpoints, member.get());
 
   http::ServerOptions options;
   options.host = config.http.host;

@@ -26,12 +26,13 @@ TEST(OpenApi, DocumentsExactlyTheServedRoutes) {
   http::Router router;
   PauseSwitch pause;
   common::Metrics metrics;  // declared before the routes that record into it
-  Endpoints endpoints(router, pause);
+  const AccessControl access("");
+  Endpoints endpoints(router, pause, access);
   AddStegoRoutes(endpoints, {.tunables = nullptr,
                              .default_cover = std::make_shared<const stego::Image>(stego::SyntheticCover(64, 64, 1)),
                              .metrics = &metrics});
   AddServiceRoutes(endpoints, pause, metrics, {});
-  AddClusterRoutes(endpoints, nullptr, "");
+  AddClusterRoutes(endpoints, nullptr);
 
   std::set<std::string> served;
   for (const auto& route : router.Routes()) served.insert(Lower(route.method) + " " + route.pattern);
