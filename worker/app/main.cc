@@ -76,7 +76,8 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
            const api::Load l = load.Current();
            return nlohmann::json{{"healthy", !pause.paused()}, {"cpu_pct", l.cpu_pct}, {"mem_pct", l.mem_pct},
                                  {"qps_1m", l.qps_1m}, {"p95_ms", l.p95_ms}};
-         }},
+         },
+         .add_peer_routes = nullptr},
         metrics);
     if (!started) {
       spdlog::critical("cluster: {}", started.error());

@@ -110,6 +110,7 @@ common::Expected<void, std::string> ClusterMember::Run(std::unique_ptr<raft::Roc
     if (auto refusal = raft::transport::RequireClusterSecret(r, options_.secret)) return std::move(*refusal);
     return http::Response::Json(200, options_.load_report ? options_.load_report() : json{{"healthy", true}});
   }, {.name = "raft_load", .quiet = true});
+  if (options_.add_peer_routes) options_.add_peer_routes(peer_router_);
   peer_server_ = std::make_unique<http::Server>(
       http::ServerOptions{.host = options_.peer_host, .port = options_.peer_port, .compute_threads = 2},
       peer_router_, metrics_);

@@ -55,6 +55,9 @@ struct MemberOptions {
   // This member's health and load for /cluster/status: {healthy, cpu_pct, mem_pct, qps_1m,
   // p95_ms}. Served to the other members on the peer port (GET /raft/v1/load).
   std::function<nlohmann::json()> load_report;
+  // Routes the application adds to the peer port (e.g. jobs the leader dispatches here). Each
+  // must check the cluster secret itself (raft::transport::RequireClusterSecret).
+  std::function<void(http::Router&)> add_peer_routes;
 };
 
 class ClusterMember {
