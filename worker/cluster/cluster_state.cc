@@ -52,6 +52,8 @@ void ClusterState::Apply(raft::Index index, std::string_view payload) {
     return RecordOutcome(index, "not a command this member's version knows");
   }
   std::string outcome = owner->Apply(index, *command);
+  // A lowered job_retention drops the oldest records now, at this index on every member.
+  if (owner == &config_ && outcome.empty()) jobs_.ApplyRetention();
   if (!outcome.empty()) spdlog::info("cluster: {} at {} skipped: {}", command->op(), index, outcome);
   RecordOutcome(index, std::move(outcome));
 }

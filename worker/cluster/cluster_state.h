@@ -1,7 +1,8 @@
 // ClusterState: the state every member replicates through the Raft log — who the members are
-// (name and addresses, from the membership entries) and the sections of replicated data (the
-// configuration, ...). It is the raft::StateMachine of the worker; the Raft log and its snapshots
-// in RocksDB are its durable form, so a restarted member rebuilds it from disk.
+// (name and addresses, from the membership entries) and the sections of replicated data: the
+// configuration, the cover library, the API keys and the job ledger. It is the
+// raft::StateMachine of the worker; the Raft log and its snapshots in RocksDB are its durable
+// form, so a restarted member rebuilds it from disk.
 //
 // Each committed command (command.h) goes to the section that owns its "op". What the section
 // answered is kept by log index for a while, so that the member that proposed it can tell its
@@ -23,6 +24,9 @@
 
 #include "common/expected.h"
 #include "worker/cluster/config_store.h"
+#include "worker/cluster/cover_library.h"
+#include "worker/cluster/job_ledger.h"
+#include "worker/cluster/key_store.h"
 #include "worker/cluster/state_section.h"
 #include "worker/raft/node/node.h"
 
@@ -55,6 +59,9 @@ class ClusterState final : public raft::StateMachine {
 
   std::map<raft::NodeId, MemberInfo> members() const;
   const ConfigStore& config() const { return config_; }
+  const JobLedger& jobs() const { return jobs_; }
+  const CoverLibrary& covers() const { return covers_; }
+  const KeyStore& keys() const { return keys_; }
 
   // What applying the command at `index` answered: empty when it took effect, else why it was
   // skipped. Kept for the last kOutcomesKept commands, which covers every proposal still awaited.
@@ -71,7 +78,11 @@ class ClusterState final : public raft::StateMachine {
   std::deque<std::pair<raft::Index, std::string>> outcomes_;  // skipped commands only, oldest first
 
   ConfigStore config_;
-  const std::vector<StateSection*> sections_{&config_};
+  // Sections that read the configuration when they apply (limits, retention) come after it.
+  JobLedger jobs_{config_};
+  CoverLibrary covers_{config_};
+  KeyStore keys_;
+  const std::vector<StateSection*> sections_{&config_, &jobs_, &covers_, &keys_};
 };
 
 }  // namespace cluster

@@ -17,6 +17,13 @@ struct ConfigKey {
 constexpr ConfigKey kConfigKeys[] = {
     {"default_lsb_bits", 1, 4, 1},                // embed/capacity depth when a request names none
     {"max_pixels", 64, 400'000'000, 40'000'000},  // largest image; --max-pixels caps it per member
+    // The cover library (cover_library.h). One cover must fit a Raft message: the peer port takes
+    // 16 MiB batches. The library is held in memory by every member, and must fit a snapshot
+    // (the peer port takes 1 GiB).
+    {"max_cover_bytes", 1024, 12 << 20, 8 << 20},
+    {"max_covers", 1, 10'000, 1'000},
+    {"max_library_bytes", 1 << 20, 768 << 20, 256 << 20},
+    {"job_retention", 1, 100'000, 10'000},        // job records the ledger keeps (job_ledger.h)
 };
 
 }  // namespace
