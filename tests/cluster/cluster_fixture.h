@@ -32,6 +32,7 @@ inline const testsupport::HeaderList kAdmin = {{"Authorization", std::string("Be
 class Cluster : public ::testing::Test {
  protected:
   struct Member {
+    std::string host = "127.0.0.1";  // where its API and peer port listen
     std::uint16_t http_port = 0;
     std::uint16_t peer_port = 0;
     std::filesystem::path dir;
@@ -81,7 +82,10 @@ class Cluster : public ::testing::Test {
     return p && p->Running() && !frozen_.count(name);
   }
 
-  HttpClient Client(const std::string& name) { return HttpClient("127.0.0.1", members_.at(name).http_port, 10s); }
+  HttpClient Client(const std::string& name) {
+    const Member& m = members_.at(name);
+    return HttpClient(m.host, m.http_port, 10s);
+  }
 
   json RaftStatus(const std::string& name) { return Client(name).Request("GET", "/raft/status").Json(); }
 
@@ -130,6 +134,23 @@ class Cluster : public ::testing::Test {
   }
 
   json Config(const std::string& name) { return Client(name).Request("GET", "/api/v1/config").Json(); }
+
+  // Writers set max_pixels to 1000 + a rising count: every member must end with the last
+  // acknowledged value or a later one, all on one configuration version.
+  void ExpectNoAcknowledgedWriteLost(int last_acked) {
+    ASSERT_GT(last_acked, 0);
+    EXPECT_TRUE(Eventually([&] {
+      for (const auto& [name, m] : members_) {
+        if (Config(name)["config"]["max_pixels"].get<int>() < 1000 + last_acked) return false;
+      }
+      return true;
+    })) << "an acknowledged configuration write was lost (last acknowledged " << last_acked << ")";
+    EXPECT_TRUE(Eventually([&] {
+      std::set<std::uint64_t> versions;
+      for (const auto& [name, m] : members_) versions.insert(Config(name)["version"].get<std::uint64_t>());
+      return versions.size() == 1;
+    })) << "members do not converge on one configuration version";
+  }
 
   std::filesystem::path root_;
   std::map<std::string, Member> members_;

@@ -107,17 +107,7 @@ TEST_F(Cluster, KillNineOfTheLeaderLosesNoAcknowledgedConfigWrite) {
 
   Start(old_leader);  // back from its data directory, as itself
   ASSERT_GT(last_acked.load(), 5);
-  ASSERT_TRUE(Eventually([&] {
-    for (const auto& [name, m] : members_) {
-      if (Config(name)["config"]["max_pixels"].get<int>() < 1000 + last_acked) return false;
-    }
-    return true;
-  })) << "an acknowledged configuration write was lost (last acknowledged " << last_acked << ")";
-  EXPECT_TRUE(Eventually([&] {
-    std::set<std::uint64_t> versions;
-    for (const auto& [name, m] : members_) versions.insert(Config(name)["version"].get<std::uint64_t>());
-    return versions.size() == 1;
-  })) << "members do not converge on one configuration version";
+  ExpectNoAcknowledgedWriteLost(last_acked);
   WaitFullyFormed();
 }
 

@@ -80,6 +80,11 @@ void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member) {
     return http::Response::Json(200, member->ClusterStatus());
   }, {.name = "cluster_status", .compute = true});
 
+  endpoints.Add("GET", "/api/v1/cluster", Access::kUser, [member](http::Request& request) {
+    if (!member) return NotClustered(request);
+    return http::Response::Json(200, member->ClusterView());
+  }, {.name = "cluster_view", .compute = true});
+
   endpoints.Add("GET", "/api/v1/config", Access::kUser, [member](http::Request& request) {
     if (!member) return NotClustered(request);
     if (auto refused = ConfirmFreshIfAsked(request, *member)) return std::move(*refused);

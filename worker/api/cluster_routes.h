@@ -3,6 +3,8 @@
 //                          commit, applied, voters, learners) — what the operator reads
 //   GET /cluster/status    the prototype's view: term, leader_id, every member's role, health
 //                          (it answered, and is not paused) and load (cpu, memory, qps, p95)
+//   GET /api/v1/cluster    this member's Raft view and every member's commit and applied index
+//                          (asked of each), suffrage and, on the leader, match, lag, last contact
 //   GET /api/v1/config     the replicated cluster configuration and its version;
 //                          ?consistent=true first confirms leadership (read-index, §6.4)
 //   PUT /api/v1/config     (admin) a patch of known keys, replicated; answers once applied here

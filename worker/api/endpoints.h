@@ -4,6 +4,8 @@
 // POST /admin/fail {"action":"pause"} makes the member behave as a hung one: every route answers
 // 503 until /admin/restore, except the admin routes themselves (added with AddAlwaysOn), so the
 // operator of a test can undo the pause; a cluster member also stops exchanging Raft messages.
+// {"action":"isolate"} cuts only the Raft messages, as a network partition between the members
+// would: the API keeps answering, so clients see what an isolated member tells them.
 #pragma once
 
 #include <atomic>
@@ -17,20 +19,23 @@ namespace api {
 
 class PauseSwitch {
  public:
-  // Also called on every change, e.g. so that a cluster member stops taking part in Raft while
-  // paused. Set before the server starts.
-  void OnChange(std::function<void(bool paused)> listener) { listener_ = std::move(listener); }
-  void Pause() { Set(true); }
-  void Restore() { Set(false); }
-  bool paused() const { return paused_.load(); }
+  enum class State { kServing, kPaused, kIsolated };
+
+  // Called on every change with whether the member must stop taking part in Raft (paused or
+  // isolated). Set before the server starts.
+  void OnChange(std::function<void(bool cut_off)> listener) { listener_ = std::move(listener); }
+  void Pause() { Set(State::kPaused); }
+  void Isolate() { Set(State::kIsolated); }
+  void Restore() { Set(State::kServing); }
+  bool paused() const { return state_.load() == State::kPaused; }  // the API answers 503
 
  private:
-  void Set(bool paused) {
-    paused_.store(paused);
-    if (listener_) listener_(paused);
+  void Set(State state) {
+    state_.store(state);
+    if (listener_) listener_(state != State::kServing);
   }
 
-  std::atomic<bool> paused_{false};
+  std::atomic<State> state_{State::kServing};
   std::function<void(bool)> listener_;
 };
 

@@ -32,8 +32,13 @@ http::Response Fail(http::Request& request, PauseSwitch& pause) {
     spdlog::warn("admin: paused (request {}); answering 503 until /admin/restore", request.request_id);
     return http::Response::Json(200, {{"status", "paused"}});
   }
+  if (action == "isolate") {
+    pause.Isolate();
+    spdlog::warn("admin: isolated (request {}); no Raft traffic until /admin/restore", request.request_id);
+    return http::Response::Json(200, {{"status", "isolated"}});
+  }
   return http::Response::Error(request, 400, "invalid_parameter", "invalid parameter 'action'",
-                               "send a JSON body {\"action\": \"crash\"} or {\"action\": \"pause\"}",
+                               "send a JSON body {\"action\": \"crash\" | \"pause\" | \"isolate\"}",
                                json{{"field", "action"}});
 }
 

@@ -22,6 +22,7 @@ struct RawFlags {
   std::string http;
   std::string peer;
   std::string peers;
+  std::string peers_dns;
 };
 
 po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
@@ -39,9 +40,12 @@ po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
       ("queue-depth", po::value(&c.queue_depth)->default_value(0), "compute jobs allowed to wait (0 = 4 per thread); beyond it requests get 503")
       ("log-format", po::value(&c.log_format)->default_value(c.log_format), "text or json")
       ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error")
-      ("admin-key", po::value(&c.admin_key), "bearer key for /admin/* (prefer STEGO_ADMIN_KEY: argv is visible in ps)")
+      ("admin-key", po::value(&c.admin_key), "bearer key with the admin role: /admin/*, config, keys (prefer STEGO_ADMIN_KEY: argv is visible in ps)")
       ("peer", po::value(&raw.peer), "Raft peer port host:port; makes this worker a cluster member (needs --data-dir)")
       ("peers", po::value(&raw.peers), "static member list name=host:port,... (peer ports); the first name bootstraps")
+      ("peers-dns", po::value(&raw.peers_dns),
+       "or find the members as the A records of NAME[:port] (a headless Service; port: ours), re-resolved "
+       "every 5 s; only --node-id <name>-0 bootstraps")
       ("cluster-secret", po::value(&c.cluster_secret), "shared secret of the peer port (prefer STEGO_CLUSTER_SECRET)");
   return d;
 }
@@ -119,6 +123,18 @@ common::Expected<std::vector<std::pair<std::string, std::string>>, std::string> 
   return peers;
 }
 
+common::Expected<HostPort, std::string> ParseDnsName(const std::string& text, uint16_t default_port) {
+  if (text.find(':') == std::string::npos) {
+    if (text.empty()) return Unexpected{std::string("empty name")};
+    return HostPort{text, default_port};
+  }
+  auto named = ParseHostPort(text);
+  if (!named) return named;
+  if (text.front() == ':') return Unexpected{"'" + text + "' names no host"};
+  if (named->port == 0) return Unexpected{"'" + text + "' needs a non-zero port"};
+  return named;
+}
+
 common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::string>& args,
                                                       const std::vector<std::string>& environment) {
   ParsedFlags parsed;
@@ -156,6 +172,13 @@ common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::str
   auto peers = ParsePeerList(raw.peers);
   if (!peers) return Unexpected{"--peers: " + peers.error()};
   parsed.config.peers = std::move(*peers);
+  if (!raw.peers_dns.empty()) {
+    if (!raw.peers.empty()) return Unexpected{std::string("--peers and --peers-dns are alternatives: give one")};
+    if (raw.peer.empty()) return Unexpected{std::string("--peers-dns needs --peer: only a member looks for peers")};
+    auto dns = ParseDnsName(raw.peers_dns, parsed.config.peer.port);
+    if (!dns) return Unexpected{"--peers-dns: " + dns.error()};
+    parsed.config.peers_dns = *dns;
+  }
   if (auto ok = Validate(parsed.config); !ok) return Unexpected{ok.error()};
   return parsed;
 }

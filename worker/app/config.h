@@ -32,6 +32,7 @@ struct WorkerConfig {
   // Cluster membership (all empty: a standalone worker).
   HostPort peer;                                               // Raft peer port; port 0 = not a member
   std::vector<std::pair<std::string, std::string>> peers;      // static list: name -> host:port
+  HostPort peers_dns;  // --peers-dns: peers are the A records of this name; empty host = not used
   std::string cluster_secret;                                  // required with --peer
 };
 
@@ -50,5 +51,7 @@ common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::str
 common::Expected<HostPort, std::string> ParseHostPort(const std::string& text);
 // "a=h1:5001,b=h2:5002" -> [(a, h1:5001), (b, h2:5002)], in order; names must be unique.
 common::Expected<std::vector<std::pair<std::string, std::string>>, std::string> ParsePeerList(const std::string& text);
+// "NAME" or "NAME:port" (--peers-dns); without a port the members' peer port is `default_port`.
+common::Expected<HostPort, std::string> ParseDnsName(const std::string& text, uint16_t default_port);
 
 }  // namespace worker

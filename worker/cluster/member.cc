@@ -66,12 +66,22 @@ http::Response Unavailable(const http::Request& request, std::string_view code, 
   return http::Response::Error(request, 503, code, "membership change not possible now", detail);
 }
 
+PeerDiscovery DiscoveryOf(const MemberOptions& o) {
+  if (o.peers_dns) return PeerDiscovery(*o.peers_dns, o.advertise_peer.substr(0, o.advertise_peer.rfind(':')), o.name);
+  return PeerDiscovery(o.peers, o.name);
+}
+
+// How long an ordinal 0 waits for --peers-dns to resolve before giving up (and exiting, so that
+// the failure shows as a restarting pod rather than as a member stuck in silence).
+constexpr auto kResolveWait = std::chrono::seconds(30);
+
 }  // namespace
 
 ClusterMember::ClusterMember(MemberOptions options, common::Metrics& metrics, raft::NodeId id)
     : options_(std::move(options)),
       metrics_(metrics),
       id_(id),
+      discovery_(DiscoveryOf(options_)),
       transport_({.self = id,
                   .secret = options_.secret,
                   .unreachable = [this](raft::NodeId p) { if (auto* n = live_node_.load()) n->ReportUnreachable(p); },
@@ -81,6 +91,10 @@ ClusterMember::ClusterMember(MemberOptions options, common::Metrics& metrics, ra
 
 common::Expected<std::unique_ptr<ClusterMember>, std::string> ClusterMember::Start(MemberOptions options,
                                                                                   common::Metrics& metrics) {
+  if (options.peers_dns && !StatefulSetOrdinal(options.name)) {
+    return common::Unexpected<std::string>{"with --peers-dns the member name must be a StatefulSet pod's, <set>-<ordinal> "
+                                           "(ordinal 0 bootstraps), not \"" + options.name + "\""};
+  }
   std::error_code ec;
   fs::create_directories(options.data_dir, ec);
   if (ec) return common::Unexpected<std::string>{"cannot create " + options.data_dir + ": " + ec.message()};
@@ -120,12 +134,16 @@ common::Expected<void, std::string> ClusterMember::Run(std::unique_ptr<raft::Roc
   }
 
   const bool fresh = storage->last_index() == 0 && storage->hard_state().empty();
-  const bool first = options_.peers.empty() || options_.peers.front().first == options_.name;
+  const raft::Index known_committed = storage->hard_state().commit;
   raft::NodeOptions node_options = options_.raft;
   node_options.raft.id = id_;
   bool bootstrap = false;
-  if (fresh && first && !ClusterExistsElsewhere()) {
-    bootstrap = true;
+  if (fresh && discovery_.MayBootstrap()) {
+    auto exists = ClusterExistsElsewhere();
+    if (!exists) return common::Unexpected<std::string>{exists.error()};
+    bootstrap = !*exists;
+  }
+  if (bootstrap) {
     node_options.bootstrap = raft::ConfState{{id_}, {}};
     node_options.bootstrap_context =
         EncodeMemberInfo({options_.name, options_.advertise_peer, options_.advertise_http});
@@ -134,6 +152,16 @@ common::Expected<void, std::string> ClusterMember::Run(std::unique_ptr<raft::Roc
   if (!node) return common::Unexpected<std::string>{node.error().detail};
   node_ = std::move(*node);
   live_node_ = node_.get();
+  // Replay what this member knew to be committed before it serves: until then its API keys, covers
+  // and configuration would be older than what it may already have acknowledged.
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       node_->Status().applied < known_committed;) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return common::Unexpected<std::string>{"could not replay the log to its commit index " +
+                                             std::to_string(known_committed) + " within 30 s"};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   spdlog::info("cluster: member {} (raft id {}) {}", options_.name, id_,
                bootstrap ? "bootstrapped a new cluster" : fresh ? "is joining" : "resumed from its data directory");
   if (fresh && !bootstrap) join_thread_ = std::thread([this] { JoinLoop(); });
@@ -143,9 +171,18 @@ common::Expected<void, std::string> ClusterMember::Run(std::unique_ptr<raft::Roc
 
 ClusterMember::~ClusterMember() { Stop(std::chrono::milliseconds(0)); }
 
-bool ClusterMember::ClusterExistsElsewhere() const {
-  for (const auto& [name, address] : options_.peers) {
-    if (name == options_.name) continue;
+common::Expected<bool, std::string> ClusterMember::ClusterExistsElsewhere() {
+  auto peers = discovery_.Peers();
+  for (const auto deadline = std::chrono::steady_clock::now() + kResolveWait;
+       !peers && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    peers = discovery_.Peers();
+  }
+  if (!peers) {
+    return common::Unexpected<std::string>{discovery_.Describe() + " does not resolve: cannot tell whether a cluster "
+                                           "exists, so this member does not bootstrap one"};
+  }
+  for (const std::string& address : *peers) {
     // A member that is itself starting (503) may hold the cluster on disk: ask again, briefly.
     PeerReply r;
     for (int attempt = 0; attempt <= 20 && (attempt == 0 || r.status == 503); ++attempt) {
@@ -161,8 +198,8 @@ void ClusterMember::JoinLoop() {
   const json body = {{"id", id_}, {"name", options_.name}, {"peer", options_.advertise_peer},
                      {"http", options_.advertise_http}};
   while (!stopping_) {
-    for (const auto& [name, address] : options_.peers) {
-      if (name == options_.name || stopping_) continue;
+    for (const std::string& address : discovery_.Peers().value_or(std::vector<std::string>{})) {
+      if (stopping_) break;
       std::string target = address;
       for (int hop = 0; hop < 3; ++hop) {
         const PeerReply r = CallPeer(target, "POST", "/raft/v1/join", options_.secret, body,
@@ -249,11 +286,15 @@ http::Response ClusterMember::Join(http::Request& request) {
 http::Response ClusterMember::Describe(http::Request& request) {
   if (auto refusal = raft::transport::RequireClusterSecret(request, options_.secret)) return std::move(*refusal);
   if (!live_node_.load()) return Unavailable(request, "starting", "this member is still starting; retry");
-  return http::Response::Json(200, json{{"leader", node_->Status().leader}, {"members", MembersJson()}});
+  const raft::NodeStatus st = node_->Status();
+  return http::Response::Json(200, json{{"leader", st.leader}, {"members", MembersJson()}, {"raft_id", id_},
+                                        {"role", raft::RoleName(st.role)}, {"term", st.term},
+                                        {"commit", st.commit}, {"applied", st.applied}});
 }
 
-json ClusterMember::RaftStatus() const {
-  const raft::NodeStatus st = node_->Status();
+json ClusterMember::RaftStatus() const { return StatusJson(node_->Status()); }
+
+json ClusterMember::StatusJson(const raft::NodeStatus& st) const {
   const auto members = state_.members();
   auto name_of = [&](raft::NodeId id) -> json {
     auto it = members.find(id);
@@ -278,16 +319,24 @@ json ClusterMember::RaftStatus() const {
           {"learners", names(st.conf.learners)}};
 }
 
+std::map<raft::NodeId, PeerReply> ClusterMember::AskEveryone(const std::map<raft::NodeId, MemberInfo>& members,
+                                                             const std::string& path) const {
+  std::map<raft::NodeId, std::future<PeerReply>> pending;
+  for (const auto& [id, info] : members) {
+    if (id == id_) continue;
+    pending.emplace(id, std::async(std::launch::async, [this, peer = info.peer, &path] {
+      return CallPeer(peer, "GET", path, options_.secret, nullptr, std::chrono::milliseconds(300));
+    }));
+  }
+  std::map<raft::NodeId, PeerReply> replies;
+  for (auto& [id, reply] : pending) replies.emplace(id, reply.get());
+  return replies;
+}
+
 json ClusterMember::ClusterStatus() const {
   const raft::NodeStatus st = node_->Status();
   const auto members = state_.members();
-  std::map<raft::NodeId, std::future<PeerReply>> replies;
-  for (const auto& [id, info] : members) {
-    if (id == id_) continue;
-    replies.emplace(id, std::async(std::launch::async, [this, peer = info.peer] {
-      return CallPeer(peer, "GET", "/raft/v1/load", options_.secret, nullptr, std::chrono::milliseconds(300));
-    }));
-  }
+  auto replies = AskEveryone(members, "/raft/v1/load");
   auto split = [](const std::string& address) {
     const auto colon = address.rfind(':');
     return std::make_pair(address.substr(0, colon), std::stoi(address.substr(colon + 1)));
@@ -297,7 +346,7 @@ json ClusterMember::ClusterStatus() const {
     json load = nullptr;
     if (id == id_) {
       load = options_.load_report ? options_.load_report() : json{{"healthy", true}};
-    } else if (PeerReply r = replies.at(id).get(); r.status == 200 && r.body.is_object()) {
+    } else if (const PeerReply& r = replies.at(id); r.status == 200 && r.body.is_object()) {
       load = r.body;
     }
     const bool healthy = load.is_object() && load.value("healthy", false);
@@ -319,6 +368,40 @@ json ClusterMember::ClusterStatus() const {
           {"nodes", std::move(nodes)}};
 }
 
+json ClusterMember::ClusterView() const {
+  const raft::NodeStatus st = node_->Status();
+  const auto members = state_.members();
+  const auto replies = AskEveryone(members, "/raft/v1/cluster");
+  std::map<raft::NodeId, const raft::NodeStatus::Peer*> progress;
+  for (const auto& p : st.peers) progress.emplace(p.id, &p);
+  const bool leading = st.role == raft::Role::kLeader;
+  json list = json::array();
+  for (const auto& [id, info] : members) {
+    json own = nullptr;  // what the member reports of itself
+    if (id == id_) {
+      own = {{"role", raft::RoleName(st.role)}, {"term", st.term}, {"commit", st.commit}, {"applied", st.applied}};
+    } else if (const PeerReply& r = replies.at(id); r.status == 200 && r.body.is_object()) {
+      own = r.body;
+    }
+    json m = {{"id", info.name}, {"raft_id", id}, {"peer", info.peer}, {"http", info.http},
+              {"suffrage", st.conf.is_learner(id) ? "learner" : "voter"}, {"leader", id == st.leader},
+              {"reachable", own.is_object()}, {"match", nullptr}, {"lag", nullptr}, {"last_contact_ms", nullptr}};
+    for (const char* k : {"role", "term", "commit", "applied"}) m[k] = own.is_object() ? own.value(k, json()) : json();
+    if (leading && id == id_) {
+      m.update({{"match", st.last_index}, {"lag", 0}, {"last_contact_ms", 0}});
+    } else if (const auto p = progress.find(id); leading && p != progress.end()) {
+      const raft::Index match = p->second->match;
+      m.update({{"match", match}, {"lag", st.last_index > match ? st.last_index - match : 0},
+                {"last_contact_ms", p->second->last_contact.count()}});
+    }
+    list.push_back(std::move(m));
+  }
+  json view = StatusJson(st);
+  view["last_index"] = st.last_index;
+  view["members"] = std::move(list);
+  return view;
+}
+
 std::optional<std::string> ClusterMember::NotReady() const {
   const raft::NodeStatus st = node_->Status();
   if (!st.conf.contains(id_)) return "not yet a member of the cluster";
@@ -329,7 +412,7 @@ std::optional<std::string> ClusterMember::NotReady() const {
 
 void ClusterMember::SetPaused(bool paused) {
   outbound_.paused = paused;
-  spdlog::warn("cluster: {}", paused ? "paused: dropping all Raft traffic" : "restored: Raft traffic flows again");
+  spdlog::warn("cluster: {}", paused ? "cut off: dropping all Raft traffic" : "restored: Raft traffic flows again");
 }
 
 raft::NodeId ClusterMember::IdOf(const std::string& name) const {

@@ -7,21 +7,23 @@
 // stale id that carried the same name first. A wiped node can therefore never vote twice in a
 // term under an identity that already voted.
 //
-// Forming the cluster, for a member with empty storage:
-//   - the first name of the static peer list (or a member without peers) bootstraps a one-voter
-//     cluster, unless another member already answers that a cluster exists;
+// Forming the cluster, for a member with empty storage (the peers to ask and who may bootstrap
+// come from PeerDiscovery: the static --peers list or the A records of --peers-dns):
+//   - the member allowed to bootstrap (first of the static list; StatefulSet ordinal 0 with DNS)
+//     bootstraps a one-voter cluster, unless another member already answers that one exists;
 //   - everyone else joins: POST /raft/v1/join to any peer, redirected to the leader, which adds it
 //     as a learner; the leader promotes learners to voters once they have caught up.
 // A member restarted with its data directory simply resumes as itself.
 //
 // Peer port routes (cluster secret required on all): the Raft transport's (peer_routes.h), plus
 //   POST /raft/v1/join     {id, name, peer, http} -> 200 {members} | 421 {leader_peer} | 503
-//   GET  /raft/v1/cluster  -> {leader, members}
+//   GET  /raft/v1/cluster  -> {leader, members, and this member's raft_id, role, term, commit, applied}
 //   GET  /raft/v1/load     -> MemberOptions::load_report()
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +36,8 @@
 #include "common/expected.h"
 #include "common/metrics.h"
 #include "worker/cluster/cluster_state.h"
+#include "worker/cluster/peer_call.h"
+#include "worker/cluster/peer_discovery.h"
 #include "worker/http/router.h"
 #include "worker/http/server.h"
 #include "worker/raft/node/node.h"
@@ -50,6 +54,7 @@ struct MemberOptions {
   std::string advertise_peer;      // host:port others use to reach our peer port
   std::string advertise_http;      // host:port of our API
   std::vector<std::pair<std::string, std::string>> peers;  // static list: name -> peer host:port
+  std::optional<DnsPeers> peers_dns;  // or the A records of a name (peer_discovery.h); not with `peers`
   std::string secret;              // the cluster secret
   raft::NodeOptions raft;          // timings and limits (id and bootstrap are set here)
   // This member's health and load for /cluster/status: {healthy, cpu_pct, mem_pct, qps_1m,
@@ -76,6 +81,14 @@ class ClusterMember {
   // The prototype's /cluster/status: term, leader_id and every member with its role, health and
   // load, asked of each member (peer port, 300 ms); a member that does not answer is unhealthy.
   nlohmann::json ClusterStatus() const;
+  // GET /api/v1/cluster: this member's view (as RaftStatus, with last_index) and every member with
+  // its addresses, suffrage, what it reports of itself on the peer port (role, term, commit,
+  // applied; null when it did not answer within 300 ms) and, on the leader only, its replication
+  // progress (match, lag, last_contact_ms; null on other members, which do not know it).
+  nlohmann::json ClusterView() const;
+  // GET `path` on every other member's peer port at once (300 ms); status 0 where none answered.
+  std::map<raft::NodeId, PeerReply> AskEveryone(const std::map<raft::NodeId, MemberInfo>& members,
+                                                const std::string& path) const;
   // Why this member cannot serve yet (no leader known, applied behind commit), or nullopt.
   std::optional<std::string> NotReady() const;
 
@@ -90,9 +103,10 @@ class ClusterMember {
   // The Raft id of the member called `name`, or kNone.
   raft::NodeId IdOf(const std::string& name) const;
 
-  // A paused member neither sends nor accepts Raft messages, as a hung process would look to its
-  // peers (fault injection; /admin/fail pause). Its own clock keeps running: a paused leader
-  // steps down by check-quorum, and on restore it rejoins as a follower.
+  // A paused member neither sends nor accepts Raft messages (nor snapshots), as a hung or
+  // partitioned process would look to its peers (fault injection: /admin/fail pause or isolate).
+  // Its own clock keeps running: a paused leader steps down by check-quorum, and on restore it
+  // rejoins as a follower. The other peer-port routes (join, cluster, load) keep answering.
   void SetPaused(bool paused);
 
   // Graceful leave for SIGTERM: a leader first hands leadership to an up-to-date voter (waiting
@@ -102,17 +116,20 @@ class ClusterMember {
  private:
   ClusterMember(MemberOptions options, common::Metrics& metrics, raft::NodeId id);
   common::Expected<void, std::string> Run(std::unique_ptr<raft::RocksStorage> storage);
-  bool ClusterExistsElsewhere() const;
+  // Whether a peer answers that a cluster exists; an error when the peers cannot be found.
+  common::Expected<bool, std::string> ClusterExistsElsewhere();
   void JoinLoop();
   void LeaderDuties();
   void OnMembers(const std::map<raft::NodeId, MemberInfo>& members);
   http::Response Join(http::Request& request);
   http::Response Describe(http::Request& request);
   nlohmann::json MembersJson() const;
+  nlohmann::json StatusJson(const raft::NodeStatus& st) const;  // RaftStatus() of a given snapshot
 
   const MemberOptions options_;
   common::Metrics& metrics_;
   const raft::NodeId id_;
+  PeerDiscovery discovery_;  // used at start-up, then by the join loop only
   // Node -> transport, unless paused.
   class PausableTransport final : public raft::Transport {
    public:

@@ -57,6 +57,9 @@ struct Progress {
   int snapshot_ticks = 0;      // in kSnapshot: ticks since it was sent (retry on silence)
   // Heard from since the last check-quorum round (reset every election timeout by the leader).
   bool recent_active = false;
+  // Leader ticks since this follower last answered (or since this Progress was created: at
+  // election, or when it joined), for operators ("last contact"); time stays outside the core.
+  std::uint64_t ticks_since_contact = 0;
   // In kProbe: an AppendEntries is outstanding; wait for its answer or a heartbeat response.
   bool probe_sent = false;
   bool is_learner = false;

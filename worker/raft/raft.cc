@@ -236,6 +236,9 @@ void Raft::tick_election() {
 void Raft::tick_heartbeat() {
   ++heartbeat_elapsed_;
   ++election_elapsed_;
+  for (auto& [id, pr] : progress_) {
+    if (id != id_) ++pr.ticks_since_contact;
+  }
   if (election_elapsed_ >= cfg_.election_tick) {
     election_elapsed_ = 0;
     if (cfg_.check_quorum) {
@@ -488,6 +491,7 @@ void Raft::step_leader(const Message& m) {
 
 void Raft::handle_append_resp(const Message& m, Progress& pr) {
   pr.recent_active = true;
+  pr.ticks_since_contact = 0;
   const NodeId from = m.from;
   if (m.reject) {
     // Fast backtracking: the follower's hint is (index, term) of the last entry that might match.
@@ -535,6 +539,7 @@ void Raft::handle_append_resp(const Message& m, Progress& pr) {
 
 void Raft::handle_heartbeat_resp(const Message& m, Progress& pr) {
   pr.recent_active = true;
+  pr.ticks_since_contact = 0;
   pr.probe_sent = false;
   // All the messages that filled the window may have been lost: free a slot so one probe goes.
   if (pr.state == ProgressState::kReplicate && pr.inflights.full()) pr.inflights.free_first_one();

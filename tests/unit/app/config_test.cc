@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "worker/cluster/peer_discovery.h"
+
 namespace worker {
 namespace {
 
@@ -55,6 +57,76 @@ TEST(ParseFlags, ClusterMembershipRefusesWhatCannotWork) {
   ASSERT_FALSE(twice);
   EXPECT_NE(twice.error().find("twice"), std::string::npos);
   EXPECT_FALSE(ParseFlags({"--peers", "a=h"}, {}));
+}
+
+TEST(ParseFlags, PeersDnsTakesANameAndDefaultsToOurPeerPort) {
+  const std::vector<std::string> env = {"STEGO_CLUSTER_SECRET=s"};
+  auto plain = ParseFlags({"--peer", "10.0.0.5:5001", "--data-dir", "/tmp/d", "--peers-dns", "stego-peers"}, env);
+  ASSERT_TRUE(plain) << plain.error();
+  EXPECT_EQ(plain->config.peers_dns.host, "stego-peers");
+  EXPECT_EQ(plain->config.peers_dns.port, 5001);
+  EXPECT_TRUE(plain->config.peers.empty());
+  auto ported = ParseFlags({"--peer", "10.0.0.5:5001", "--data-dir", "/tmp/d"},
+                           {"STEGO_CLUSTER_SECRET=s", "STEGO_PEERS_DNS=stego-peers.ns.svc.cluster.local:7000"});
+  ASSERT_TRUE(ported) << ported.error();
+  EXPECT_EQ(ported->config.peers_dns.host, "stego-peers.ns.svc.cluster.local");
+  EXPECT_EQ(ported->config.peers_dns.port, 7000);
+  EXPECT_TRUE(ParseFlags({}, {})->config.peers_dns.host.empty()) << "not used unless asked for";
+}
+
+TEST(ParseFlags, PeersDnsRefusesWhatCannotWork) {
+  const std::vector<std::string> env = {"STEGO_CLUSTER_SECRET=s"};
+  const std::vector<std::string> member = {"--peer", "10.0.0.5:5001", "--data-dir", "/tmp/d"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = member;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return ParseFlags(args, env);
+  };
+  auto both = with({"--peers-dns", "stego-peers", "--peers", "a=h:1"});
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().find("alternatives"), std::string::npos) << both.error();
+  auto no_peer = ParseFlags({"--peers-dns", "stego-peers"}, env);
+  ASSERT_FALSE(no_peer);
+  EXPECT_NE(no_peer.error().find("--peer"), std::string::npos) << no_peer.error();
+  for (const char* bad : {"stego-peers:", "stego-peers:0", "stego-peers:70000", ":5001"}) {
+    auto parsed = with({"--peers-dns", bad});
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_NE(parsed.error().find("--peers-dns"), std::string::npos) << parsed.error();
+  }
+}
+
+TEST(PeerDiscovery, OnlyStatefulSetOrdinalZeroBootstrapsWithDns) {
+  using cluster::StatefulSetOrdinal;
+  EXPECT_EQ(StatefulSetOrdinal("stego-0"), 0u);
+  EXPECT_EQ(StatefulSetOrdinal("my-stego-12"), 12u);
+  for (const char* name : {"stego", "node1", "stego-", "-0", "stego-01", "stego-x", "stego-1a"}) {
+    EXPECT_FALSE(StatefulSetOrdinal(name)) << name;
+  }
+  auto dns = [](const char* name) { return cluster::PeerDiscovery({"stego-peers", 5001}, "10.0.0.5", name); };
+  EXPECT_TRUE(dns("stego-0").MayBootstrap());
+  EXPECT_FALSE(dns("stego-1").MayBootstrap());
+  EXPECT_FALSE(dns("stego-10").MayBootstrap());
+  EXPECT_FALSE(dns("stego").MayBootstrap());
+}
+
+TEST(PeerDiscovery, StaticListBootstrapsItsFirstNameAndAsksTheOthers) {
+  const std::vector<std::pair<std::string, std::string>> list = {{"a", "h1:1"}, {"b", "h2:2"}, {"c", "h3:3"}};
+  cluster::PeerDiscovery first(list, "a");
+  EXPECT_TRUE(first.MayBootstrap());
+  EXPECT_EQ(first.Peers(), (std::vector<std::string>{"h2:2", "h3:3"}));
+  cluster::PeerDiscovery second(list, "b");
+  EXPECT_FALSE(second.MayBootstrap());
+  EXPECT_EQ(second.Peers(), (std::vector<std::string>{"h1:1", "h3:3"}));
+  EXPECT_TRUE(cluster::PeerDiscovery({}, "alone").MayBootstrap());
+}
+
+TEST(PeerDiscovery, ARecordsBecomePeerAddressesWithoutOurOwn) {
+  EXPECT_EQ(cluster::PeerAddresses({"10.0.0.7", "10.0.0.5", "10.0.0.6", "10.0.0.7"}, 5001, "10.0.0.5"),
+            (std::vector<std::string>{"10.0.0.6:5001", "10.0.0.7:5001"}));
+  EXPECT_TRUE(cluster::PeerAddresses({"10.0.0.5"}, 5001, "10.0.0.5").empty());
+  // Through the resolver: localhost has an A record everywhere (/etc/hosts).
+  cluster::PeerDiscovery dns({"localhost", 5001}, "10.0.0.5", "stego-1");
+  EXPECT_EQ(dns.Peers(), (std::vector<std::string>{"127.0.0.1:5001"}));
 }
 
 TEST(ParseFlags, BadValuesNameTheFlag) {

@@ -48,6 +48,18 @@ TEST(Replication, ProposalsMadeTogetherTravelInOneAppend) {
   EXPECT_EQ(after[0].entries.size(), 5u) << "the backlog goes out as one batch";
 }
 
+TEST(Replication, LeaderCountsTicksSinceEachFollowerLastAnswered) {
+  Leader l = MakeLeader();
+  for (int i = 0; i < 4; ++i) l.r->tick();
+  EXPECT_EQ(l.r->progress().at(2).ticks_since_contact, 4u);
+  Ack(*l.r, 2, 1);
+  Message beat = Msg(MessageType::kHeartbeatResp, 3, 1, l.r->term());
+  ASSERT_TRUE(l.r->step(beat).has_value());
+  l.r->tick();
+  EXPECT_EQ(l.r->progress().at(2).ticks_since_contact, 1u) << "an append answer is contact";
+  EXPECT_EQ(l.r->progress().at(3).ticks_since_contact, 1u) << "so is a heartbeat answer";
+}
+
 TEST(Replication, MaxSizePerMessageSplitsBatches) {
   Leader l = MakeLeader([](Config& c) { c.max_size_per_msg = 100; });
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(l.r->propose(std::string(40, 'x')).has_value());

@@ -387,7 +387,9 @@ class Node::Loop {
     s.conf = st.conf;
     s.transferee = st.lead_transferee;
     for (const auto& [id, pr] : st.progress) {
-      if (id != st.id) s.peers.push_back({id, pr.match, pr.next, pr.recent_active});
+      if (id == st.id) continue;
+      const auto ticks = static_cast<std::chrono::milliseconds::rep>(pr.ticks_since_contact);
+      s.peers.push_back({id, pr.match, pr.next, pr.recent_active, options_.tick * ticks});
     }
     std::lock_guard lk(status_mu_);
     status_ = std::move(s);

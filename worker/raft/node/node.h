@@ -83,6 +83,8 @@ struct NodeStatus {
     Index match = 0;
     Index next = 0;
     bool active = false;  // heard from within the last election timeout
+    // Since the leader last heard from it (or since it became leader, or the peer joined).
+    std::chrono::milliseconds last_contact{0};
   };
   std::vector<Peer> peers;  // the leader's view of its followers; empty elsewhere
 };
