@@ -20,6 +20,15 @@ void Endpoints::Add(std::string method, std::string pattern, Access access, http
     }
     return handler(request);
   };
+  if (options.relay) {
+    // A relayed request skips this route's handler, and with it the checks above: a refused or
+    // paused request is not relayed, so the route's own handler answers it.
+    options.relay = [&control = access_, &pause = pause_, access,
+                     relay = std::move(options.relay)](const http::Request& request) -> http::Handler {
+      if (pause.paused() || control.Check(request, access)) return {};
+      return relay(request);
+    };
+  }
   router_.Add(std::move(method), std::move(pattern), std::move(paused_or), std::move(options));
 }
 

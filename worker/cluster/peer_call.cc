@@ -6,9 +6,9 @@
 
 namespace cluster {
 
-PeerReply CallPeer(const std::string& address, const std::string& method, const std::string& path,
-                   const std::string& secret, const nlohmann::json& body,
-                   std::chrono::milliseconds timeout) {
+PeerExchange ExchangeWithPeer(const std::string& address, const std::string& method, const std::string& path,
+                              const std::string& secret, const HeaderPairs& headers, const std::string& body,
+                              std::chrono::milliseconds timeout) {
   namespace wh = web::http;
   try {
     wh::client::http_client_config config;
@@ -16,15 +16,30 @@ PeerReply CallPeer(const std::string& address, const std::string& method, const 
     wh::client::http_client client(web::uri("http://" + address), config);
     wh::http_request req(method);
     req.set_request_uri(path);
+    for (const auto& [name, value] : headers) req.headers().add(name, value);
     req.headers().add("Authorization", "Bearer " + secret);
-    if (!body.is_null()) req.set_body(body.dump(), "application/json");
+    if (!body.empty()) {
+      const auto type = req.headers().content_type();
+      req.set_body(body, type.empty() ? "application/octet-stream" : type);
+    }
     wh::http_response resp = client.request(req).get();
-    PeerReply reply{resp.status_code(), nullptr};
-    reply.body = nlohmann::json::parse(resp.extract_utf8string(true).get(), nullptr, false);
-    return reply;
+    PeerExchange out{resp.status_code(), {}, {}};
+    for (const auto& [name, value] : resp.headers()) out.headers.emplace_back(name, value);
+    const std::vector<unsigned char> bytes = resp.extract_vector().get();
+    out.body.assign(bytes.begin(), bytes.end());
+    return out;
   } catch (const std::exception&) {
     return {};
   }
+}
+
+PeerReply CallPeer(const std::string& address, const std::string& method, const std::string& path,
+                   const std::string& secret, const nlohmann::json& body,
+                   std::chrono::milliseconds timeout) {
+  HeaderPairs headers;
+  if (!body.is_null()) headers.emplace_back("Content-Type", "application/json");
+  PeerExchange e = ExchangeWithPeer(address, method, path, secret, headers, body.is_null() ? "" : body.dump(), timeout);
+  return {e.status, e.status == 0 ? nlohmann::json() : nlohmann::json::parse(e.body, nullptr, false)};
 }
 
 }  // namespace cluster

@@ -132,6 +132,7 @@ class ServerImpl {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   // Declared after the io_context: its jobs post into it, so it must be joined first.
   std::unique_ptr<ComputePool> pool_;
+  std::unique_ptr<ComputePool> relay_pool_;  // null unless relay_threads > 0
   tcp::acceptor acceptor_;
   net::steady_timer accept_retry_;
   std::vector<std::thread> threads_;
@@ -321,7 +322,10 @@ class Session : public std::enable_shared_from_this<Session> {
                           body_pending);
     }
     // Refusing before the body is read spares the upload; the final check is at submission.
-    if (route_->info.options.compute && server_.pool_->Full()) return RespondOverloaded(body_pending);
+    // (A relayed request may not need a compute thread, so it is only checked at submission.)
+    if (route_->info.options.compute && !route_->info.options.relay && server_.pool_->Full()) {
+      return RespondOverloaded(body_pending);
+    }
 
     if (!body_pending) return Dispatch();
     parser_->body_limit(limit);
@@ -371,26 +375,34 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kHandling;
     request_.body = std::move(parser_->get().body());
     bytes_in_ = request_.body.size();
-    if (!route_->info.options.compute) return Respond(Invoke(*route_, request_), /*close=*/false);
+    if (!route_->info.options.compute) return Respond(Invoke(route_->info.options.name, route_->handler, request_), false);
 
+    ComputePool* pool = server_.pool_.get();
+    Handler handler = route_->handler;
+    if (route_->info.options.relay && server_.relay_pool_) {
+      if (Handler relay = route_->info.options.relay(request_)) {
+        pool = server_.relay_pool_.get();
+        handler = std::move(relay);
+      }
+    }
     // The job owns the request; the session stays alive through the captured pointer.
-    auto job = [self = shared_from_this(), route = route_, request = std::move(request_)]() mutable {
-      Response response = Invoke(*route, request);
+    auto job = [self = shared_from_this(), name = route_->info.options.name, handler = std::move(handler),
+                request = std::move(request_)]() mutable {
+      Response response = Invoke(name, handler, request);
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->Respond(std::move(response), /*close=*/false);
       });
     };
-    if (!server_.pool_->TrySubmit(std::move(job))) RespondOverloaded(/*close=*/false);
+    if (!pool->TrySubmit(std::move(job))) RespondOverloaded(/*close=*/false);
   }
 
-  static Response Invoke(const Router::Route& route, Request& request) {
+  static Response Invoke(const std::string& name, const Handler& handler, Request& request) {
     try {
-      return route.handler(request);
+      return handler(request);
     } catch (const std::exception& e) {
-      spdlog::error("http handler {} threw: {} (request_id={})", route.info.options.name, e.what(), request.request_id);
+      spdlog::error("http handler {} threw: {} (request_id={})", name, e.what(), request.request_id);
     } catch (...) {
-      spdlog::error("http handler {} threw a non-exception (request_id={})", route.info.options.name,
-                    request.request_id);
+      spdlog::error("http handler {} threw a non-exception (request_id={})", name, request.request_id);
     }
     return Response::Error(request, 500, "internal_error", "internal server error",
                            "the handler failed unexpectedly; the server log has details");
@@ -578,6 +590,9 @@ ServerImpl::ServerImpl(ServerOptions options, Router& router, common::Metrics& m
   observers.queue_depth = [g = &metrics_.queue_depth](std::size_t n) { g->Set(static_cast<double>(n)); };
   observers.active = [g = &metrics_.compute_active](std::size_t n) { g->Set(static_cast<double>(n)); };
   pool_ = std::make_unique<ComputePool>(threads, capacity, std::move(observers));
+  if (options_.relay_threads > 0) {
+    relay_pool_ = std::make_unique<ComputePool>(options_.relay_threads, 4 * options_.relay_threads);
+  }
 }
 
 ServerImpl::~ServerImpl() {
@@ -696,6 +711,7 @@ void ServerImpl::Join() {
   ioc_.stop();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
+  if (relay_pool_) relay_pool_->Shutdown();
   pool_->Shutdown();
 }
 

@@ -15,7 +15,9 @@
 //   - Routes marked `compute` run on a pool of compute_threads with at most queue_capacity jobs
 //     waiting; beyond that the answer is 503 (code "overloaded") with Retry-After. Other routes run
 //     inline on the IO threads, so /healthz keeps answering while the pool is saturated. Handlers
-//     must therefore be fast unless marked compute.
+//     must therefore be fast unless marked compute. A compute route's `relay` may hand a request
+//     to the relay pool instead (relay_threads, 4 waiting per thread), for work that waits on
+//     another server rather than computing.
 //   - A handler that throws gets a 500 JSON error; the process stays up.
 //   - Every request carries a request id: a sane incoming X-Request-Id (1-128 chars of
 //     [A-Za-z0-9._:-]) or a fresh random one; it is echoed in X-Request-Id and logged.
@@ -59,6 +61,7 @@ struct ServerOptions {
   std::size_t io_threads = 2;
   std::size_t compute_threads = 0;         // 0: one per core
   std::size_t queue_capacity = 0;          // compute jobs allowed to wait; 0: 4 per compute thread
+  std::size_t relay_threads = 0;           // for RouteOptions::relay; 0: relays run on the compute pool
   std::uint64_t max_body_bytes = 64ull << 20;  // per request, unless the route sets its own
   std::uint32_t max_header_bytes = 16 * 1024;  // request line and header fields
   std::size_t max_connections = 1024;      // further connections get 503 and are closed
