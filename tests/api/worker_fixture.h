@@ -10,10 +10,10 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "tests/support/http_client.h"
 #include "tests/support/process_under_test.h"
+#include "tests/support/test_helpers.h"
 #include "worker/stego/codec.h"
 #include "worker/stego/synthetic.h"
 
@@ -47,16 +47,7 @@ inline std::string RandomBytes(size_t n, unsigned seed) {
   return s;
 }
 
-inline std::string FromBase64(const std::string& text) {
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  EXPECT_GE(n, 0);
-  size_t padding = 0;
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++padding;
-  out.resize(static_cast<size_t>(std::max(n, 0)) - padding);
-  return out;
-}
+using testsupport::FromBase64;
 
 inline ProcessUnderTest::Options WorkerOptions(std::vector<std::string> extra_args = {}) {
   ProcessUnderTest::Options options;

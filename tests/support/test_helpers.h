@@ -18,6 +18,9 @@ std::uint16_t FreeLoopbackPort();
 // directories (removed first if a crashed earlier run left it).
 std::filesystem::path FreshScratchDirectory(std::string_view prefix, std::string_view test);
 
+// Standard base64 (the API's *_b64 fields) to bytes; throws std::invalid_argument on bad input.
+std::string FromBase64(const std::string& text);
+
 // Polls `condition` every 20 ms until it holds or `limit` passes; returns its last value.
 template <class F>
 bool Eventually(F condition, std::chrono::milliseconds limit = std::chrono::seconds(15)) {

@@ -12,6 +12,9 @@
 
 #include "worker/api/errors.h"
 #include "worker/api/form.h"
+#include "worker/api/replicated.h"
+#include "worker/cluster/dispatcher.h"
+#include "worker/cluster/job_ledger.h"
 #include "worker/stego/engine.h"
 
 namespace api {
@@ -37,20 +40,6 @@ std::string Base64(std::span<const uint8_t> bytes) {
 bool WantsJson(const http::Request& request) {
   const auto accept = request.Header("Accept");
   return accept && accept->find("application/json") != std::string_view::npos;
-}
-
-// A name safe in a header and on a user's disk: letters, digits, '.', '_', '-'; no leading dot;
-// at most 100 characters. Anything else becomes '_'.
-std::string SafeFileName(std::string_view name, std::string_view fallback) {
-  if (const auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) name.remove_prefix(slash + 1);
-  std::string safe;
-  for (char ch : name.substr(0, 100)) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    ch == '.' || ch == '_' || ch == '-';
-    safe.push_back(ok ? ch : '_');
-  }
-  while (!safe.empty() && safe.front() == '.') safe.erase(safe.begin());
-  return safe.empty() ? std::string(fallback) : safe;
 }
 
 std::string_view Stem(std::string_view name) {
@@ -106,7 +95,8 @@ using Answer = common::Expected<T, http::Response>;
 
 // What an embed call asked for, once its form is read.
 struct EmbedJob {
-  const http::MultipartPart* cover = nullptr;  // nullptr: the default cover
+  const http::MultipartPart* cover = nullptr;  // an uploaded cover
+  std::optional<LibraryCover> library;         // or one from the library; neither: the default cover
   std::string_view secret;
   stego::EmbedOptions options;
   stego::ImageFormat format = stego::ImageFormat::kPng;
@@ -135,9 +125,10 @@ class StegoHandlers {
   }
 
   http::Response Embed(http::Request& request) const {
-    auto form = Form::Parse(request, {"cover", "file", "message", "password", "lsb_bits", "format"}, limits_);
+    auto form =
+        Form::Parse(request, {"cover", "cover_id", "file", "message", "password", "lsb_bits", "format"}, limits_);
     if (!form) return form.error();
-    auto job = ReadEmbedJob(request, *form, "file", "message");
+    auto job = ReadEmbedJob(request, *form, "cover", "file", "message");
     if (!job) return job.error();
     auto done = RunEmbed(request, *job);
     if (!done) return done.error();
@@ -159,12 +150,11 @@ class StegoHandlers {
   }
 
   http::Response CompatEmbed(http::Request& request) const {
-    auto form = Form::Parse(request, {"file", "message", "secret", "password", "lsb_bits"}, limits_);
+    auto form = Form::Parse(request, {"file", "cover_id", "message", "secret", "password", "lsb_bits"}, limits_);
     if (!form) return form.error();
     // The prototype's field names: `file` is the cover, `message` or `secret` the payload.
-    auto job = ReadEmbedJob(request, *form, "secret", "message");
+    auto job = ReadEmbedJob(request, *form, "file", "secret", "message");
     if (!job) return job.error();
-    job->cover = form->Get("file");
     auto done = RunEmbed(request, *job);
     if (!done) return done.error();
     const json body = {
@@ -271,12 +261,23 @@ class StegoHandlers {
     return result;
   }
 
-  // Reads payload, password, depth and output format; `file_field`/`text_field` name the payload
-  // fields (the compatibility surface names them differently).
-  Answer<EmbedJob> ReadEmbedJob(const http::Request& request, const Form& form, std::string_view file_field,
-                                std::string_view text_field) const {
+  // Reads cover, payload, password, depth and output format; `cover_field`, `file_field` and
+  // `text_field` name the uploads (the compatibility surface names them differently).
+  Answer<EmbedJob> ReadEmbedJob(const http::Request& request, const Form& form, std::string_view cover_field,
+                                std::string_view file_field, std::string_view text_field) const {
     EmbedJob job;
-    job.cover = form.Get("cover");
+    job.cover = form.Get(cover_field);
+    if (const auto id = form.Text("cover_id")) {
+      if (job.cover) {
+        return common::Unexpected{BadParameter(request, "cover_id",
+                                               "give either '" + std::string(cover_field) +
+                                                   "' (an image) or 'cover_id' (a library cover), not both")};
+      }
+      if (!settings_.library_cover) return common::Unexpected{NotClustered(request)};
+      auto library = settings_.library_cover(request, *id);
+      if (!library) return common::Unexpected{std::move(library.error())};
+      job.library = std::move(*library);
+    }
     const auto* file = form.Get(file_field);
     const auto* text = form.Get(text_field);
     if ((file == nullptr) == (text == nullptr)) {
@@ -317,17 +318,20 @@ class StegoHandlers {
     auto packed = Timed("pack", [&] { return stego::Pack(AsBytes(job.secret), job.options); });
     if (!packed) return common::Unexpected{ErrorResponse(request, packed.error())};
     stego::Image cover;
-    std::string stem;  // the uploaded cover's name, so "holiday.jpg" comes back as "holiday-stego.png"
-    if (job.cover) {
-      auto info = Timed("probe", [&] { return ProbeWithinLimits(AsBytes(job.cover->data)); });
+    std::string stem;  // the cover's name, so "holiday.jpg" comes back as "holiday-stego.png"
+    if (job.cover || job.library) {
+      // A library cover's geometry is in its metadata; an upload's is in its header.
+      auto info = job.library ? WithinLimits(job.library->info)
+                              : Timed("probe", [&] { return ProbeWithinLimits(AsBytes(job.cover->data)); });
       if (!info) return common::Unexpected{ErrorResponse(request, info.error())};
       if (auto fits = stego::CheckCapacity(*packed, info->dims()); !fits) {
         return common::Unexpected{ErrorResponse(request, fits.error())};
       }
-      auto decoded = Timed("decode", [&] { return stego::DecodeImage(AsBytes(job.cover->data), {MaxPixels()}); });
+      auto decoded = Timed("decode", [&] { return DecodeCover(job); });
       if (!decoded) return common::Unexpected{ErrorResponse(request, decoded.error())};
       cover = std::move(*decoded);
-      stem = std::string(Stem(SafeFileName(job.cover->filename.value_or(""), "cover"))) + "-";
+      const std::string name = job.library ? job.library->name : job.cover->filename.value_or("");
+      stem = std::string(Stem(SafeFileName(name, "cover"))) + "-";
     } else {
       cover = Timed("copy_default_cover", [&] { return *settings_.default_cover; });
     }
@@ -366,10 +370,21 @@ class StegoHandlers {
   stego::Result<stego::ImageInfo> ProbeWithinLimits(std::span<const uint8_t> bytes) const {
     auto info = stego::ProbeImage(bytes);
     if (!info) return info;
-    if (auto within = stego::CheckLimits(*info, {MaxPixels()}); !within) {
-      return common::Unexpected{within.error()};
-    }
+    return WithinLimits(*info);
+  }
+
+  // A library cover was within the limits when it was added; they may have been lowered since.
+  stego::Result<stego::ImageInfo> WithinLimits(const stego::ImageInfo& info) const {
+    if (auto within = stego::CheckLimits(info, {MaxPixels()}); !within) return common::Unexpected{within.error()};
     return info;
+  }
+
+  // The pixels of the job's cover (uploaded or from the library), as a copy embed may write into.
+  stego::Result<stego::Image> DecodeCover(const EmbedJob& job) const {
+    if (!job.library) return stego::DecodeImage(AsBytes(job.cover->data), {MaxPixels()});
+    auto shared = job.library->decode();
+    if (!shared) return common::Unexpected{shared.error()};
+    return **shared;
   }
 
   static json CoverInfo(const EmbedDone& done) {
@@ -391,21 +406,85 @@ class StegoHandlers {
   http::MultipartLimits limits_;
 };
 
+// The error code of an answer, empty for a success. Every error answer is Response::Error's JSON.
+std::string ErrorCodeOf(const http::Response& response) {
+  if (response.status < 400) return {};
+  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_object() && body.contains("code") && body["code"].is_string()) return body["code"].get<std::string>();
+  return "http_" + std::to_string(response.status);
+}
+
+// Wraps a job so that `on_job` hears how each run ended. The job's id is the request id, which
+// every answer carries, so a client can look its job up.
+http::Handler Observed(std::function<void(const cluster::JobRecord&)> on_job, std::string kind, http::Handler job) {
+  return [on_job = std::move(on_job), kind = std::move(kind), job = std::move(job)](http::Request& request) {
+    using namespace std::chrono;
+    const auto since_epoch = duration_cast<milliseconds>(system_clock::now().time_since_epoch());
+    cluster::JobRecord record{.id = request.request_id,
+                              .kind = kind,
+                              .started_at_ms = static_cast<uint64_t>(since_epoch.count()),
+                              .input_bytes = request.body.size()};  // before the job takes the body
+    const auto start = steady_clock::now();
+    auto finish = [&](int status, std::string error, size_t output_bytes) {
+      record.duration_ms = static_cast<uint64_t>(duration_cast<milliseconds>(steady_clock::now() - start).count());
+      record.http_status = status;
+      record.error = std::move(error);
+      record.output_bytes = output_bytes;
+      on_job(record);
+    };
+    try {
+      http::Response response = job(request);
+      finish(response.status, ErrorCodeOf(response), response.body.size());
+      return response;
+    } catch (...) {
+      finish(500, "internal_error", 0);  // what the server answers for a handler that throws
+      throw;
+    }
+  };
+}
+
 }  // namespace
 
 void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
+  cluster::JobTable* jobs = settings.jobs;
+  auto relay = settings.relay;
+  auto on_job = settings.on_job;
   auto handlers = std::make_shared<const StegoHandlers>(std::move(settings));
-  auto bind = [handlers](http::Response (StegoHandlers::*method)(http::Request&) const) {
-    return [handlers, method](http::Request& request) { return ((*handlers).*method)(request); };
+  // Jobs that take an upload are the ones worth placing on another member (dispatcher.h).
+  enum class Placement { kHere, kDispatchable };
+  auto add = [&](const char* method, const char* pattern, std::string name,
+                 http::Response (StegoHandlers::*job)(http::Request&) const, Placement placement) {
+    http::Handler handler = [handlers, job](http::Request& request) { return ((*handlers).*job)(request); };
+    // The upload jobs are also the ones the job ledger records ("compat_embed" is an embed).
+    if (on_job && placement == Placement::kDispatchable) {
+      handler = Observed(on_job, name.starts_with("compat_") ? name.substr(7) : name, std::move(handler));
+    }
+    http::RouteOptions options{.name = name, .compute = true};
+    if (jobs && placement == Placement::kDispatchable) {
+      handler = jobs->Add(name, std::move(handler));
+      if (relay) options.relay = [relay, name](const http::Request& request) { return relay(request, name); };
+    }
+    endpoints.Add(method, pattern, Access::kUser, std::move(handler), std::move(options));
   };
-  const auto compute = [](std::string name) { return http::RouteOptions{.name = std::move(name), .compute = true}; };
-  endpoints.Add("POST", "/api/v1/embed", Access::kUser, bind(&StegoHandlers::Embed), compute("embed"));
-  endpoints.Add("POST", "/api/v1/extract", Access::kUser, bind(&StegoHandlers::Extract), compute("extract"));
-  endpoints.Add("POST", "/api/v1/capacity", Access::kUser, bind(&StegoHandlers::Capacity), compute("capacity"));
-  endpoints.Add("GET", "/api/v1/dataset/{i}", Access::kUser, bind(&StegoHandlers::Dataset), compute("dataset"));
-  endpoints.Add("POST", "/api/embed", Access::kUser, bind(&StegoHandlers::CompatEmbed), compute("compat_embed"));
-  endpoints.Add("POST", "/api/extract", Access::kUser, bind(&StegoHandlers::CompatExtract), compute("compat_extract"));
-  endpoints.Add("GET", "/api/dataset/{i}", Access::kUser, bind(&StegoHandlers::Dataset), compute("compat_dataset"));
+  add("POST", "/api/v1/embed", "embed", &StegoHandlers::Embed, Placement::kDispatchable);
+  add("POST", "/api/v1/extract", "extract", &StegoHandlers::Extract, Placement::kDispatchable);
+  add("POST", "/api/v1/capacity", "capacity", &StegoHandlers::Capacity, Placement::kDispatchable);
+  add("GET", "/api/v1/dataset/{i}", "dataset", &StegoHandlers::Dataset, Placement::kHere);
+  add("POST", "/api/embed", "compat_embed", &StegoHandlers::CompatEmbed, Placement::kDispatchable);
+  add("POST", "/api/extract", "compat_extract", &StegoHandlers::CompatExtract, Placement::kDispatchable);
+  add("GET", "/api/dataset/{i}", "compat_dataset", &StegoHandlers::Dataset, Placement::kHere);
+}
+
+std::string SafeFileName(std::string_view name, std::string_view fallback) {
+  if (const auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  std::string safe;
+  for (char ch : name.substr(0, 100)) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    ch == '.' || ch == '_' || ch == '-';
+    safe.push_back(ok ? ch : '_');
+  }
+  while (!safe.empty() && safe.front() == '.') safe.erase(safe.begin());
+  return safe.empty() ? std::string(fallback) : safe;
 }
 
 bool IsStegoRoute(std::string_view route) {

@@ -7,11 +7,22 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
+#include "common/expected.h"
 #include "common/metrics.h"
 #include "worker/api/endpoints.h"
+#include "worker/http/request.h"
+#include "worker/http/response.h"
+#include "worker/stego/error.h"
 #include "worker/stego/image.h"
+#include "worker/stego/probe.h"
+
+namespace cluster {
+class JobTable;
+struct JobRecord;
+}
 
 namespace api {
 
@@ -20,6 +31,18 @@ struct StegoTunables {
   int default_lsb_bits = 1;
   uint64_t max_pixels = UINT64_MAX;  // further capped by StegoSettings::max_pixels
 };
+
+// A cover of the replicated library (cover_routes.h), as embed uses it.
+struct LibraryCover {
+  std::string name;       // its upload's file name; may be empty
+  stego::ImageInfo info;  // from its metadata: limits and capacity are checked before decoding
+  // Its pixels, decoded once and shared read-only: embed works on a copy.
+  std::function<stego::Result<std::shared_ptr<const stego::Image>>()> decode;
+};
+
+// Finds the cover a request's cover_id names, or answers why not (400 malformed id, 404 unknown).
+using LibraryCoverLookup =
+    std::function<common::Expected<LibraryCover, http::Response>(const http::Request&, std::string_view id)>;
 
 struct StegoSettings {
   size_t max_upload_bytes = 32u << 20;
@@ -31,9 +54,23 @@ struct StegoSettings {
   // Where stego_phase_duration_seconds{phase} is recorded: where an embed or extract spends its
   // time (probe, pack, decode, embed, encode, extract). Must outlive the routes.
   common::Metrics* metrics = nullptr;
+  // The replicated cover library (cover_routes.h), for embed's cover_id. Null on a standalone
+  // worker, which has none: cover_id answers 503 not_clustered.
+  LibraryCoverLookup library_cover{};
+  // A cluster member's: the upload jobs are registered here, so the leader can run them on this
+  // member (cluster/dispatcher.h), and offered to `relay`, which may place them elsewhere.
+  cluster::JobTable* jobs = nullptr;
+  std::function<http::Handler(const http::Request&, const std::string& route)> relay = nullptr;
+  // Told how every embed, extract and capacity job computed here ended — success, or the error
+  // code of its answer — for the job ledger (a cluster member's JobRecorder). Must not block.
+  std::function<void(const cluster::JobRecord&)> on_job = nullptr;
 };
 
 void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings);
+
+// A name safe in a header and on a user's disk: letters, digits, '.', '_', '-'; no leading dot;
+// at most 100 characters. Anything else becomes '_'; `fallback` when nothing is left.
+std::string SafeFileName(std::string_view name, std::string_view fallback);
 
 // Whether `route` (a route name, the metrics label) is one of the stego jobs added above.
 bool IsStegoRoute(std::string_view route);

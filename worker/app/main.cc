@@ -14,12 +14,17 @@
 
 #include "common/metrics.h"
 #include "worker/api/cluster_routes.h"
+#include "worker/api/cover_routes.h"
 #include "worker/api/endpoints.h"
+#include "worker/api/job_routes.h"
+#include "worker/api/key_routes.h"
 #include "worker/api/load_meter.h"
 #include "worker/api/service_routes.h"
 #include "worker/api/stego_routes.h"
 #include "worker/app/config.h"
 #include "worker/app/logging.h"
+#include "worker/cluster/dispatcher.h"
+#include "worker/cluster/job_recorder.h"
 #include "worker/cluster/member.h"
 #include "worker/http/router.h"
 #include "worker/http/server.h"
@@ -38,6 +43,10 @@ stego::Result<stego::Image> LoadCover(const worker::WorkerConfig& config) {
   const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   return stego::DecodeImage({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, {config.max_pixels});
 }
+
+// Threads that wait on the members running dispatched jobs: enough to keep every member's compute
+// pool and queue busy in a cluster of several members.
+constexpr std::size_t kRelayThreads = 32;
 
 int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   if (!config.data_dir.empty()) {
@@ -59,6 +68,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   common::Metrics metrics;
   api::PauseSwitch pause;
   api::LoadMeter load(metrics, api::IsStegoRoute);
+  cluster::JobTable jobs(config.node_id);
   std::unique_ptr<cluster::ClusterMember> member;
   if (config.peer.port != 0) {
     const std::string peer = config.peer.host + ":" + std::to_string(config.peer.port);
@@ -70,14 +80,26 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
          .advertise_peer = peer,
          .advertise_http = config.http.host + ":" + std::to_string(config.http.port),
          .peers = config.peers,
+         .peers_dns = config.peers_dns.host.empty()
+                          ? std::nullopt
+                          : std::optional<cluster::DnsPeers>({config.peers_dns.host, config.peers_dns.port}),
          .secret = config.cluster_secret,
          .raft = {},
-         .load_report = [&load, &pause] {
+         .load_report = [&load, &pause, &jobs, &member] {
            const api::Load l = load.Current();
            return nlohmann::json{{"healthy", !pause.paused()}, {"cpu_pct", l.cpu_pct}, {"mem_pct", l.mem_pct},
-                                 {"qps_1m", l.qps_1m}, {"p95_ms", l.p95_ms}};
+                                 {"qps_1m", l.qps_1m}, {"p95_ms", l.p95_ms}, {"in_flight", jobs.in_flight()},
+                                 {"applied", member ? member->node().Status().applied : 0}};
          },
-         .add_peer_routes = nullptr},
+         .add_peer_routes = [&jobs, &pause, &member, secret = config.cluster_secret](http::Router& peer_router) {
+           cluster::AddPeerJobRoutes(peer_router, jobs,
+                                 {.secret = secret,
+                                  .paused = [&pause] { return pause.paused(); },
+                                  .caught_up_to = [&member](raft::Index index) {
+                                    return member && cluster::AwaitApplied(member->node(), index,
+                                                                           std::chrono::seconds(1));
+                                  }});
+         }},
         metrics);
     if (!started) {
       spdlog::critical("cluster: {}", started.error());
@@ -85,10 +107,19 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
     }
     member = std::move(*started);
   }
+  // A member records every job it computes in the replicated job ledger; a standalone worker keeps none.
+  std::unique_ptr<cluster::JobRecorder> job_recorder;
+  std::function<void(const cluster::JobRecord&)> on_job = nullptr;
+  if (member) {
+    job_recorder = std::make_unique<cluster::JobRecorder>(
+        cluster::JobRecorderOptions{.member = config.node_id},
+        [m = member.get()](std::string command) { return m->node().Propose(std::move(command)); }, metrics);
+    on_job = [r = job_recorder.get()](const cluster::JobRecord& job) { r->Record(job); };
+  }
 
   http::Router router;
   if (member) pause.OnChange([m = member.get()](bool paused) { m->SetPaused(paused); });
-  const api::AccessControl access(config.admin_key);
+  const api::AccessControl access = api::ApiKeyAccess(config.admin_key, member.get());
   api::Endpoints endpoints(router, pause, access);
   std::function<api::StegoTunables()> tunables = nullptr;
   if (member) {
@@ -98,11 +129,24 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
                                 static_cast<uint64_t>(c.Get("max_pixels"))};
     };
   }
+  // The leader places each upload job on the least-loaded member (cluster/dispatcher.h).
+  std::unique_ptr<cluster::Dispatcher> dispatcher;
+  std::function<http::Handler(const http::Request&, const std::string&)> relay = nullptr;
+  if (member) {
+    dispatcher = std::make_unique<cluster::Dispatcher>(*member, jobs, cluster::DispatcherOptions{.secret = config.cluster_secret}, metrics);
+    relay = [d = dispatcher.get()](const http::Request& request, const std::string& route) {
+      return d->Relay(request, route);
+    };
+  }
   api::AddStegoRoutes(endpoints, {.max_upload_bytes = config.max_upload_bytes,
                                   .max_pixels = config.max_pixels,
                                   .tunables = tunables,
                                   .default_cover = std::make_shared<const stego::Image>(std::move(*cover)),
-                                  .metrics = &metrics});
+                                  .metrics = &metrics,
+                                  .library_cover = member ? api::LibraryCovers(*member) : nullptr,
+                                  .jobs = &jobs,
+                                  .relay = relay,
+                                  .on_job = on_job});
   // A standalone worker is ready as soon as it serves; a member once it knows a leader and has
   // applied what is committed.
   api::ReadinessProbe readiness = nullptr;
@@ -110,12 +154,16 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   api::AddServiceRoutes(endpoints, pause, metrics,
                         {.node_id = config.node_id, .readiness = readiness});
   api::AddClusterRoutes(endpoints, member.get());
+  api::AddCoverRoutes(endpoints, member.get(), {.max_pixels = config.max_pixels});
+  api::AddKeyRoutes(endpoints, member.get());
+  api::AddJobRoutes(endpoints, member.get());
 
   http::ServerOptions options;
   options.host = config.http.host;
   options.port = config.http.port;
   options.compute_threads = config.threads;
   options.queue_capacity = config.queue_depth;
+  options.relay_threads = member ? kRelayThreads : 0;
   options.max_body_bytes = config.max_upload_bytes;
   http::Server server(options, router, metrics);
   auto port = server.Start();
@@ -130,8 +178,17 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   sigwait(&stop_signals, &signal_number);
   spdlog::info("{}: finishing in-flight requests, then exiting", strsignal(signal_number));
   server.Stop();
-  if (member) member->Stop();  // a leader hands over first, while in-flight requests finish
+  // A leader hands over first, so that clients find the new one while in-flight requests finish
+  // here; their job records then still reach the ledger, through the new leader.
+  if (member && member->node().Status().role == raft::Role::kLeader) {
+    if (auto handed = member->HandOver("", std::chrono::seconds(3)); !handed) {
+      spdlog::warn("could not hand leadership over: {}", handed.error().detail);
+    }
+  }
   server.Join();
+  dispatcher.reset();
+  if (job_recorder) job_recorder->Stop();
+  if (member) member->Stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -10,6 +10,9 @@
 
 #include "common/metrics.h"
 #include "worker/api/cluster_routes.h"
+#include "worker/api/cover_routes.h"
+#include "worker/api/job_routes.h"
+#include "worker/api/key_routes.h"
 #include "worker/api/service_routes.h"
 #include "worker/api/stego_routes.h"
 #include "worker/stego/synthetic.h"
@@ -33,6 +36,9 @@ TEST(OpenApi, DocumentsExactlyTheServedRoutes) {
                              .metrics = &metrics});
   AddServiceRoutes(endpoints, pause, metrics, {});
   AddClusterRoutes(endpoints, nullptr);
+  AddJobRoutes(endpoints, nullptr);
+  AddCoverRoutes(endpoints, nullptr, {});
+  AddKeyRoutes(endpoints, nullptr);
 
   std::set<std::string> served;
   for (const auto& route : router.Routes()) served.insert(Lower(route.method) + " " + route.pattern);
