@@ -1,8 +1,6 @@
 #include "worker/api/cover_routes.h"
 
 #include <algorithm>
-#include <chrono>
-#include <ctime>
 #include <list>
 #include <mutex>
 #include <span>
@@ -34,15 +32,6 @@ constexpr std::size_t kDecodedCacheBytes = 128u << 20;
 
 std::span<const std::uint8_t> Bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-std::string NowRfc3339() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 // What the header of a stored cover would say: the metadata was taken from its decoded image.

@@ -1,8 +1,5 @@
 #include "worker/api/key_routes.h"
 
-#include <chrono>
-#include <ctime>
-
 #include <nlohmann/json.hpp>
 
 #include "worker/api/errors.h"
@@ -14,15 +11,6 @@ namespace api {
 namespace {
 
 using json = nlohmann::json;
-
-std::string NowRfc3339() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return stamp;
-}
 
 json KeyJson(const cluster::ApiKey& key) {
   return {{"id", key.id}, {"name", key.name}, {"role", cluster::KeyRoleName(key.role)}, {"created_at", key.created_at}};

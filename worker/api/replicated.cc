@@ -1,5 +1,8 @@
 #include "worker/api/replicated.h"
 
+#include <chrono>
+#include <ctime>
+
 #include "worker/cluster/member.h"
 
 namespace api {
@@ -24,6 +27,15 @@ http::Response NotCommitted(const http::Request& request, const raft::Error& e, 
 http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m) {
   return http::Response::Error(request, 409, "not_leader", "this member is not the leader", "send it to the leader",
                                LeaderFields(m));
+}
+
+std::string NowRfc3339() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return stamp;
 }
 
 common::Expected<raft::Index, http::Response> Commit(const http::Request& request, cluster::ClusterMember& m,

@@ -32,6 +32,10 @@ http::Response NotCommitted(const http::Request& request, const raft::Error& e, 
 // Where a client should retry: {leader_id, leader_address} (null when unknown).
 nlohmann::json LeaderFields(const cluster::ClusterMember& m);
 
+// Now as RFC 3339 UTC to the second: the created_at a proposer stamps on a command (apply must not
+// read the clock, or members would disagree).
+std::string NowRfc3339();
+
 // Proposes `command` (command.h) and waits until it is applied on this member (a follower
 // forwards it to the leader). Returns its log index, or the answer to give.
 common::Expected<raft::Index, http::Response> Commit(const http::Request& request, cluster::ClusterMember& m,
