@@ -224,7 +224,7 @@ class Node::Loop {
       }
       while (raw_->HasReady()) HandleReady();
       Expire(now);
-      FailOnNewTerm();
+      FailOnLeadershipChange();
       PublishStatus();
     }
   }
@@ -349,13 +349,19 @@ class Node::Loop {
   }
 
   // A proposal or read forwarded to a leader that lost its leadership is most likely gone with it;
-  // waiting out the request timeout would only delay the client's retry. The outcome stays
-  // unknown (a majority may hold the entry and the new leader commit it), hence kTimeout.
-  void FailOnNewTerm() {
+  // waiting out the request timeout would only delay the client's retry. The same holds for this
+  // member's own proposals when it steps down as leader within its term (check-quorum: it lost
+  // touch with a majority). The outcome stays unknown (a majority may hold the entry and the next
+  // leader commit it), hence kTimeout.
+  void FailOnLeadershipChange() {
     const Term term = raw_->raft().term();
-    if (term == last_term_) return;
+    const bool leader = raw_->raft().role() == Role::kLeader;
+    const bool stepped_down = was_leader_ && !leader;
+    was_leader_ = leader;
+    if (term == last_term_ && !stepped_down) return;
     last_term_ = term;
-    const std::string why = "a new term began before the request completed; it may still take effect";
+    const std::string why = std::string(stepped_down ? "this member stopped leading" : "a new term began") +
+                            " before the request completed; it may still take effect";
     FailEach(proposals_, ErrorCode::kTimeout, why);
     FailEach(reads_, ErrorCode::kTimeout, why);
   }
@@ -418,6 +424,7 @@ class Node::Loop {
   ConfState applied_conf_;  // as of applied_ (every log starts with a configuration entry)
   std::uint64_t next_seq_ = 1;
   Term last_term_ = 0;
+  bool was_leader_ = false;
   std::map<std::uint64_t, Waiter<Index>> proposals_;  // by sequence number
   std::map<std::uint64_t, Waiter<Index>> reads_;      // read-index issued, no answer yet
   std::multimap<Index, Waiter<Index>> ready_reads_;   // answered; wait for applied >= index
