@@ -307,4 +307,57 @@ TEST_F(Cluster, PeerPortRefusesJoinsWithoutTheClusterSecret) {
   EXPECT_EQ(Voters(leader).count("intruder"), 0u);
 }
 
+// The prototype's redirect instead of forwarding: a client that asks for it (X-Stego-Leader-Only)
+// gets not_leader from a follower, naming the leader and its API address, and the write is not
+// made; the leader takes it.
+TEST_F(Cluster, AClientThatAsksForTheLeaderIsSentToIt) {
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  std::string follower;
+  for (const auto& [name, m] : members_) {
+    if (name != leader) follower = name;
+  }
+  testsupport::HeaderList leader_only = kAdmin;
+  leader_only.emplace_back("X-Stego-Leader-Only", "true");
+  const auto refused = Client(follower).Request("PUT", "/api/v1/config", R"({"default_lsb_bits": 3})", leader_only);
+  ASSERT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(refused.Json()["code"], "not_leader");
+  EXPECT_EQ(refused.Json()["leader_id"], leader);
+  EXPECT_EQ(refused.Json()["leader_address"], "127.0.0.1:" + std::to_string(members_.at(leader).http_port));
+  EXPECT_EQ(Client(leader).Request("GET", "/api/v1/config?consistent=true").Json()["config"]["default_lsb_bits"], 1)
+      << "the refused write was made";
+  EXPECT_EQ(Client(leader).Request("PUT", "/api/v1/config", R"({"default_lsb_bits": 3})", leader_only).status, 200);
+}
+
+// The prototype's compatibility routes answer its not-leader error while a member knows no
+// leader; the versioned routes keep computing there.
+TEST_F(Cluster, CompatibilityRoutesAnswerNotLeaderWhileNoLeaderIsKnown) {
+  WaitFullyFormed();
+  const std::string survivor = WaitLeader();
+  std::vector<std::string> others;
+  for (const auto& [name, m] : members_) {
+    if (name != survivor) others.push_back(name);
+  }
+  for (const auto& name : others) {
+    members_.at(name).process->Signal(SIGKILL);
+    members_.at(name).process->WaitExit(5s);
+  }
+  // Without a majority the leader steps down (check-quorum) and knows no leader.
+  ASSERT_TRUE(Eventually([&] { return RaftStatus(survivor)["leader_id"].is_null(); }));
+  testsupport::MultipartBuilder form;
+  form.Field("message", "hello");
+  const auto compat = Client(survivor).Request("POST", "/api/embed", form.Body(), {{"Content-Type", form.ContentType()}});
+  EXPECT_EQ(compat.status, 503) << compat.body;
+  EXPECT_EQ(compat.Json()["code"], "not_leader");
+  EXPECT_TRUE(compat.Json()["leader_id"].is_null());
+  EXPECT_TRUE(compat.Json().contains("leader_address"));
+  EXPECT_EQ(Client(survivor).Request("POST", "/api/v1/embed", form.Body(), {{"Content-Type", form.ContentType()}}).status,
+            200);
+  for (const auto& name : others) Start(name);
+  WaitLeader();
+  EXPECT_TRUE(Eventually([&] {
+    return Client(survivor).Request("POST", "/api/embed", form.Body(), {{"Content-Type", form.ContentType()}}).status == 200;
+  }));
+}
+
 }  // namespace

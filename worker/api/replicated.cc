@@ -25,8 +25,13 @@ http::Response NotCommitted(const http::Request& request, const raft::Error& e, 
 }
 
 http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m) {
+  const json leader = LeaderFields(m);
+  if (leader["leader_id"].is_null()) {
+    return http::Response::Error(request, 503, "not_leader", "no leader is known",
+                                 "the cluster is electing a leader; retry shortly", leader);
+  }
   return http::Response::Error(request, 409, "not_leader", "this member is not the leader", "send it to the leader",
-                               LeaderFields(m));
+                               leader);
 }
 
 std::string NowRfc3339() {
@@ -40,6 +45,10 @@ std::string NowRfc3339() {
 
 common::Expected<raft::Index, http::Response> Commit(const http::Request& request, cluster::ClusterMember& m,
                                                      std::string command) {
+  if (const auto only = request.Header("X-Stego-Leader-Only");
+      only && *only == "true" && m.node().Status().role != raft::Role::kLeader) {
+    return common::Unexpected<http::Response>{NotLeader(request, m)};
+  }
   auto applied = m.node().Propose(std::move(command)).get();
   if (!applied) return common::Unexpected<http::Response>{NotCommitted(request, applied.error(), m)};
   if (std::string why = m.state().OutcomeAt(*applied); !why.empty()) {

@@ -5,6 +5,9 @@
 //   503 <raft error>   not committed (no leader, stopped), with the leader fields
 //   504 timeout        the outcome is unknown: retry only idempotent writes
 //   409 refused        committed, but the state refused it when applied (e.g. a key already gone)
+// A write sent to a follower is forwarded to the leader through Raft, unless the client asks for
+// the prototype's redirect instead with `X-Stego-Leader-Only: true`: then a follower answers
+// not_leader (409 with the leader to retry at, or 503 while no leader is known).
 #pragma once
 
 #include <optional>
@@ -27,6 +30,7 @@ struct Error;
 namespace api {
 
 http::Response NotClustered(const http::Request& request);
+// 409 with the leader's name and address, or 503 while this member knows no leader.
 http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m);
 http::Response NotCommitted(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m);
 // Where a client should retry: {leader_id, leader_address} (null when unknown).

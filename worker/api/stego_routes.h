@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -64,6 +65,9 @@ struct StegoSettings {
   // Told how every embed, extract and capacity job computed here ended — success, or the error
   // code of its answer — for the job ledger (a cluster member's JobRecorder). Must not block.
   std::function<void(const cluster::JobRecord&)> on_job = nullptr;
+  // A cluster member's: the answer the prototype's compatibility routes give instead of the job
+  // (not_leader while the member knows no leader, as the prototype's clients expect), or nullopt.
+  std::function<std::optional<http::Response>(const http::Request&)> compat_gate = nullptr;
 };
 
 void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings);
