@@ -133,10 +133,11 @@ class PeerTransport::Sender {
     return req;
   }
 
-  // True when the peer answered 2xx. Never throws.
-  bool Post(wh::client::http_client& client, wh::http_request req) {
+  // True when the peer answered 2xx; `answered` tells whether it answered at all. Never throws.
+  bool Post(wh::client::http_client& client, wh::http_request req, bool* answered = nullptr) {
     try {
       wh::http_response resp = client.request(req).get();
+      if (answered) *answered = true;
       const auto status = resp.status_code();
       if (status / 100 == 2) {
         resp.content_ready().wait();
@@ -151,10 +152,20 @@ class PeerTransport::Sender {
     return false;
   }
 
+  // A batch that meets a dead pooled connection (the peer restarted since we last wrote to it: a
+  // follower rarely writes to anyone but the leader) is tried once more at once, on a fresh one.
+  // Raft survives lost messages, but a forwarded proposal is not resent by anyone: its client
+  // would wait for a new term or the request timeout. A repeat is harmless: appends, votes and
+  // their answers are idempotent, and the state machine's commands are written to be.
   bool PostBatch(wh::client::http_client& client, const std::vector<Message>& batch) {
-    wh::http_request req = NewRequest("/raft/v1/messages");
-    req.set_body(Bytes(EncodeBatch(batch)));
-    return Post(client, std::move(req));
+    const std::string body = EncodeBatch(batch);
+    for (int attempt = 0;; ++attempt) {
+      wh::http_request req = NewRequest("/raft/v1/messages");
+      req.set_body(Bytes(body));
+      bool answered = false;
+      if (Post(client, std::move(req), &answered)) return true;
+      if (answered || attempt == 1 || Stopped()) return false;
+    }
   }
 
   bool PostSnapshot(wh::client::http_client& client, const Message& m) {
