@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "tests/support/http_client.h"
 #include "tests/support/process_under_test.h"
@@ -32,7 +33,8 @@ inline const testsupport::HeaderList kAdmin = {{"Authorization", std::string("Be
 class Cluster : public ::testing::Test {
  protected:
   struct Member {
-    std::string host = "127.0.0.1";  // where its API and peer port listen
+    std::string host = "127.0.0.1";  // where its API and peer port are reached
+    std::string listen;              // where they listen, if not `host`: then `host` is advertised
     std::uint16_t http_port = 0;
     std::uint16_t peer_port = 0;
     std::filesystem::path dir;
@@ -68,11 +70,14 @@ class Cluster : public ::testing::Test {
     for (const auto& [n, other] : members_) {
       peers += (peers.empty() ? "" : ",") + n + "=127.0.0.1:" + std::to_string(other.peer_port);
     }
+    const std::string listen = m.listen.empty() ? m.host : m.listen;
+    std::vector<std::string> args = {"--node-id", name, "--http", listen + ":" + std::to_string(m.http_port),
+                                     "--peer", listen + ":" + std::to_string(m.peer_port), "--peers", peers,
+                                     "--data-dir", m.dir.string(), "--threads", "2"};
+    if (!m.listen.empty()) args.insert(args.end(), {"--advertise", m.host});
     m.process = std::make_unique<ProcessUnderTest>(ProcessUnderTest::Options{
         .binary = STEGO_WORKER_BINARY,
-        .args = {"--node-id", name, "--http", "127.0.0.1:" + std::to_string(m.http_port), "--peer",
-                 "127.0.0.1:" + std::to_string(m.peer_port), "--peers", peers, "--data-dir",
-                 m.dir.string(), "--threads", "2"},
+        .args = std::move(args),
         .env = {{"STEGO_CLUSTER_SECRET", kSecret}, {"STEGO_ADMIN_KEY", kAdminKey}}});
   }
 

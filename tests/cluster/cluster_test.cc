@@ -360,4 +360,30 @@ TEST_F(Cluster, CompatibilityRoutesAnswerNotLeaderWhileNoLeaderIsKnown) {
   }));
 }
 
+// Members listening on every address (as pods do) tell the others the address given with
+// --advertise: they form a cluster, and the leader's address points where clients can reach it.
+class AdvertisedCluster : public Cluster {
+ protected:
+  void SetUp() override {
+    root_ = testsupport::FreshScratchDirectory("stego-cluster", "advertise");
+    for (const char* name : {"node1", "node2", "node3"}) {
+      AddMember(name);
+      members_.at(name).listen = "0.0.0.0";
+    }
+    for (const auto& [name, m] : members_) Start(name);
+  }
+};
+
+TEST_F(AdvertisedCluster, MembersOnEveryAddressAdvertiseWhereTheyAreReached) {
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  for (const auto& [name, m] : members_) {
+    EXPECT_EQ(RaftStatus(name)["leader_address"], "127.0.0.1:" + std::to_string(members_.at(leader).http_port));
+  }
+  for (const auto& member : Client(leader).Request("GET", "/api/v1/cluster").Json()["members"]) {
+    EXPECT_TRUE(member["peer"].get<std::string>().starts_with("127.0.0.1:")) << member.dump();
+    EXPECT_TRUE(member["reachable"].get<bool>()) << member.dump();
+  }
+}
+
 }  // namespace

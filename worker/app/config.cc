@@ -42,6 +42,8 @@ po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
       ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error")
       ("admin-key", po::value(&c.admin_key), "bearer key with the admin role: /admin/*, config, keys (prefer STEGO_ADMIN_KEY: argv is visible in ps)")
       ("peer", po::value(&raw.peer), "Raft peer port host:port; makes this worker a cluster member (needs --data-dir)")
+      ("advertise", po::value(&c.advertise),
+       "host the other members and clients reach this member at (in Kubernetes the pod IP); required when --http or --peer listen on 0.0.0.0 or ::")
       ("peers", po::value(&raw.peers), "static member list name=host:port,... (peer ports); the first name bootstraps")
       ("peers-dns", po::value(&raw.peers_dns),
        "or find the members as the A records of NAME[:port] (a headless Service; port: ours), re-resolved "
@@ -167,6 +169,11 @@ common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::str
     if (parsed.config.http.port == 0) return Unexpected{std::string("--peer needs a fixed --http port: members advertise it")};
     if (parsed.config.cluster_secret.empty()) {
       return Unexpected{std::string("--peer needs --cluster-secret (or STEGO_CLUSTER_SECRET)")};
+    }
+    const auto unspecified = [](const std::string& host) { return host == "0.0.0.0" || host == "::"; };
+    if (parsed.config.advertise.empty() && (unspecified(peer->host) || unspecified(parsed.config.http.host))) {
+      return Unexpected{std::string("--peer or --http listens on every address: give --advertise, the address "
+                                    "the other members reach this one at")};
     }
   }
   auto peers = ParsePeerList(raw.peers);

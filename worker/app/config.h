@@ -31,9 +31,13 @@ struct WorkerConfig {
   std::string admin_key;     // empty: admin endpoints are refused
   // Cluster membership (all empty: a standalone worker).
   HostPort peer;                                               // Raft peer port; port 0 = not a member
+  std::string advertise;  // host the others reach us at; required when --http or --peer listen on 0.0.0.0 / ::
   std::vector<std::pair<std::string, std::string>> peers;      // static list: name -> host:port
   HostPort peers_dns;  // --peers-dns: peers are the A records of this name; empty host = not used
   std::string cluster_secret;                                  // required with --peer
+
+  // The host to tell others for an address listening on `host`: --advertise when given.
+  std::string AdvertisedHost(const std::string& host) const { return advertise.empty() ? host : advertise; }
 };
 
 // What parsing decided: run with a config, or exit (after --help/--version) with a code and text.

@@ -72,14 +72,15 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   cluster::JobTable jobs(config.node_id);
   std::unique_ptr<cluster::ClusterMember> member;
   if (config.peer.port != 0) {
-    const std::string peer = config.peer.host + ":" + std::to_string(config.peer.port);
+    // What the others are told: the listening hosts, or --advertise (needed for 0.0.0.0).
+    const std::string peer = config.AdvertisedHost(config.peer.host) + ":" + std::to_string(config.peer.port);
     auto started = cluster::ClusterMember::Start(
         {.name = config.node_id,
          .data_dir = config.data_dir,
          .peer_host = config.peer.host,
          .peer_port = config.peer.port,
          .advertise_peer = peer,
-         .advertise_http = config.http.host + ":" + std::to_string(config.http.port),
+         .advertise_http = config.AdvertisedHost(config.http.host) + ":" + std::to_string(config.http.port),
          .peers = config.peers,
          .peers_dns = config.peers_dns.host.empty()
                           ? std::nullopt

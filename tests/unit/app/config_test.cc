@@ -129,6 +129,24 @@ TEST(PeerDiscovery, ARecordsBecomePeerAddressesWithoutOurOwn) {
   EXPECT_EQ(dns.Peers(), (std::vector<std::string>{"127.0.0.1:5001"}));
 }
 
+// A member listening on every address must say which one the others reach it at.
+TEST(ParseFlags, AMemberOnEveryAddressNeedsAdvertise) {
+  const std::vector<std::string> env = {"STEGO_CLUSTER_SECRET=s"};
+  for (const char* peer : {"0.0.0.0:5001", "127.0.0.1:5001"}) {
+    const char* http = std::string(peer) == "0.0.0.0:5001" ? "127.0.0.1:8081" : "0.0.0.0:8081";
+    auto refused = ParseFlags({"--peer", peer, "--http", http, "--data-dir", "/tmp/d"}, env);
+    ASSERT_FALSE(refused) << peer;
+    EXPECT_NE(refused.error().find("--advertise"), std::string::npos);
+  }
+  auto parsed = ParseFlags({"--peer", "0.0.0.0:5001", "--http", "0.0.0.0:8081", "--data-dir", "/tmp/d"},
+                           {"STEGO_CLUSTER_SECRET=s", "STEGO_ADVERTISE=10.244.0.7"});
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(parsed->config.AdvertisedHost(parsed->config.peer.host), "10.244.0.7");
+  auto plain = ParseFlags({"--peer", "127.0.0.2:5001", "--data-dir", "/tmp/d"}, env);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->config.AdvertisedHost(plain->config.peer.host), "127.0.0.2");
+}
+
 TEST(ParseFlags, BadValuesNameTheFlag) {
   auto format = ParseFlags({"--log-format", "xml"}, {});
   ASSERT_FALSE(format);
