@@ -6,8 +6,9 @@
 //
 // DNS (--peers-dns NAME[:port]): the A records of NAME — in Kubernetes the headless Service
 // <set>-peers of the StatefulSet, with publishNotReadyAddresses so that starting pods are listed —
-// each with the peer port; our own address (the advertised peer host) left out. NAME is resolved again when
-// the last answer is older than kResolveEvery, so pods created or rescheduled later are found.
+// each with the peer port; our own address (the advertised peer host) left out. NAME is resolved
+// again when the last answer is older than kResolveEvery, so pods created or rescheduled later are
+// found.
 // Bootstrap rule: only StatefulSet ordinal 0 (the member whose name ends in "-0") may bootstrap,
 // and only after NAME has resolved (a failed lookup is no proof that nobody else holds the
 // cluster). Every other ordinal keeps joining, however long it waits: so a StatefulSet never
