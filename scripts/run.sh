@@ -23,6 +23,7 @@ stop() {
   echo "stopping the cluster..."
   kill -TERM "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
+  exit 0
 }
 trap stop INT TERM
 for i in 1 2 3; do
