@@ -87,6 +87,14 @@ class Cluster : public ::testing::Test {
     return p && p->Running() && !frozen_.count(name);
   }
 
+  // A member other than `leader` (the first by name).
+  std::string Follower(const std::string& leader) const {
+    for (const auto& [name, m] : members_) {
+      if (name != leader) return name;
+    }
+    return "";
+  }
+
   HttpClient Client(const std::string& name) {
     const Member& m = members_.at(name);
     return HttpClient(m.host, m.http_port, 10s);

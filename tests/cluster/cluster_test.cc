@@ -44,10 +44,7 @@ TEST_F(Cluster, FormsFromTheFirstMemberAndEveryoneBecomesAVoter) {
 TEST_F(Cluster, ConfigurationWrittenThroughAFollowerIsReplicated) {
   WaitFullyFormed();
   const std::string leader = WaitLeader();
-  std::string follower;
-  for (const auto& [name, m] : members_) {
-    if (name != leader) follower = name;
-  }
+  const std::string follower = Follower(leader);
   EXPECT_EQ(Client(follower).Request("PUT", "/api/v1/config", R"({"default_lsb_bits": 2})").status, 401);
   const auto bad = PutConfig(follower, {{"default_lsb_bits", 9}});
   EXPECT_EQ(bad.status, 400);
@@ -251,10 +248,7 @@ TEST_F(Cluster, ClusterStatusReportsEveryMembersRoleHealthAndLoad) {
 TEST_F(Cluster, AdminTransfersLeadershipToTheNamedMember) {
   WaitFullyFormed();
   const std::string leader = WaitLeader();
-  std::string target;
-  for (const auto& [name, m] : members_) {
-    if (name != leader) target = name;
-  }
+  const std::string target = Follower(leader);
   const json body = {{"target", target}};
   const auto at_follower = Client(target).Request("POST", "/admin/transfer-leadership", body.dump(), kAdmin);
   EXPECT_EQ(at_follower.status, 409);
@@ -313,10 +307,7 @@ TEST_F(Cluster, PeerPortRefusesJoinsWithoutTheClusterSecret) {
 TEST_F(Cluster, AClientThatAsksForTheLeaderIsSentToIt) {
   WaitFullyFormed();
   const std::string leader = WaitLeader();
-  std::string follower;
-  for (const auto& [name, m] : members_) {
-    if (name != leader) follower = name;
-  }
+  const std::string follower = Follower(leader);
   testsupport::HeaderList leader_only = kAdmin;
   leader_only.emplace_back("X-Stego-Leader-Only", "true");
   const auto refused = Client(follower).Request("PUT", "/api/v1/config", R"({"default_lsb_bits": 3})", leader_only);

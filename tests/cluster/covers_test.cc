@@ -40,13 +40,6 @@ std::string Sha256Hex(const std::string& bytes) {
 
 class Covers : public Cluster {
  protected:
-  std::string Follower(const std::string& leader) {
-    for (const auto& [name, m] : members_) {
-      if (name != leader) return name;
-    }
-    return "";
-  }
-
   // A PNG the workers serve (dataset images are deterministic and distinct).
   std::string DatasetPng(const std::string& member, int i) {
     auto image = Client(member).Request("GET", "/api/v1/dataset/" + std::to_string(i));

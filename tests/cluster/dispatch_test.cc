@@ -104,10 +104,7 @@ TEST_F(Dispatch, AClientErrorIsRelayedNotRetried) {
 TEST_F(Dispatch, AMemberKilledMidJobCostsNoClientAFailedRequest) {
   WaitFullyFormed();
   const std::string leader = WaitLeader();
-  std::string victim;
-  for (const auto& [name, m] : members_) {
-    if (name != leader) victim = name;
-  }
+  const std::string victim = Follower(leader);
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0};
   std::mutex mu;
@@ -148,10 +145,7 @@ TEST_F(Dispatch, AMemberKilledMidJobCostsNoClientAFailedRequest) {
 TEST_F(Dispatch, AMemberBehindTheLogGetsNoJobs) {
   WaitFullyFormed();
   const std::string leader = WaitLeader();
-  std::string isolated;
-  for (const auto& [name, m] : members_) {
-    if (name != leader) isolated = name;
-  }
+  const std::string isolated = Follower(leader);
   ASSERT_EQ(Client(isolated).Request("POST", "/admin/fail", R"({"action": "isolate"})", kAdmin).status, 200);
   HttpClient client = Client(leader);
   for (int bits = 2; bits <= 4; ++bits) {

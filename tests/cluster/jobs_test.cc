@@ -169,10 +169,7 @@ TEST_F(Jobs, LoweringJobRetentionDropsTheOldestRecordsEverywhere) {
 TEST_F(Jobs, RecordsStillWaitingAtSigtermReachTheLedgerBeforeTheMemberExits) {
   WaitFullyFormed();
   const std::string leader = WaitLeader();
-  std::string follower;
-  for (const auto& [name, m] : members_) {
-    if (name != leader) follower = name;
-  }
+  const std::string follower = Follower(leader);
   // The last answers come back well within the recorder's 200 ms interval before the signal.
   std::vector<Done> done;
   for (int i = 0; i < 3; ++i) done.push_back(Embed(follower));

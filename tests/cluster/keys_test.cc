@@ -52,18 +52,11 @@ class Keys : public Cluster {
 
   // Whether `name` has applied a key: until then its user routes are open to any token.
   bool KnowsKeys(const std::string& name) { return ReadConfig(name, "stego_unknown") == 401; }
-
-  std::string AnyFollower(const std::string& leader) {
-    for (const auto& [name, m] : members_) {
-      if (name != leader) return name;
-    }
-    return "";
-  }
 };
 
 TEST_F(Keys, ApiKeysCreatedThroughAFollowerGuardEveryMember) {
   WaitFullyFormed();
-  const std::string follower = AnyFollower(WaitLeader());
+  const std::string follower = Follower(WaitLeader());
   for (const auto& [name, m] : members_) EXPECT_EQ(Embed(name), 200) << name << ": open while no key exists";
   EXPECT_EQ(Client(follower).Request("GET", "/api/v1/keys").status, 401);
 
@@ -141,7 +134,7 @@ TEST_F(Keys, ApiKeyRequestsAreValidated) {
   const auto created = Create(leader, {{"name", "ci"}});
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(created.Json()["role"], "user") << "the least privilege unless asked";
-  const auto again = Create(AnyFollower(leader), {{"name", "ci"}, {"role", "admin"}});
+  const auto again = Create(Follower(leader), {{"name", "ci"}, {"role", "admin"}});
   EXPECT_EQ(again.status, 409) << again.body;
   const auto unknown = Client(leader).Request("DELETE", "/api/v1/keys/0123456789abcdef", "", kAdmin);
   EXPECT_EQ(unknown.status, 404);
@@ -151,7 +144,7 @@ TEST_F(Keys, ApiKeyRequestsAreValidated) {
 TEST_F(Keys, DeletedApiKeyStopsWorkingOnEveryMember) {
   WaitFullyFormed();
   const std::string leader = WaitLeader();
-  const std::string follower = AnyFollower(leader);
+  const std::string follower = Follower(leader);
   const auto created = Create(leader, {{"name", "short-lived"}});
   ASSERT_EQ(created.status, 201);
   const std::string id = created.Json()["id"].get<std::string>(), doomed = created.Json()["key"].get<std::string>();
@@ -247,7 +240,7 @@ TEST_F(Keys, ARestartedMemberGuardsItsRoutesFromItsFirstRequest) {
   const std::string leader = WaitLeader();
   const std::string user_key = CreateKey(leader, "restart", "user");
   for (int round = 0; round < 3; ++round) {
-    const std::string follower = AnyFollower(leader);
+    const std::string follower = Follower(leader);
     ASSERT_TRUE(Eventually([&] { return KnowsKeys(follower); }));
     members_.at(follower).process->Signal(SIGKILL);
     members_.at(follower).process->WaitExit(5s);
