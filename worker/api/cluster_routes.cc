@@ -67,50 +67,50 @@ json ConfigBody(const cluster::ClusterMember& m) {
   return {{"config", m.state().config().config()}, {"version", m.state().config().version()}};
 }
 
+http::Response RaftStatus(http::Request&, cluster::ClusterMember& m) {
+  return http::Response::Json(200, m.RaftStatus());
+}
+
+http::Response ClusterStatus(http::Request&, cluster::ClusterMember& m) {
+  return http::Response::Json(200, m.ClusterStatus());
+}
+
+http::Response ClusterView(http::Request&, cluster::ClusterMember& m) {
+  return http::Response::Json(200, m.ClusterView());
+}
+
+http::Response GetConfig(http::Request& request, cluster::ClusterMember& m) {
+  if (auto refused = ConfirmFreshIfAsked(request, m)) return std::move(*refused);
+  return http::Response::Json(200, ConfigBody(m));
+}
+
+http::Response PutConfig(http::Request& request, cluster::ClusterMember& m) {
+  const json patch = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  auto next = cluster::ValidateConfig(m.state().config().config(), patch);
+  if (!next) return http::Response::Error(request, 400, "invalid_config", "invalid configuration", next.error());
+  if (auto committed = Commit(request, m, cluster::EncodeConfigPatch(patch)); !committed) {
+    return std::move(committed.error());
+  }
+  return http::Response::Json(200, ConfigBody(m));
+}
+
 }  // namespace
 
 void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member) {
-  endpoints.Add("GET", "/raft/status", Access::kPublic, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return http::Response::Json(200, member->RaftStatus());
-  }, {.name = "raft_status", .quiet = true});
-
-  endpoints.Add("GET", "/cluster/status", Access::kPublic, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return http::Response::Json(200, member->ClusterStatus());
-  }, {.name = "cluster_status", .compute = true});
-
-  endpoints.Add("GET", "/api/v1/cluster", Access::kUser, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return http::Response::Json(200, member->ClusterView());
-  }, {.name = "cluster_view", .compute = true});
-
-  endpoints.Add("GET", "/api/v1/config", Access::kUser, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    if (auto refused = ConfirmFreshIfAsked(request, *member)) return std::move(*refused);
-    return http::Response::Json(200, ConfigBody(*member));
-  }, {.name = "config_get", .compute = true});
-
-  endpoints.Add("PUT", "/api/v1/config", Access::kAdmin, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    const json patch = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    auto next = cluster::ValidateConfig(member->state().config().config(), patch);
-    if (!next) return http::Response::Error(request, 400, "invalid_config", "invalid configuration", next.error());
-    if (auto committed = Commit(request, *member, cluster::EncodeConfigPatch(patch)); !committed) {
-      return std::move(committed.error());
-    }
-    return http::Response::Json(200, ConfigBody(*member));
-  }, {.name = "config_put", .compute = true, .max_body_bytes = 64 << 10});
-
-  endpoints.Add("POST", "/admin/transfer-leadership", Access::kAdmin, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return TransferLeadership(request, *member);
-  }, {.name = "admin_transfer", .compute = true, .max_body_bytes = 4 << 10});
-
-  endpoints.Add("POST", "/admin/members", Access::kAdmin, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return ChangeMembers(request, *member);
-  }, {.name = "admin_members", .compute = true, .max_body_bytes = 4 << 10});
+  endpoints.Add("GET", "/raft/status", Access::kPublic, OnMember(member, RaftStatus),
+                {.name = "raft_status", .quiet = true});
+  endpoints.Add("GET", "/cluster/status", Access::kPublic, OnMember(member, ClusterStatus),
+                {.name = "cluster_status", .compute = true});
+  endpoints.Add("GET", "/api/v1/cluster", Access::kUser, OnMember(member, ClusterView),
+                {.name = "cluster_view", .compute = true});
+  endpoints.Add("GET", "/api/v1/config", Access::kUser, OnMember(member, GetConfig),
+                {.name = "config_get", .compute = true});
+  endpoints.Add("PUT", "/api/v1/config", Access::kAdmin, OnMember(member, PutConfig),
+                {.name = "config_put", .compute = true, .max_body_bytes = 64 << 10});
+  endpoints.Add("POST", "/admin/transfer-leadership", Access::kAdmin, OnMember(member, TransferLeadership),
+                {.name = "admin_transfer", .compute = true, .max_body_bytes = 4 << 10});
+  endpoints.Add("POST", "/admin/members", Access::kAdmin, OnMember(member, ChangeMembers),
+                {.name = "admin_members", .compute = true, .max_body_bytes = 4 << 10});
 }
 
 }  // namespace api

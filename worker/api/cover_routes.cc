@@ -143,6 +143,27 @@ http::Response Image(const cluster::Cover& cover) {
   return response;
 }
 
+http::Response ListCovers(http::Request& request, cluster::ClusterMember& m) {
+  if (auto refused = ConfirmFreshIfAsked(request, m)) return std::move(*refused);
+  json covers = json::array();
+  for (const auto& meta : m.state().covers().List()) covers.push_back(CoverJson(meta));
+  return http::Response::Json(200, json{{"covers", std::move(covers)}});
+}
+
+http::Response GetCover(http::Request& request, cluster::ClusterMember& m) {
+  if (auto refused = ConfirmFreshIfAsked(request, m)) return std::move(*refused);
+  auto cover = FindCover(request, m, request.Param("id"), "id");
+  if (!cover) return std::move(cover.error());
+  return http::Response::Json(200, CoverJson(cover->meta));
+}
+
+http::Response GetCoverImage(http::Request& request, cluster::ClusterMember& m) {
+  if (auto refused = ConfirmFreshIfAsked(request, m)) return std::move(*refused);
+  auto cover = FindCover(request, m, request.Param("id"), "id");
+  if (!cover) return std::move(cover.error());
+  return Image(*cover);
+}
+
 http::Response Delete(http::Request& request, cluster::ClusterMember& m) {
   auto cover = FindCover(request, m, request.Param("id"), "id");
   if (!cover) return std::move(cover.error());
@@ -199,39 +220,17 @@ class DecodedCovers {
 }  // namespace
 
 void AddCoverRoutes(Endpoints& endpoints, cluster::ClusterMember* member, CoverRouteSettings settings) {
-  endpoints.Add("POST", "/api/v1/covers", Access::kUser, [member, settings](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return Upload(request, *member, settings);
-  }, {.name = "covers_put", .compute = true, .max_body_bytes = kMaxUploadBody});
-
-  endpoints.Add("GET", "/api/v1/covers", Access::kUser, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    if (auto refused = ConfirmFreshIfAsked(request, *member)) return std::move(*refused);
-    json covers = json::array();
-    for (const auto& meta : member->state().covers().List()) covers.push_back(CoverJson(meta));
-    return http::Response::Json(200, json{{"covers", std::move(covers)}});
-  }, {.name = "covers_list", .compute = true});
-
-  endpoints.Add("GET", "/api/v1/covers/{id}", Access::kUser, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    if (auto refused = ConfirmFreshIfAsked(request, *member)) return std::move(*refused);
-    auto cover = FindCover(request, *member, request.Param("id"), "id");
-    if (!cover) return std::move(cover.error());
-    return http::Response::Json(200, CoverJson(cover->meta));
-  }, {.name = "covers_get", .compute = true});
-
-  endpoints.Add("GET", "/api/v1/covers/{id}/image", Access::kUser, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    if (auto refused = ConfirmFreshIfAsked(request, *member)) return std::move(*refused);
-    auto cover = FindCover(request, *member, request.Param("id"), "id");
-    if (!cover) return std::move(cover.error());
-    return Image(*cover);
-  }, {.name = "covers_image", .compute = true});
-
-  endpoints.Add("DELETE", "/api/v1/covers/{id}", Access::kAdmin, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return Delete(request, *member);
-  }, {.name = "covers_delete", .compute = true});
+  auto upload = [settings](http::Request& request, cluster::ClusterMember& m) { return Upload(request, m, settings); };
+  endpoints.Add("POST", "/api/v1/covers", Access::kUser, OnMember(member, upload),
+                {.name = "covers_put", .compute = true, .max_body_bytes = kMaxUploadBody});
+  endpoints.Add("GET", "/api/v1/covers", Access::kUser, OnMember(member, ListCovers),
+                {.name = "covers_list", .compute = true});
+  endpoints.Add("GET", "/api/v1/covers/{id}", Access::kUser, OnMember(member, GetCover),
+                {.name = "covers_get", .compute = true});
+  endpoints.Add("GET", "/api/v1/covers/{id}/image", Access::kUser, OnMember(member, GetCoverImage),
+                {.name = "covers_image", .compute = true});
+  endpoints.Add("DELETE", "/api/v1/covers/{id}", Access::kAdmin, OnMember(member, Delete),
+                {.name = "covers_delete", .compute = true});
 }
 
 LibraryCoverLookup LibraryCovers(cluster::ClusterMember& member) {

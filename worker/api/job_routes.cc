@@ -49,15 +49,10 @@ http::Response ListJobs(http::Request& request, cluster::ClusterMember& m) {
 }  // namespace
 
 void AddJobRoutes(Endpoints& endpoints, cluster::ClusterMember* member) {
-  endpoints.Add("GET", "/api/v1/jobs/{id}", Access::kUser, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return GetJob(request, *member);
-  }, {.name = "job_get", .compute = true});
-
-  endpoints.Add("GET", "/api/v1/jobs", Access::kUser, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return ListJobs(request, *member);
-  }, {.name = "jobs_list", .compute = true});
+  endpoints.Add("GET", "/api/v1/jobs/{id}", Access::kUser, OnMember(member, GetJob),
+                {.name = "job_get", .compute = true});
+  endpoints.Add("GET", "/api/v1/jobs", Access::kUser, OnMember(member, ListJobs),
+                {.name = "jobs_list", .compute = true});
 }
 
 }  // namespace api

@@ -103,20 +103,12 @@ AccessControl ApiKeyAccess(std::string admin_key, const cluster::ClusterMember* 
 }
 
 void AddKeyRoutes(Endpoints& endpoints, cluster::ClusterMember* member) {
-  endpoints.Add("POST", "/api/v1/keys", Access::kAdmin, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return CreateKey(request, *member);
-  }, {.name = "keys_create", .compute = true, .max_body_bytes = 4 << 10});
-
-  endpoints.Add("GET", "/api/v1/keys", Access::kAdmin, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return ListKeys(request, *member);
-  }, {.name = "keys_list", .compute = true});
-
-  endpoints.Add("DELETE", "/api/v1/keys/{id}", Access::kAdmin, [member](http::Request& request) {
-    if (!member) return NotClustered(request);
-    return DeleteKey(request, *member);
-  }, {.name = "keys_delete", .compute = true, .max_body_bytes = 4 << 10});
+  endpoints.Add("POST", "/api/v1/keys", Access::kAdmin, OnMember(member, CreateKey),
+                {.name = "keys_create", .compute = true, .max_body_bytes = 4 << 10});
+  endpoints.Add("GET", "/api/v1/keys", Access::kAdmin, OnMember(member, ListKeys),
+                {.name = "keys_list", .compute = true});
+  endpoints.Add("DELETE", "/api/v1/keys/{id}", Access::kAdmin, OnMember(member, DeleteKey),
+                {.name = "keys_delete", .compute = true, .max_body_bytes = 4 << 10});
 }
 
 }  // namespace api

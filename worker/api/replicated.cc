@@ -14,6 +14,12 @@ http::Response NotClustered(const http::Request& request) {
                                "start it with --peer (and --data-dir, --cluster-secret) to join a cluster");
 }
 
+http::Handler OnMember(cluster::ClusterMember* member, MemberHandler handler) {
+  return [member, handler = std::move(handler)](http::Request& request) {
+    return member ? handler(request, *member) : NotClustered(request);
+  };
+}
+
 json LeaderFields(const cluster::ClusterMember& m) {
   const json status = m.RaftStatus();
   return {{"leader_id", status["leader_id"]}, {"leader_address", status["leader_address"]}};

@@ -10,6 +10,7 @@
 // not_leader (409 with the leader to retry at, or 503 while no leader is known).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,7 @@
 
 #include "common/expected.h"
 #include "worker/http/request.h"
+#include "worker/http/router.h"
 #include "worker/http/response.h"
 #include "worker/raft/types.h"
 
@@ -30,6 +32,10 @@ struct Error;
 namespace api {
 
 http::Response NotClustered(const http::Request& request);
+// A route that needs the member: `handler` with it, or 503 not_clustered on a standalone worker
+// (`member` null).
+using MemberHandler = std::function<http::Response(http::Request&, cluster::ClusterMember&)>;
+http::Handler OnMember(cluster::ClusterMember* member, MemberHandler handler);
 // 409 with the leader's name and address, or 503 while this member knows no leader.
 http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m);
 http::Response NotCommitted(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m);
