@@ -21,8 +21,8 @@ namespace {
 
 constexpr size_t kNoLimit = std::numeric_limits<size_t>::max();
 
-const Image& DefaultCover() {
-  static const Image cover = SyntheticCover(1920, 1080, 1);
+const Image& Cover() {
+  static const Image cover = DefaultCover();
   return cover;
 }
 
@@ -56,7 +56,7 @@ void ReportCoverBytes(benchmark::State& state, const Image& cover) {
 
 // Reference: one read and one write of the cover, the least an in-place embed must move.
 void BM_CopyCover(benchmark::State& state) {
-  const Image& cover = DefaultCover();
+  const Image& cover = Cover();
   std::vector<uint8_t> copy(cover.pixels.size());
   for (auto _ : state) {
     std::memcpy(copy.data(), cover.pixels.data(), copy.size());
@@ -67,7 +67,7 @@ void BM_CopyCover(benchmark::State& state) {
 BENCHMARK(BM_CopyCover)->Unit(benchmark::kMillisecond);
 
 void BM_Embed(benchmark::State& state) {
-  Image cover = DefaultCover();
+  Image cover = Cover();
   const PackedPayload packed = FullCapacity(cover, Options(state.range(0)));
   for (auto _ : state) {
     Result<EmbedReport> report = Embed(cover, packed);
@@ -79,7 +79,7 @@ void BM_Embed(benchmark::State& state) {
 BENCHMARK(BM_Embed)->ArgName("lsb")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 void BM_Extract(benchmark::State& state) {
-  Image stego = DefaultCover();
+  Image stego = Cover();
   const PackedPayload packed = FullCapacity(stego, Options(state.range(0)));
   (void)Embed(stego, packed);
   for (auto _ : state) {
@@ -93,7 +93,7 @@ BENCHMARK(BM_Extract)->ArgName("lsb")->Arg(1)->Arg(2)->Unit(benchmark::kMillisec
 
 // The bit kernels alone, every depth: all groups of the cover, front to back.
 void BM_WriteGroups(benchmark::State& state) {
-  Image cover = DefaultCover();
+  Image cover = Cover();
   const int depth = static_cast<int>(state.range(0));
   const std::vector<uint8_t> bytes = Incompressible(GroupCount(ImageDims::Of(cover)) * GroupBytes(depth));
   for (auto _ : state) {
@@ -105,7 +105,7 @@ void BM_WriteGroups(benchmark::State& state) {
 BENCHMARK(BM_WriteGroups)->ArgName("lsb")->DenseRange(1, 4)->Unit(benchmark::kMillisecond);
 
 void BM_ReadGroups(benchmark::State& state) {
-  const Image& cover = DefaultCover();
+  const Image& cover = Cover();
   const int depth = static_cast<int>(state.range(0));
   std::vector<uint8_t> bytes(GroupCount(ImageDims::Of(cover)) * GroupBytes(depth));
   for (auto _ : state) {
@@ -118,7 +118,7 @@ BENCHMARK(BM_ReadGroups)->ArgName("lsb")->DenseRange(1, 4)->Unit(benchmark::kMil
 
 // With a password: scrypt at the cheapest cost, AES-256-GCM, the keyed order and the scattered writes.
 void BM_EmbedKeyed(benchmark::State& state) {
-  Image cover = DefaultCover();
+  Image cover = Cover();
   const PackedPayload packed = FullCapacity(cover, Options(state.range(0), "benchmark"));
   for (auto _ : state) {
     Result<EmbedReport> report = Embed(cover, packed);
@@ -129,7 +129,7 @@ void BM_EmbedKeyed(benchmark::State& state) {
 BENCHMARK(BM_EmbedKeyed)->ArgName("lsb")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 void BM_ExtractKeyed(benchmark::State& state) {
-  Image stego = DefaultCover();
+  Image stego = Cover();
   const PackedPayload packed = FullCapacity(stego, Options(state.range(0), "benchmark"));
   (void)Embed(stego, packed);
   for (auto _ : state) {
@@ -166,7 +166,7 @@ BENCHMARK(BM_Pack100KB)->ArgName("text")->Arg(0)->Arg(1)->Unit(benchmark::kMilli
 
 // Our PNG writer on the 1080p cover: one band on one thread, and the default (bands on all cores).
 void BM_WritePng(benchmark::State& state) {
-  const Image& cover = DefaultCover();
+  const Image& cover = Cover();
   size_t size = 0;
   for (auto _ : state) {
     Result<std::vector<uint8_t>> png = WritePng(cover, {.bands = static_cast<int>(state.range(0))});
@@ -177,8 +177,35 @@ void BM_WritePng(benchmark::State& state) {
 }
 BENCHMARK(BM_WritePng)->ArgName("bands")->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Preparing the default cover's PNG template, once at worker start-up.
+void BM_PreparePngTemplate(benchmark::State& state) {
+  const auto cover = std::make_shared<const Image>(Cover());
+  size_t size = 0;
+  for (auto _ : state) size = PngTemplate::Prepare(cover)->Write(Image{cover->width, 0, cover->channels, {}})->size();
+  state.counters["png_bytes"] = static_cast<double>(size);
+}
+BENCHMARK(BM_PreparePngTemplate)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// What an embed into the default cover costs after packing, as the worker runs it: the rows the
+// payload reaches are copied and written, and only their PNG bands deflated. Argument: the packed
+// payload in KiB (incompressible); 0 stands for a full-capacity one.
+void BM_EmbedIntoDefaultCover(benchmark::State& state) {
+  static const PngTemplate cover = *PngTemplate::Prepare(std::make_shared<const Image>(Cover()));
+  const size_t capacity = *MaxDataBytes({ImageDims::Of(cover.image()), 1, false, 0, 0});
+  const size_t bytes = state.range(0) == 0 ? capacity : static_cast<size_t>(state.range(0)) * 1024;
+  const PackedPayload packed = *Pack(Incompressible(bytes), Options(1));
+  size_t size = 0;
+  for (auto _ : state) {
+    Result<StegoRows> stego = EmbedRows(cover.image(), packed);
+    size = EncodeImage(cover, stego->top, ImageFormat::kPng)->size();
+  }
+  state.counters["png_bytes"] = static_cast<double>(size);
+}
+BENCHMARK(BM_EmbedIntoDefaultCover)->ArgName("payload_kib")->Arg(4)->Arg(100)->Arg(500)->Arg(0)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_OpenCvPngEncode(benchmark::State& state) {
-  const Image& cover = DefaultCover();
+  const Image& cover = Cover();
   const cv::Mat mat(cover.height, cover.width, CV_8UC3, const_cast<uint8_t*>(cover.pixels.data()));
   std::vector<uint8_t> png;
   for (auto _ : state) cv::imencode(".png", mat, png, {cv::IMWRITE_PNG_COMPRESSION, static_cast<int>(state.range(0))});
@@ -189,7 +216,7 @@ BENCHMARK(BM_OpenCvPngEncode)->ArgName("level")->Arg(1)->Arg(3)->Unit(benchmark:
 
 // DecodeImage: header probe, OpenCV's PNG decoder, copy into an Image.
 void BM_DecodePng(benchmark::State& state) {
-  const Image& cover = DefaultCover();
+  const Image& cover = Cover();
   const std::vector<uint8_t> png = *WritePng(cover);
   for (auto _ : state) {
     Result<Image> image = DecodeImage(png);

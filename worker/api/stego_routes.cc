@@ -207,8 +207,8 @@ class StegoHandlers {
     auto lsb_bits = form->Int(request, "lsb_bits", 1, 4, Tunables().default_lsb_bits);
     if (!lsb_bits) return lsb_bits.error();
     std::string format = "png";
-    stego::ImageDims dims = stego::ImageDims::Of(*settings_.default_cover);
-    int channels = settings_.default_cover->channels;
+    stego::ImageDims dims = stego::ImageDims::Of(settings_.default_cover->image());
+    int channels = settings_.default_cover->image().channels;
     if (const auto* cover = form->Get("cover")) {
       // The header is enough: capacity never needs the pixels.
       auto info = ProbeWithinLimits(AsBytes(cover->data));
@@ -317,35 +317,46 @@ class StegoHandlers {
   Answer<EmbedDone> RunEmbed(const http::Request& request, const EmbedJob& job) const {
     auto packed = Timed("pack", [&] { return stego::Pack(AsBytes(job.secret), job.options); });
     if (!packed) return common::Unexpected{ErrorResponse(request, packed.error())};
-    stego::Image cover;
-    std::string stem;  // the cover's name, so "holiday.jpg" comes back as "holiday-stego.png"
-    if (job.cover || job.library) {
-      // A library cover's geometry is in its metadata; an upload's is in its header.
-      auto info = job.library ? WithinLimits(job.library->info)
-                              : Timed("probe", [&] { return ProbeWithinLimits(AsBytes(job.cover->data)); });
-      if (!info) return common::Unexpected{ErrorResponse(request, info.error())};
-      if (auto fits = stego::CheckCapacity(*packed, info->dims()); !fits) {
-        return common::Unexpected{ErrorResponse(request, fits.error())};
-      }
-      auto decoded = Timed("decode", [&] { return DecodeCover(job); });
-      if (!decoded) return common::Unexpected{ErrorResponse(request, decoded.error())};
-      cover = std::move(*decoded);
-      const std::string name = job.library ? job.library->name : job.cover->filename.value_or("");
-      stem = std::string(Stem(SafeFileName(name, "cover"))) + "-";
-    } else {
-      cover = Timed("copy_default_cover", [&] { return *settings_.default_cover; });
+    if (!job.cover && !job.library) return EmbedIntoDefault(request, job, *packed);
+    // A library cover's geometry is in its metadata; an upload's is in its header.
+    auto info = job.library ? WithinLimits(job.library->info)
+                            : Timed("probe", [&] { return ProbeWithinLimits(AsBytes(job.cover->data)); });
+    if (!info) return common::Unexpected{ErrorResponse(request, info.error())};
+    if (auto fits = stego::CheckCapacity(*packed, info->dims()); !fits) {
+      return common::Unexpected{ErrorResponse(request, fits.error())};
     }
-    auto report = Timed("embed", [&] { return stego::Embed(cover, *packed); });
+    auto cover = Timed("decode", [&] { return DecodeCover(job); });
+    if (!cover) return common::Unexpected{ErrorResponse(request, cover.error())};
+    auto report = Timed("embed", [&] { return stego::Embed(*cover, *packed); });
     if (!report) return common::Unexpected{ErrorResponse(request, report.error())};
-    auto encoded = Timed("encode", [&] { return stego::EncodeImage(cover, job.format); });
+    auto encoded = Timed("encode", [&] { return stego::EncodeImage(*cover, job.format); });
     if (!encoded) return common::Unexpected{ErrorResponse(request, encoded.error())};
+    // The cover's name, so "holiday.jpg" comes back as "holiday-stego.png".
+    const std::string name = job.library ? job.library->name : job.cover->filename.value_or("");
+    return Done(std::move(*encoded), std::string(Stem(SafeFileName(name, "cover"))) + "-", job.format, *cover, *report);
+  }
+
+  // The default cover is shared by every request and never copied: only the rows the payload
+  // reaches are, and only their PNG bands are deflated (png_writer.h).
+  Answer<EmbedDone> EmbedIntoDefault(const http::Request& request, const EmbedJob& job,
+                                     const stego::PackedPayload& packed) const {
+    const stego::PngTemplate& cover = *settings_.default_cover;
+    auto stego = Timed("embed", [&] { return stego::EmbedRows(cover.image(), packed); });
+    if (!stego) return common::Unexpected{ErrorResponse(request, stego.error())};
+    auto encoded = Timed("encode", [&] { return stego::EncodeImage(cover, stego->top, job.format); });
+    if (!encoded) return common::Unexpected{ErrorResponse(request, encoded.error())};
+    return Done(std::move(*encoded), "", job.format, cover.image(), stego->report);
+  }
+
+  static EmbedDone Done(std::vector<uint8_t> encoded, const std::string& stem, stego::ImageFormat format,
+                        const stego::Image& cover, const stego::EmbedReport& report) {
     EmbedDone done;
-    done.image.assign(encoded->begin(), encoded->end());
-    done.filename = stem + "stego" + std::string(stego::FormatExtension(job.format));
-    done.format = job.format;
+    done.image.assign(encoded.begin(), encoded.end());
+    done.filename = stem + "stego" + std::string(stego::FormatExtension(format));
+    done.format = format;
     done.channels = cover.channels;
     done.dims = stego::ImageDims::Of(cover);
-    done.report = *report;
+    done.report = report;
     return done;
   }
 

@@ -18,6 +18,7 @@
 #include "worker/http/response.h"
 #include "worker/stego/error.h"
 #include "worker/stego/image.h"
+#include "worker/stego/png_writer.h"
 #include "worker/stego/probe.h"
 
 namespace cluster {
@@ -50,8 +51,9 @@ struct StegoSettings {
   uint64_t max_pixels = 40'000'000;  // this member's hard cap (--max-pixels)
   // The replicated configuration's values; null: the defaults above.
   std::function<StegoTunables()> tunables;
-  // Used when a request brings no cover of its own; shared read-only by every request.
-  std::shared_ptr<const stego::Image> default_cover;
+  // Used when a request brings no cover of its own; shared read-only by every request, with its PNG
+  // prepared so that an embed deflates only the rows it changed.
+  std::shared_ptr<const stego::PngTemplate> default_cover;
   // Where stego_phase_duration_seconds{phase} is recorded: where an embed or extract spends its
   // time (probe, pack, decode, embed, encode, extract). Must outlive the routes.
   common::Metrics* metrics = nullptr;

@@ -35,10 +35,8 @@ extern char** environ;
 
 namespace {
 
-constexpr uint64_t kDefaultCoverSeed = 0x5745'4730'0001;  // any fixed value: the cover must not change
-
 stego::Result<stego::Image> LoadCover(const worker::WorkerConfig& config) {
-  if (config.cover_path.empty()) return stego::SyntheticCover(1920, 1080, kDefaultCoverSeed);
+  if (config.cover_path.empty()) return stego::DefaultCover();
   std::ifstream file(config.cover_path, std::ios::binary);
   if (!file) return stego::Fail(stego::ErrorCode::kInvalidArgument, "cannot read " + config.cover_path);
   const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
@@ -65,6 +63,11 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   }
   spdlog::info("default cover {}: {}x{}, {} channels", config.cover_path.empty() ? "synthetic" : config.cover_path,
                cover->width, cover->height, cover->channels);
+  auto default_cover = stego::PngTemplate::Prepare(std::make_shared<const stego::Image>(std::move(*cover)));
+  if (!default_cover) {
+    spdlog::critical("default cover: {}", default_cover.error().message);
+    return 1;
+  }
 
   common::Metrics metrics;
   api::PauseSwitch pause;
@@ -151,7 +154,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   api::AddStegoRoutes(endpoints, {.max_upload_bytes = config.max_upload_bytes,
                                   .max_pixels = config.max_pixels,
                                   .tunables = tunables,
-                                  .default_cover = std::make_shared<const stego::Image>(std::move(*cover)),
+                                  .default_cover = std::make_shared<const stego::PngTemplate>(std::move(*default_cover)),
                                   .metrics = &metrics,
                                   .library_cover = member ? api::LibraryCovers(*member) : nullptr,
                                   .jobs = &jobs,

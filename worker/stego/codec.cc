@@ -122,4 +122,15 @@ Result<std::vector<uint8_t>> EncodeImage(const Image& image, ImageFormat format)
   return EncodeWithOpenCv(image, format);
 }
 
+Result<std::vector<uint8_t>> EncodeImage(const PngTemplate& cover, const Image& top, ImageFormat format) {
+  if (format == ImageFormat::kPng) return cover.Write(top);
+  const Image& base = cover.image();
+  if (top.width != base.width || top.channels != base.channels || top.height > base.height) {
+    return Fail(ErrorCode::kInvalidArgument, "the changed rows do not fit the cover");
+  }
+  Image whole = base;
+  std::copy(top.pixels.begin(), top.pixels.end(), whole.pixels.begin());
+  return EncodeImage(whole, format);
+}
+
 }  // namespace stego

@@ -9,6 +9,7 @@
 
 #include "worker/stego/error.h"
 #include "worker/stego/image.h"
+#include "worker/stego/png_writer.h"
 #include "worker/stego/probe.h"
 
 namespace stego {
@@ -32,5 +33,9 @@ Result<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeLimits& li
 // libwebp rewrite the colour under alpha 0, which would destroy payload bits there). A gray image
 // written as WebP decodes as BGR with B = G = R; Extract reads it back (see engine.h).
 Result<std::vector<uint8_t>> EncodeImage(const Image& image, ImageFormat format);
+
+// Encodes the template's image with its first rows replaced by `top` (an embed's StegoRows, see
+// engine.h): as PNG only those rows' bands are deflated; other formats encode the whole image.
+Result<std::vector<uint8_t>> EncodeImage(const PngTemplate& cover, const Image& top, ImageFormat format);
 
 }  // namespace stego

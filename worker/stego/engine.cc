@@ -2,6 +2,7 @@
 
 #include <libdeflate.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -146,45 +147,92 @@ std::optional<Image> GrayFromReplicatedBgr(const Image& image) {
   return gray;
 }
 
+// What an embed writes and where, decided before any pixel is touched.
+struct EmbedPlan {
+  Header header;
+  Regions regions;
+  SealedBody sealed;                // with a password: the encrypted body and its keyed order
+  std::span<const uint8_t> stored;  // the body as written: `sealed.bytes` or the packed body
+};
+
+Result<EmbedPlan> PlanEmbed(const ImageDims& dims, const PackedPayload& packed) {
+  if (Result<void> fits = CheckCapacity(packed, dims); !fits) return common::Unexpected{fits.error()};
+  EmbedPlan plan;
+  plan.regions = LayoutRegions(dims, packed.options.lsb_bits, packed.encrypted());
+  plan.header = HeaderFor(packed);
+  if (packed.encrypted()) {
+    Result<SealedBody> sealed = SealBody(packed, plan.regions, plan.header);
+    if (!sealed) return common::Unexpected{sealed.error()};
+    plan.sealed = std::move(*sealed);
+    plan.stored = plan.sealed.bytes;
+  } else {
+    plan.stored = packed.body;
+  }
+  plan.header.body_crc = Crc32(plan.stored);
+  return plan;
+}
+
+void WritePlan(const EmbedPlan& plan, Image& image) {
+  const int depth = plan.header.lsb_bits;
+  WriteGroups(image, 1, 0, EncodePreamble(depth));
+  WriteGroups(image, depth, plan.regions.header_first, EncodeHeader(plan.header));
+  if (plan.header.has(kKeyedOrder)) {
+    WriteGroups(image, depth, plan.sealed.order, plan.stored);
+  } else {
+    WriteGroups(image, depth, plan.regions.body_first, plan.stored);
+  }
+}
+
+// The rows the plan writes into, from the top: the body follows the header front to back, unless
+// the keyed order scatters it over the whole image.
+int RowsReached(const EmbedPlan& plan, const ImageDims& dims) {
+  if (plan.header.has(kKeyedOrder)) return dims.height;
+  const size_t groups = plan.regions.body_first + GroupsFor(plan.stored.size(), plan.header.lsb_bits);
+  const size_t pixels = (groups * kSlotsPerGroup + static_cast<size_t>(dims.colour_channels) - 1) /
+                        static_cast<size_t>(dims.colour_channels);
+  const size_t rows = (pixels + static_cast<size_t>(dims.width) - 1) / static_cast<size_t>(dims.width);
+  return static_cast<int>(std::min(rows, static_cast<size_t>(dims.height)));
+}
+
+EmbedReport ReportOf(const EmbedPlan& plan, const ImageDims& dims, const PackedPayload& packed) {
+  const bool encrypted = packed.encrypted();
+  EmbedReport report;
+  report.lsb_bits = plan.header.lsb_bits;
+  report.data_bytes = packed.data_bytes;
+  report.stored_bytes = plan.stored.size();
+  report.container_bytes = kPreambleBytes + HeaderBytes(encrypted) + plan.stored.size();
+  const CapacityQuery query{dims, report.lsb_bits, encrypted, packed.options.filename.size(), packed.options.mime.size()};
+  report.capacity_bytes = *MaxDataBytes(query);
+  report.compressed = packed.compressed;
+  report.encrypted = encrypted;
+  report.keyed_order = plan.header.has(kKeyedOrder);
+  return report;
+}
+
 }  // namespace
 
 Result<EmbedReport> Embed(Image& cover, const PackedPayload& packed) {
   if (!WellFormed(cover)) return Fail(ErrorCode::kInvalidArgument, "not a well-formed 1, 3 or 4-channel cover");
   const ImageDims dims = ImageDims::Of(cover);
-  if (Result<void> fits = CheckCapacity(packed, dims); !fits) return common::Unexpected{fits.error()};
+  Result<EmbedPlan> plan = PlanEmbed(dims, packed);
+  if (!plan) return common::Unexpected{plan.error()};
+  WritePlan(*plan, cover);
+  return ReportOf(*plan, dims, packed);
+}
 
-  const int depth = packed.options.lsb_bits;
-  const bool encrypted = packed.encrypted();
-  const Regions regions = LayoutRegions(dims, depth, encrypted);
-  Header header = HeaderFor(packed);
-  SealedBody sealed;
-  if (encrypted) {
-    Result<SealedBody> result = SealBody(packed, regions, header);
-    if (!result) return common::Unexpected{result.error()};
-    sealed = std::move(*result);
-  }
-  const std::span<const uint8_t> stored = encrypted ? std::span<const uint8_t>(sealed.bytes) : packed.body;
-  header.body_crc = Crc32(stored);
-
-  WriteGroups(cover, 1, 0, EncodePreamble(depth));
-  WriteGroups(cover, depth, regions.header_first, EncodeHeader(header));
-  if (header.has(kKeyedOrder)) {
-    WriteGroups(cover, depth, sealed.order, stored);
-  } else {
-    WriteGroups(cover, depth, regions.body_first, stored);
-  }
-
-  EmbedReport report;
-  report.lsb_bits = depth;
-  report.data_bytes = packed.data_bytes;
-  report.stored_bytes = stored.size();
-  report.container_bytes = kPreambleBytes + HeaderBytes(encrypted) + stored.size();
-  const CapacityQuery query{dims, depth, encrypted, packed.options.filename.size(), packed.options.mime.size()};
-  report.capacity_bytes = *MaxDataBytes(query);
-  report.compressed = packed.compressed;
-  report.encrypted = encrypted;
-  report.keyed_order = header.has(kKeyedOrder);
-  return report;
+Result<StegoRows> EmbedRows(const Image& cover, const PackedPayload& packed) {
+  if (!WellFormed(cover)) return Fail(ErrorCode::kInvalidArgument, "not a well-formed 1, 3 or 4-channel cover");
+  const ImageDims dims = ImageDims::Of(cover);
+  Result<EmbedPlan> plan = PlanEmbed(dims, packed);
+  if (!plan) return common::Unexpected{plan.error()};
+  const int rows = RowsReached(*plan, dims);
+  const size_t bytes = static_cast<size_t>(rows) * static_cast<size_t>(cover.width) * static_cast<size_t>(cover.channels);
+  StegoRows stego{Image{cover.width, rows, cover.channels, std::vector<uint8_t>(cover.pixels.begin(),
+                                                                                 cover.pixels.begin() + static_cast<std::ptrdiff_t>(bytes))},
+                  {}};
+  WritePlan(*plan, stego.top);
+  stego.report = ReportOf(*plan, dims, packed);
+  return stego;
 }
 
 Result<Extracted> Extract(const Image& image, std::string_view password, size_t max_output_bytes) {

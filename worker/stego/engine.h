@@ -9,6 +9,9 @@
 //   DecodeImage(file, limits)      pixels                                     (codec.h)
 //   Embed(cover, packed)           key derivation, encryption, the bits       (here)
 //   EncodeImage(cover, format)     a lossless file                            (codec.h)
+// or, for a cover shared by many requests (the worker's default cover), EmbedRows and
+// EncodeImage(template, rows, format), which leave the cover untouched and copy only the rows the
+// payload reaches;
 // and an extract request: DecodeImage, then Extract.
 #pragma once
 
@@ -42,6 +45,17 @@ struct EmbedReport {
 // the keys (scrypt, the slow step), encrypts, and scatters the body in the keyed order.
 // Errors: kInvalidArgument for a malformed cover, kCapacityExceeded, kInternal (OpenSSL).
 Result<EmbedReport> Embed(Image& cover, const PackedPayload& packed);
+
+// A stego image as the rows an embed changed over an unchanged cover: rows below top.height are the
+// cover's own.
+struct StegoRows {
+  Image top;
+  EmbedReport report;
+};
+
+// Embed without copying the cover: `top` is a copy of only the rows the payload reaches (every row
+// with a password, whose keyed order scatters the payload), written as Embed would. Same errors.
+Result<StegoRows> EmbedRows(const Image& cover, const PackedPayload& packed);
 
 struct Extracted {
   std::vector<uint8_t> data;

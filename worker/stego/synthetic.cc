@@ -168,14 +168,19 @@ Image SyntheticCover(int width, int height, uint64_t seed, int channels) {
   return image;
 }
 
+Image DefaultCover() {
+  constexpr uint64_t kSeed = 0x5745'4730'0001;  // any fixed value: the cover must not change
+  return SyntheticCover(1920, 1080, kSeed);
+}
+
 Result<Image> DatasetImage(int index) {
   if (index < 0 || index >= kDatasetSize) {
     return Fail(ErrorCode::kInvalidArgument,
                 "dataset index " + std::to_string(index) + " is outside 0.." + std::to_string(kDatasetSize - 1));
   }
-  static constexpr std::array<std::array<int, 2>, 10> kSizes = {{{256, 256}, {320, 240}, {400, 300}, {512, 512},
-                                                                 {640, 480}, {800, 600}, {1024, 576}, {960, 720},
-                                                                 {1280, 720}, {600, 800}}};
+  static constexpr std::array<std::array<int, 2>, 10> kSizes = {{{256, 256}, {320, 240}, {400, 300}, {512, 384},
+                                                                 {640, 360}, {480, 480}, {640, 480}, {576, 432},
+                                                                 {600, 400}, {360, 480}}};
   const auto& size = kSizes[static_cast<size_t>(index) % kSizes.size()];
   const int channels = index % 7 == 6 ? 1 : index % 5 == 4 ? 4 : 3;
   return SyntheticCover(size[0], size[1], 0x5EED0000ULL + static_cast<uint64_t>(index), channels);

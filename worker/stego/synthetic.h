@@ -17,10 +17,15 @@ namespace stego {
 // never fully transparent) channels.
 Image SyntheticCover(int width, int height, uint64_t seed, int channels = 3);
 
+// The worker's default cover: 1920x1080 BGR, the same pixels on every member.
+Image DefaultCover();
+
 inline constexpr int kDatasetSize = 50;
 
-// Dataset image `index` in [0, kDatasetSize): sizes from 256x256 to 1280x720, mostly BGR, every
-// fifth BGRA and every seventh gray. kInvalidArgument outside the range.
+// Dataset image `index` in [0, kDatasetSize): sizes from 256x256 to 640x480, mostly BGR, every
+// fifth BGRA and every seventh gray. Each one's PNG fits the default cover at 1 LSB, since the
+// prototype's clients (its loadgen and GUI stress test) embed dataset images into it as secrets.
+// kInvalidArgument outside the range.
 Result<Image> DatasetImage(int index);
 
 }  // namespace stego

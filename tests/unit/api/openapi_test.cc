@@ -32,7 +32,8 @@ TEST(OpenApi, DocumentsExactlyTheServedRoutes) {
   const AccessControl access("");
   Endpoints endpoints(router, pause, access);
   AddStegoRoutes(endpoints, {.tunables = nullptr,
-                             .default_cover = std::make_shared<const stego::Image>(stego::SyntheticCover(64, 64, 1)),
+                             .default_cover = std::make_shared<const stego::PngTemplate>(*stego::PngTemplate::Prepare(
+                                 std::make_shared<const stego::Image>(stego::SyntheticCover(64, 64, 1)))),
                              .metrics = &metrics});
   AddServiceRoutes(endpoints, pause, metrics, {});
   AddClusterRoutes(endpoints, nullptr);

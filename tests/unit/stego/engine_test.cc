@@ -160,6 +160,49 @@ TEST(Embed, SamePasswordTwiceUsesFreshSaltAndNonce) {
   EXPECT_EQ(ExtractOrDie(a, "pw").data, ExtractOrDie(b, "pw").data);
 }
 
+// EmbedRows copies only the rows the payload reaches; over the untouched cover they are exactly
+// what Embed writes, and the result extracts.
+TEST(EmbedRows, WritesWhatEmbedWritesIntoOnlyTheRowsItReaches) {
+  for (int channels : {1, 3, 4}) {
+    for (int depth : {1, 3}) {
+      const Image cover = Cover(97, 61, channels, 5);
+      const PackedPayload packed = *Pack(RandomData(300, 2), Options(depth));
+      Result<StegoRows> rows = EmbedRows(cover, packed);
+      ASSERT_TRUE(rows.has_value()) << rows.error().message;
+      Image whole = cover;
+      const Result<EmbedReport> report = Embed(whole, packed);
+      ASSERT_TRUE(report.has_value());
+      EXPECT_EQ(rows->report.container_bytes, report->container_bytes);
+      ASSERT_LT(rows->top.height, cover.height) << "a small payload reaches only the first rows";
+      ASSERT_EQ(rows->top.width, cover.width);
+      Image composed = cover;
+      std::copy(rows->top.pixels.begin(), rows->top.pixels.end(), composed.pixels.begin());
+      EXPECT_EQ(composed.pixels, whole.pixels) << channels << " channels, depth " << depth;
+      // One row fewer would have cut the payload: the rows reached are the fewest that hold it.
+      const size_t kept = static_cast<size_t>(rows->top.height - 1) * static_cast<size_t>(cover.width) *
+                          static_cast<size_t>(cover.channels);
+      EXPECT_FALSE(std::equal(cover.pixels.begin() + static_cast<std::ptrdiff_t>(kept),
+                              cover.pixels.begin() + static_cast<std::ptrdiff_t>(rows->top.pixels.size()),
+                              rows->top.pixels.begin() + static_cast<std::ptrdiff_t>(kept)));
+      EXPECT_EQ(ExtractOrDie(composed).data, RandomData(300, 2));
+    }
+  }
+}
+
+TEST(EmbedRows, APasswordReachesEveryRow) {
+  const Image cover = Cover(64, 64, 3);
+  Result<StegoRows> rows = EmbedRows(cover, *Pack(TextData(100), Options(1, "pw")));
+  ASSERT_TRUE(rows.has_value());
+  EXPECT_EQ(rows->top.height, cover.height);
+  EXPECT_EQ(ExtractOrDie(rows->top, "pw").data, TextData(100));
+}
+
+TEST(EmbedRows, RefusesWhatEmbedRefuses) {
+  const Image cover = Cover(32, 32, 3);
+  EXPECT_EQ(EmbedRows(cover, *Pack(RandomData(5000, 1), Options(1))).error().code, ErrorCode::kCapacityExceeded);
+  EXPECT_EQ(EmbedRows(Image{}, *Pack(TextData(1), Options(1))).error().code, ErrorCode::kInvalidArgument);
+}
+
 // ---- Extraction errors ------------------------------------------------------------------------
 
 TEST(Extract, PasswordErrors) {

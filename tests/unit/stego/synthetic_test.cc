@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include "worker/stego/capacity.h"
+#include "worker/stego/payload.h"
 #include "worker/stego/png_writer.h"
 
 namespace stego {
@@ -42,9 +44,9 @@ TEST(Dataset, HasFiftyVariedImages) {
     Result<Image> image = DatasetImage(i);
     ASSERT_TRUE(image.has_value());
     EXPECT_GE(image->width, 256);
-    EXPECT_LE(image->width, 1280);
+    EXPECT_LE(image->width, 640);
     EXPECT_GE(image->height, 240);
-    EXPECT_LE(image->height, 800);
+    EXPECT_LE(image->height, 480);
     EXPECT_EQ(image->pixels.size(), image->pixel_count() * static_cast<size_t>(image->channels));
     rgba += image->channels == 4 ? 1 : 0;
     gray += image->channels == 1 ? 1 : 0;
@@ -61,6 +63,22 @@ TEST(Dataset, HasFiftyVariedImages) {
 TEST(Dataset, RefusesIndicesOutOfRange) {
   EXPECT_EQ(DatasetImage(-1).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(DatasetImage(kDatasetSize).error().code, ErrorCode::kInvalidArgument);
+}
+
+// The prototype's clients (its loadgen, its GUI's stress test) fetch dataset images and embed each,
+// as a file named secret.png, into the default cover at 1 LSB: every one must fit.
+TEST(Dataset, EveryImageFitsTheDefaultCoverAsASecret) {
+  const ImageDims cover = ImageDims::Of(DefaultCover());
+  for (int i = 0; i < kDatasetSize; ++i) {
+    const Result<std::vector<uint8_t>> png = WritePng(*DatasetImage(i));
+    ASSERT_TRUE(png.has_value());
+    EmbedOptions options;
+    options.filename = "secret.png";
+    options.mime = "image/png";
+    const Result<PackedPayload> packed = Pack(*png, options);
+    ASSERT_TRUE(packed.has_value());
+    EXPECT_TRUE(CheckCapacity(*packed, cover).has_value()) << "dataset image " << i << ": " << png->size() << " bytes";
+  }
 }
 
 }  // namespace
