@@ -1,7 +1,9 @@
 #include "worker/api/stego_routes.h"
 
+#include <array>
 #include <charconv>
 #include <chrono>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -242,11 +244,9 @@ class StegoHandlers {
       return http::Response::Error(request, 404, "not_found", "no such dataset image",
                                    "dataset images are numbered 0 to " + std::to_string(stego::kDatasetSize - 1));
     }
-    auto image = stego::DatasetImage(index);
-    if (!image) return ErrorResponse(request, image.error());
-    auto png = stego::EncodeImage(*image, stego::ImageFormat::kPng);
+    auto png = DatasetPng(index);
     if (!png) return ErrorResponse(request, png.error());
-    auto response = http::Response::Bytes(200, "image/png", std::string(png->begin(), png->end()));
+    auto response = http::Response::Bytes(200, "image/png", **png);
     response.headers.Set("Cache-Control", "public, max-age=86400, immutable");
     return response;
   }
@@ -374,6 +374,21 @@ class StegoHandlers {
     return std::move(*extracted);
   }
 
+  // Each dataset image is generated and encoded on first use, then kept: 50 PNGs, 13 MB in all.
+  stego::Result<std::shared_ptr<const std::string>> DatasetPng(int index) const {
+    {
+      std::lock_guard lock(dataset_mu_);
+      if (auto cached = dataset_png_[static_cast<size_t>(index)]) return cached;
+    }
+    auto image = stego::DatasetImage(index);
+    if (!image) return common::Unexpected{image.error()};
+    auto png = stego::EncodeImage(*image, stego::ImageFormat::kPng);
+    if (!png) return common::Unexpected{png.error()};
+    auto encoded = std::make_shared<const std::string>(png->begin(), png->end());
+    std::lock_guard lock(dataset_mu_);
+    return dataset_png_[static_cast<size_t>(index)] = std::move(encoded);
+  }
+
   StegoTunables Tunables() const { return settings_.tunables ? settings_.tunables() : StegoTunables{}; }
   uint64_t MaxPixels() const { return std::min(settings_.max_pixels, Tunables().max_pixels); }
 
@@ -415,6 +430,8 @@ class StegoHandlers {
   StegoSettings settings_;
   common::Family<common::Histogram>& phases_;
   http::MultipartLimits limits_;
+  mutable std::mutex dataset_mu_;
+  mutable std::array<std::shared_ptr<const std::string>, stego::kDatasetSize> dataset_png_;  // guarded by dataset_mu_
 };
 
 // The error code of an answer, empty for a success. Every error answer is Response::Error's JSON.

@@ -2,6 +2,7 @@
 
 #include <libdeflate.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "worker/stego/container.h"
@@ -26,11 +27,29 @@ std::vector<uint8_t> BuildRecord(const EmbedOptions& options, std::span<const ui
   return record;
 }
 
+using Compressor = std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)>;
+
+// Already-compressed data (PNG, JPEG, zip: most files people hide) does not shrink, and a level-6
+// pass over it costs about as much as the rest of an embed. A fast pass over four samples spread
+// over a large record says so first: they must shrink by 1/32 for the whole record to be tried.
+bool WorthDeflating(const std::vector<uint8_t>& record) {
+  constexpr size_t kSample = 16 * 1024, kSamples = 4;
+  if (record.size() < 4 * kSamples * kSample) return true;
+  const Compressor fast(libdeflate_alloc_compressor(1), &libdeflate_free_compressor);
+  if (!fast) return true;
+  std::vector<uint8_t> sample(kSamples * kSample), out(kSamples * kSample);
+  for (size_t i = 0; i < kSamples; ++i) {
+    const size_t at = i * (record.size() - kSample) / (kSamples - 1);
+    std::copy_n(record.begin() + static_cast<std::ptrdiff_t>(at), kSample, sample.begin() + static_cast<std::ptrdiff_t>(i * kSample));
+  }
+  const size_t size = libdeflate_deflate_compress(fast.get(), sample.data(), sample.size(), out.data(), out.size());
+  return size != 0 && size < sample.size() - sample.size() / 32;
+}
+
 // The deflated record when strictly smaller, else empty.
 std::vector<uint8_t> DeflateIfSmaller(const std::vector<uint8_t>& record) {
-  if (record.size() < 2) return {};
-  std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> compressor(
-      libdeflate_alloc_compressor(kDeflateLevel), &libdeflate_free_compressor);
+  if (record.size() < 2 || !WorthDeflating(record)) return {};
+  const Compressor compressor(libdeflate_alloc_compressor(kDeflateLevel), &libdeflate_free_compressor);
   if (!compressor) return {};
   std::vector<uint8_t> out(record.size() - 1);
   const size_t size =

@@ -124,6 +124,19 @@ TEST(Embed, CompressesOnlyWhenSmaller) {
   EXPECT_EQ(random.container_bytes, kPreambleBytes + HeaderBytes(false) + 1002u);
 }
 
+// Large records are sampled before the slow deflate pass: already-compressed files skip it, but a
+// file with a compressible part anywhere is still deflated.
+TEST(Pack, LargeRecordsAreDeflatedWhenAnyPartShrinks) {
+  EXPECT_FALSE(Pack(RandomData(300'000, 1), Options(1))->compressed);
+  EXPECT_TRUE(Pack(TextData(300'000), Options(1))->compressed);
+  std::vector<uint8_t> mixed = RandomData(300'000, 2);
+  const std::vector<uint8_t> text = TextData(100'000);
+  std::copy(text.begin(), text.end(), mixed.begin() + 200'000);
+  const Result<PackedPayload> packed = Pack(mixed, Options(1));
+  EXPECT_TRUE(packed->compressed);
+  EXPECT_LT(packed->body.size(), 250'000u);
+}
+
 TEST(Embed, RefusesBadOptions) {
   EXPECT_EQ(Pack(TextData(10), Options(0)).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(Pack(TextData(10), Options(5)).error().code, ErrorCode::kInvalidArgument);
