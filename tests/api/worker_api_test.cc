@@ -367,5 +367,67 @@ TEST(WorkerProcess, JsonLogsAreOneObjectPerLine) {
   EXPECT_GE(parsed, 3);
 }
 
+// CORS for the prototype's GUI (or any page of another origin) with --cors-origins.
+TEST(WorkerProcess, CorsServesAllowedOriginsPreflightsWithoutAuthAndEvenWhilePaused) {
+  ProcessUnderTest worker(WorkerOptions({"--cors-origins", "http://gui.example:8090"}));
+  HttpClient client(worker.host(), worker.port());
+  const testsupport::HeaderList gui = {{"Origin", "http://gui.example:8090"}};
+  auto preflight = [&](std::string_view path, std::string origin, std::string headers) {
+    return client.Request("OPTIONS", path, "",
+                          {{"Origin", std::move(origin)}, {"Access-Control-Request-Method", "POST"},
+                           {"Access-Control-Request-Headers", std::move(headers)}});
+  };
+  // The preflight of the GUI's JSON POST to an admin route: no key needed to ask.
+  auto admin = preflight("/admin/fail", "http://gui.example:8090", "content-type");
+  EXPECT_EQ(admin.status, 204) << admin.body;
+  EXPECT_EQ(admin.Header("Access-Control-Allow-Origin"), "http://gui.example:8090");
+  EXPECT_EQ(admin.Header("Access-Control-Allow-Methods"), "POST");
+  EXPECT_EQ(admin.Header("Access-Control-Allow-Headers"), "content-type");
+  EXPECT_TRUE(admin.Header("Access-Control-Max-Age"));
+  EXPECT_EQ(preflight("/api/v1/config", "http://gui.example:8090", "authorization, content-type")
+                .Header("Access-Control-Allow-Methods"),
+            "GET, HEAD, PUT");
+
+  auto embedded = client.PostMultipart("/api/embed", MultipartBuilder().Field("message", "x"), gui);
+  ASSERT_EQ(embedded.status, 200) << embedded.body;
+  EXPECT_EQ(embedded.Header("Access-Control-Allow-Origin"), "http://gui.example:8090");
+  EXPECT_EQ(embedded.Header("Access-Control-Expose-Headers"),
+            "X-Request-Id, Content-Disposition, X-Stego-Member, Retry-After");
+  EXPECT_EQ(embedded.Header("Vary"), "Origin");
+  // The admin key stays required; the page may read why it was refused.
+  auto refused = client.Post("/admin/fail", R"({"action":"pause"})", "application/json", gui);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.Header("Access-Control-Allow-Origin"), "http://gui.example:8090");
+
+  auto other = preflight("/api/embed", "http://evil.example", "");
+  EXPECT_EQ(other.status, 403);
+  EXPECT_EQ(other.Json()["code"], "origin_not_allowed");
+  EXPECT_EQ(other.Json()["origin"], "http://evil.example");
+  EXPECT_FALSE(client.Get("/healthz", {{"Origin", "http://evil.example"}}).Header("Access-Control-Allow-Origin"));
+
+  const testsupport::HeaderList key = {{"Authorization", std::string("Bearer ") + kAdminKey}};
+  ASSERT_EQ(client.Post("/admin/fail", R"({"action":"pause"})", "application/json", key).status, 200);
+  EXPECT_EQ(preflight("/api/embed", "http://gui.example:8090", "").status, 204) << "a paused member still answers preflights";
+  auto paused = client.Get("/healthz", gui);
+  EXPECT_EQ(paused.status, 503);
+  EXPECT_EQ(paused.Header("Access-Control-Allow-Origin"), "http://gui.example:8090");
+  ASSERT_EQ(client.Post("/admin/restore", "", "application/json", key).status, 200);
+}
+
+TEST(WorkerProcess, NoOriginIsAllowedByDefaultAndABadOriginFlagStopsTheStart) {
+  ProcessUnderTest worker(WorkerOptions());
+  HttpClient client(worker.host(), worker.port());
+  auto preflight = client.Request("OPTIONS", "/api/embed", "",
+                                  {{"Origin", "http://gui.example:8090"}, {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(preflight.status, 403);
+  EXPECT_FALSE(client.Get("/healthz", {{"Origin", "http://gui.example:8090"}}).Header("Access-Control-Allow-Origin"));
+
+  auto options = WorkerOptions({"--cors-origins", "gui.example"});
+  options.wait_listening = false;
+  ProcessUnderTest bad(options);
+  EXPECT_EQ(bad.WaitExit(std::chrono::seconds(10)), 2);
+  EXPECT_NE(bad.Output().find("--cors-origins"), std::string::npos) << bad.Output();
+}
+
 }  // namespace
 }  // namespace apitest
