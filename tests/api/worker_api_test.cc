@@ -74,10 +74,49 @@ TEST_F(WorkerApi, JsonAnswersCarryTheImageAndTheFigures) {
   EXPECT_EQ(recovered["mime"], "text/plain; charset=utf-8");
 }
 
+// The prototype's embed: `file` is the secret, hidden in the default cover; the answer's
+// payload_size_bytes is the stego PNG's size, and extract gives the file back with its type.
+TEST_F(WorkerApi, CompatibilityEmbedHidesTheUploadedFileInTheDefaultCover) {
+  const std::string secret = RandomBytes(3000, 7);
+  auto embedded = Client().PostMultipart("/api/embed", MultipartBuilder().File("file", "secret.bin", "application/pdf", secret));
+  ASSERT_EQ(embedded.status, 200) << embedded.body;
+  const json body = embedded.Json();
+  EXPECT_EQ(body["cover_info"]["width"], 1920);
+  EXPECT_EQ(body["cover_info"]["height"], 1080);
+  EXPECT_EQ(body["secret_size_bytes"], 3000);
+  const std::string stego = FromBase64(body["stego_image_b64"]);
+  EXPECT_EQ(body["payload_size_bytes"], stego.size());
+  auto extracted = Client().PostMultipart("/api/extract", MultipartBuilder().File("file", "stego.png", "image/png", stego));
+  ASSERT_EQ(extracted.status, 200) << extracted.body;
+  EXPECT_EQ(FromBase64(extracted.Json()["recovered_b64"]), secret);
+  EXPECT_EQ(extracted.Json()["recovered_mime"], "application/pdf");
+  ExpectError(Client().PostMultipart("/api/embed", MultipartBuilder().Field("password", "p")), 400, "invalid_parameter");
+}
+
+// The prototype's clients cannot name a depth: a secret too large for 1 bit per channel goes
+// 2 bits deep (reported in cover_info); a depth named by the request is kept, and refused if
+// too small.
+TEST_F(WorkerApi, CompatibilityEmbedGoesDeeperOnlyWhenNoDepthIsNamed) {
+  const std::string secret = RandomBytes(900'000, 11);  // 1920x1080 holds 777,576 bytes at 1 bit
+  auto embedded = Client().PostMultipart("/api/embed", MultipartBuilder().File("file", "big.bin", "application/zip", secret));
+  ASSERT_EQ(embedded.status, 200) << embedded.body.substr(0, 300);
+  EXPECT_EQ(embedded.Json()["cover_info"]["lsb_per_channel"], 2);
+  EXPECT_GE(embedded.Json()["cover_info"]["capacity_bytes"].get<size_t>(), secret.size());
+  auto extracted = Client().PostMultipart(
+      "/api/extract", MultipartBuilder().File("file", "s.png", "image/png", FromBase64(embedded.Json()["stego_image_b64"])));
+  ASSERT_EQ(extracted.status, 200);
+  EXPECT_EQ(FromBase64(extracted.Json()["recovered_b64"]), secret);
+  ExpectError(Client().PostMultipart("/api/embed",
+                                     MultipartBuilder().File("file", "big.bin", "application/zip", secret).Field("lsb_bits", "1")),
+              413, "capacity_exceeded");
+  ExpectError(Embed(MultipartBuilder().File("file", "big.bin", "application/zip", secret)), 413, "capacity_exceeded");
+}
+
+// Our extensions of the prototype's embed: an uploaded `cover`, a `message` instead of `file`.
 TEST_F(WorkerApi, CompatibilityEndpointsKeepThePrototypeFields) {
   const std::string cover = Encode(stego::SyntheticCover(200, 100, 3));
   auto embedded = Client().PostMultipart(
-      "/api/embed", MultipartBuilder().File("file", "test.png", "image/png", cover).Field("message", "hello"));
+      "/api/embed", MultipartBuilder().File("cover", "test.png", "image/png", cover).Field("message", "hello"));
   ASSERT_EQ(embedded.status, 200) << embedded.body;
   const json body = embedded.Json();
   for (const char* field : {"request_id", "cover_info", "secret_size_bytes", "payload_size_bytes", "stego_image_b64",
@@ -90,6 +129,7 @@ TEST_F(WorkerApi, CompatibilityEndpointsKeepThePrototypeFields) {
   EXPECT_EQ(body["cover_info"]["lsb_per_channel"], 1);
   EXPECT_GT(body["cover_info"]["capacity_bytes"].get<int>(), 5);  // at least the message itself
   EXPECT_EQ(body["secret_size_bytes"], 5);
+  EXPECT_EQ(body["payload_size_bytes"], FromBase64(body["stego_image_b64"]).size());
 
   auto extracted = Client().PostMultipart(
       "/api/extract", MultipartBuilder().File("file", "out.png", "image/png", FromBase64(body["stego_image_b64"])));

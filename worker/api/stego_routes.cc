@@ -100,6 +100,8 @@ struct EmbedJob {
   std::string_view secret;
   stego::EmbedOptions options;
   stego::ImageFormat format = stego::ImageFormat::kPng;
+  // No depth named: use the shallowest from options.lsb_bits up to 4 that holds the payload.
+  bool deepen_to_fit = false;
 };
 
 struct EmbedDone {
@@ -128,7 +130,7 @@ class StegoHandlers {
     auto form =
         Form::Parse(request, {"cover", "cover_id", "file", "message", "password", "lsb_bits", "format"}, limits_);
     if (!form) return form.error();
-    auto job = ReadEmbedJob(request, *form, "cover", "file", "message");
+    auto job = ReadEmbedJob(request, *form);
     if (!job) return job.error();
     auto done = RunEmbed(request, *job);
     if (!done) return done.error();
@@ -149,19 +151,25 @@ class StegoHandlers {
     return http::Response::Json(200, body);
   }
 
+  // The prototype's embed: `file` is the secret, hidden in the default cover; our fields
+  // (`cover` or `cover_id`, `message` instead of `file`, `password`, `lsb_bits`) are optional
+  // extras. Always JSON, with the prototype's field names and meanings.
   http::Response CompatEmbed(http::Request& request) const {
-    auto form = Form::Parse(request, {"file", "cover_id", "message", "secret", "password", "lsb_bits"}, limits_);
+    auto form = Form::Parse(request, {"file", "cover", "cover_id", "message", "password", "lsb_bits"}, limits_);
     if (!form) return form.error();
-    // The prototype's field names: `file` is the cover, `message` or `secret` the payload.
-    auto job = ReadEmbedJob(request, *form, "file", "secret", "message");
+    auto job = ReadEmbedJob(request, *form);
     if (!job) return job.error();
+    // The prototype's clients cannot name a depth, and the secrets its loadgen sends (our dataset
+    // images, up to 1.35 MB) can exceed what the default cover holds at 1 bit (777,576 bytes).
+    job->deepen_to_fit = !form->Get("lsb_bits");
     auto done = RunEmbed(request, *job);
     if (!done) return done.error();
     const json body = {
         {"request_id", request.request_id},
         {"cover_info", CoverInfo(*done)},
         {"secret_size_bytes", job->secret.size()},
-        {"payload_size_bytes", done->report.container_bytes},
+        // The prototype's meaning: the size of the stego image it returns (its GUI shows it so).
+        {"payload_size_bytes", done->image.size()},
         {"stego_image_b64", Base64(AsBytes(done->image))},
         {"notes", Notes(*done)},
     };
@@ -261,29 +269,26 @@ class StegoHandlers {
     return result;
   }
 
-  // Reads cover, payload, password, depth and output format; `cover_field`, `file_field` and
-  // `text_field` name the uploads (the compatibility surface names them differently).
-  Answer<EmbedJob> ReadEmbedJob(const http::Request& request, const Form& form, std::string_view cover_field,
-                                std::string_view file_field, std::string_view text_field) const {
+  // Reads cover (`cover`, `cover_id` or neither: the default one), payload (`file` or `message`),
+  // password, depth and output format.
+  Answer<EmbedJob> ReadEmbedJob(const http::Request& request, const Form& form) const {
     EmbedJob job;
-    job.cover = form.Get(cover_field);
+    job.cover = form.Get("cover");
     if (const auto id = form.Text("cover_id")) {
       if (job.cover) {
-        return common::Unexpected{BadParameter(request, "cover_id",
-                                               "give either '" + std::string(cover_field) +
-                                                   "' (an image) or 'cover_id' (a library cover), not both")};
+        return common::Unexpected{
+            BadParameter(request, "cover_id", "give either 'cover' (an image) or 'cover_id' (a library cover), not both")};
       }
       if (!settings_.library_cover) return common::Unexpected{NotClustered(request)};
       auto library = settings_.library_cover(request, *id);
       if (!library) return common::Unexpected{std::move(library.error())};
       job.library = std::move(*library);
     }
-    const auto* file = form.Get(file_field);
-    const auto* text = form.Get(text_field);
+    const auto* file = form.Get("file");
+    const auto* text = form.Get("message");
     if ((file == nullptr) == (text == nullptr)) {
-      return common::Unexpected{BadParameter(request, file_field,
-                                             "give exactly one of '" + std::string(file_field) + "' (a file) or '" +
-                                                 std::string(text_field) + "' (a text message)")};
+      return common::Unexpected{
+          BadParameter(request, "file", "give exactly one of 'file' (a file) or 'message' (a text message)")};
     }
     if (file) {
       job.secret = file->data;
@@ -324,6 +329,7 @@ class StegoHandlers {
       auto info = job.library ? WithinLimits(job.library->info)
                               : Timed("probe", [&] { return ProbeWithinLimits(AsBytes(job.cover->data)); });
       if (!info) return common::Unexpected{ErrorResponse(request, info.error())};
+      if (job.deepen_to_fit) DeepenToFit(*packed, info->dims());
       if (auto fits = stego::CheckCapacity(*packed, info->dims()); !fits) {
         return common::Unexpected{ErrorResponse(request, fits.error())};
       }
@@ -333,6 +339,7 @@ class StegoHandlers {
       const std::string name = job.library ? job.library->name : job.cover->filename.value_or("");
       stem = std::string(Stem(SafeFileName(name, "cover"))) + "-";
     } else {
+      if (job.deepen_to_fit) DeepenToFit(*packed, stego::ImageDims::Of(*settings_.default_cover));
       cover = Timed("copy_default_cover", [&] { return *settings_.default_cover; });
     }
     auto report = Timed("embed", [&] { return stego::Embed(cover, *packed); });
@@ -385,6 +392,11 @@ class StegoHandlers {
     auto shared = job.library->decode();
     if (!shared) return common::Unexpected{shared.error()};
     return **shared;
+  }
+
+  // Raises the depth until the payload fits, or to 4 (where the capacity check then refuses it).
+  static void DeepenToFit(stego::PackedPayload& packed, const stego::ImageDims& dims) {
+    while (packed.options.lsb_bits < 4 && !stego::CheckCapacity(packed, dims)) ++packed.options.lsb_bits;
   }
 
   static json CoverInfo(const EmbedDone& done) {
