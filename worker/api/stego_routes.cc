@@ -461,7 +461,6 @@ void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
   cluster::JobTable* jobs = settings.jobs;
   auto relay = settings.relay;
   auto on_job = settings.on_job;
-  auto compat_gate = settings.compat_gate;
   auto handlers = std::make_shared<const StegoHandlers>(std::move(settings));
   // Jobs that take an upload are the ones worth placing on another member (dispatcher.h).
   enum class Placement { kHere, kDispatchable };
@@ -476,12 +475,6 @@ void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
     if (jobs && placement == Placement::kDispatchable) {
       handler = jobs->Add(name, std::move(handler));
       if (relay) options.relay = [relay, name](const http::Request& request) { return relay(request, name); };
-    }
-    if (compat_gate && name.starts_with("compat_")) {
-      handler = [compat_gate, handler = std::move(handler)](http::Request& request) {
-        if (auto answer = compat_gate(request)) return std::move(*answer);
-        return handler(request);
-      };
     }
     endpoints.Add(method, pattern, Access::kUser, std::move(handler), std::move(options));
   };

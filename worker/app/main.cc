@@ -157,14 +157,6 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
       return d->Relay(request, route);
     };
   }
-  // The prototype's clients expect its not-leader answer while no leader is known.
-  std::function<std::optional<http::Response>(const http::Request&)> compat_gate = nullptr;
-  if (member) {
-    compat_gate = [m = member.get()](const http::Request& request) -> std::optional<http::Response> {
-      if (m->node().Status().leader != raft::kNone) return std::nullopt;
-      return api::NotLeader(request, *m);
-    };
-  }
   api::AddStegoRoutes(endpoints, {.max_upload_bytes = config.max_upload_bytes,
                                   .max_pixels = config.max_pixels,
                                   .tunables = tunables,
@@ -173,8 +165,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
                                   .library_cover = member ? api::LibraryCovers(*member) : nullptr,
                                   .jobs = &jobs,
                                   .relay = relay,
-                                  .on_job = on_job,
-                                  .compat_gate = compat_gate});
+                                  .on_job = on_job});
   // A standalone worker is ready as soon as it serves; a member once it knows a leader and has
   // applied what is committed.
   api::ReadinessProbe readiness = nullptr;
