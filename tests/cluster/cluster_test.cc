@@ -228,7 +228,7 @@ TEST_F(Cluster, ClusterStatusReportsEveryMembersRoleHealthAndLoad) {
   for (const auto& [name, m] : members_) {
     const json n = node_of(status, name);
     ASSERT_TRUE(n.is_object()) << name;
-    EXPECT_EQ(n["role"], name == leader ? "leader" : "follower");
+    EXPECT_EQ(n["role"], name == leader ? "Leader" : "Follower") << "the prototype's capitalised role names";
     EXPECT_EQ(n["healthy"], true);
     EXPECT_EQ(n["ip"], "127.0.0.1");
     EXPECT_EQ(n["http_port"], m.http_port);
@@ -243,7 +243,10 @@ TEST_F(Cluster, ClusterStatusReportsEveryMembersRoleHealthAndLoad) {
   members_.at("node2").process->WaitExit(5s);
   const json after = node_of(Client("node3").Request("GET", "/cluster/status").Json(), "node2");
   EXPECT_EQ(after["healthy"], false);
-  EXPECT_TRUE(after["cpu_pct"].is_null());
+  for (const char* k : {"cpu_pct", "mem_pct", "qps_1m", "p95_ms"}) {
+    EXPECT_EQ(after[k], 0) << k << ": a member that does not answer reports zeros, never null";
+    EXPECT_TRUE(after[k].is_number()) << k;
+  }
 }
 
 TEST_F(Cluster, AdminTransfersLeadershipToTheNamedMember) {
