@@ -74,10 +74,49 @@ TEST_F(WorkerApi, JsonAnswersCarryTheImageAndTheFigures) {
   EXPECT_EQ(recovered["mime"], "text/plain; charset=utf-8");
 }
 
+// The prototype's embed: `file` is the secret, hidden in the default cover; the answer's
+// payload_size_bytes is the stego PNG's size, and extract gives the file back with its type.
+TEST_F(WorkerApi, CompatibilityEmbedHidesTheUploadedFileInTheDefaultCover) {
+  const std::string secret = RandomBytes(3000, 7);
+  auto embedded = Client().PostMultipart("/api/embed", MultipartBuilder().File("file", "secret.bin", "application/pdf", secret));
+  ASSERT_EQ(embedded.status, 200) << embedded.body;
+  const json body = embedded.Json();
+  EXPECT_EQ(body["cover_info"]["width"], 1920);
+  EXPECT_EQ(body["cover_info"]["height"], 1080);
+  EXPECT_EQ(body["secret_size_bytes"], 3000);
+  const std::string stego = FromBase64(body["stego_image_b64"]);
+  EXPECT_EQ(body["payload_size_bytes"], stego.size());
+  auto extracted = Client().PostMultipart("/api/extract", MultipartBuilder().File("file", "stego.png", "image/png", stego));
+  ASSERT_EQ(extracted.status, 200) << extracted.body;
+  EXPECT_EQ(FromBase64(extracted.Json()["recovered_b64"]), secret);
+  EXPECT_EQ(extracted.Json()["recovered_mime"], "application/pdf");
+  ExpectError(Client().PostMultipart("/api/embed", MultipartBuilder().Field("password", "p")), 400, "invalid_parameter");
+}
+
+// The prototype's clients cannot name a depth: a secret too large for 1 bit per channel goes
+// 2 bits deep (reported in cover_info); a depth named by the request is kept, and refused if
+// too small.
+// As the prototype answered 413: a secret larger than the default cover holds at the depth used.
+TEST_F(WorkerApi, CompatibilityEmbedRefusesASecretTheDepthCannotHold) {
+  const std::string secret = RandomBytes(900'000, 11);  // 1920x1080 holds 777,576 bytes at 1 bit
+  ExpectError(Client().PostMultipart("/api/embed", MultipartBuilder().File("file", "big.bin", "application/zip", secret)),
+              413, "capacity_exceeded");
+  auto embedded = Client().PostMultipart(
+      "/api/embed", MultipartBuilder().File("file", "big.bin", "application/zip", secret).Field("lsb_bits", "2"));
+  ASSERT_EQ(embedded.status, 200) << embedded.body.substr(0, 300);
+  EXPECT_EQ(embedded.Json()["cover_info"]["lsb_per_channel"], 2);
+  EXPECT_GE(embedded.Json()["cover_info"]["capacity_bytes"].get<size_t>(), secret.size());
+  auto extracted = Client().PostMultipart(
+      "/api/extract", MultipartBuilder().File("file", "s.png", "image/png", FromBase64(embedded.Json()["stego_image_b64"])));
+  ASSERT_EQ(extracted.status, 200);
+  EXPECT_EQ(FromBase64(extracted.Json()["recovered_b64"]), secret);
+}
+
+// Our extensions of the prototype's embed: an uploaded `cover`, a `message` instead of `file`.
 TEST_F(WorkerApi, CompatibilityEndpointsKeepThePrototypeFields) {
   const std::string cover = Encode(stego::SyntheticCover(200, 100, 3));
   auto embedded = Client().PostMultipart(
-      "/api/embed", MultipartBuilder().File("file", "test.png", "image/png", cover).Field("message", "hello"));
+      "/api/embed", MultipartBuilder().File("cover", "test.png", "image/png", cover).Field("message", "hello"));
   ASSERT_EQ(embedded.status, 200) << embedded.body;
   const json body = embedded.Json();
   for (const char* field : {"request_id", "cover_info", "secret_size_bytes", "payload_size_bytes", "stego_image_b64",
@@ -90,6 +129,7 @@ TEST_F(WorkerApi, CompatibilityEndpointsKeepThePrototypeFields) {
   EXPECT_EQ(body["cover_info"]["lsb_per_channel"], 1);
   EXPECT_GT(body["cover_info"]["capacity_bytes"].get<int>(), 5);  // at least the message itself
   EXPECT_EQ(body["secret_size_bytes"], 5);
+  EXPECT_EQ(body["payload_size_bytes"], FromBase64(body["stego_image_b64"]).size());
 
   auto extracted = Client().PostMultipart(
       "/api/extract", MultipartBuilder().File("file", "out.png", "image/png", FromBase64(body["stego_image_b64"])));
@@ -365,6 +405,68 @@ TEST(WorkerProcess, JsonLogsAreOneObjectPerLine) {
     ++parsed;
   }
   EXPECT_GE(parsed, 3);
+}
+
+// CORS for the prototype's GUI (or any page of another origin) with --cors-origins.
+TEST(WorkerProcess, CorsServesAllowedOriginsPreflightsWithoutAuthAndEvenWhilePaused) {
+  ProcessUnderTest worker(WorkerOptions({"--cors-origins", "http://gui.example:8090"}));
+  HttpClient client(worker.host(), worker.port());
+  const testsupport::HeaderList gui = {{"Origin", "http://gui.example:8090"}};
+  auto preflight = [&](std::string_view path, std::string origin, std::string headers) {
+    return client.Request("OPTIONS", path, "",
+                          {{"Origin", std::move(origin)}, {"Access-Control-Request-Method", "POST"},
+                           {"Access-Control-Request-Headers", std::move(headers)}});
+  };
+  // The preflight of the GUI's JSON POST to an admin route: no key needed to ask.
+  auto admin = preflight("/admin/fail", "http://gui.example:8090", "content-type");
+  EXPECT_EQ(admin.status, 204) << admin.body;
+  EXPECT_EQ(admin.Header("Access-Control-Allow-Origin"), "http://gui.example:8090");
+  EXPECT_EQ(admin.Header("Access-Control-Allow-Methods"), "POST");
+  EXPECT_EQ(admin.Header("Access-Control-Allow-Headers"), "content-type");
+  EXPECT_TRUE(admin.Header("Access-Control-Max-Age"));
+  EXPECT_EQ(preflight("/api/v1/config", "http://gui.example:8090", "authorization, content-type")
+                .Header("Access-Control-Allow-Methods"),
+            "GET, HEAD, PUT");
+
+  auto embedded = client.PostMultipart("/api/embed", MultipartBuilder().Field("message", "x"), gui);
+  ASSERT_EQ(embedded.status, 200) << embedded.body;
+  EXPECT_EQ(embedded.Header("Access-Control-Allow-Origin"), "http://gui.example:8090");
+  EXPECT_EQ(embedded.Header("Access-Control-Expose-Headers"),
+            "X-Request-Id, Content-Disposition, X-Stego-Member, Retry-After");
+  EXPECT_EQ(embedded.Header("Vary"), "Origin");
+  // The admin key stays required; the page may read why it was refused.
+  auto refused = client.Post("/admin/fail", R"({"action":"pause"})", "application/json", gui);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.Header("Access-Control-Allow-Origin"), "http://gui.example:8090");
+
+  auto other = preflight("/api/embed", "http://evil.example", "");
+  EXPECT_EQ(other.status, 403);
+  EXPECT_EQ(other.Json()["code"], "origin_not_allowed");
+  EXPECT_EQ(other.Json()["origin"], "http://evil.example");
+  EXPECT_FALSE(client.Get("/healthz", {{"Origin", "http://evil.example"}}).Header("Access-Control-Allow-Origin"));
+
+  const testsupport::HeaderList key = {{"Authorization", std::string("Bearer ") + kAdminKey}};
+  ASSERT_EQ(client.Post("/admin/fail", R"({"action":"pause"})", "application/json", key).status, 200);
+  EXPECT_EQ(preflight("/api/embed", "http://gui.example:8090", "").status, 204) << "a paused member still answers preflights";
+  auto paused = client.Get("/healthz", gui);
+  EXPECT_EQ(paused.status, 503);
+  EXPECT_EQ(paused.Header("Access-Control-Allow-Origin"), "http://gui.example:8090");
+  ASSERT_EQ(client.Post("/admin/restore", "", "application/json", key).status, 200);
+}
+
+TEST(WorkerProcess, NoOriginIsAllowedByDefaultAndABadOriginFlagStopsTheStart) {
+  ProcessUnderTest worker(WorkerOptions());
+  HttpClient client(worker.host(), worker.port());
+  auto preflight = client.Request("OPTIONS", "/api/embed", "",
+                                  {{"Origin", "http://gui.example:8090"}, {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(preflight.status, 403);
+  EXPECT_FALSE(client.Get("/healthz", {{"Origin", "http://gui.example:8090"}}).Header("Access-Control-Allow-Origin"));
+
+  auto options = WorkerOptions({"--cors-origins", "gui.example"});
+  options.wait_listening = false;
+  ProcessUnderTest bad(options);
+  EXPECT_EQ(bad.WaitExit(std::chrono::seconds(10)), 2);
+  EXPECT_NE(bad.Output().find("--cors-origins"), std::string::npos) << bad.Output();
 }
 
 }  // namespace

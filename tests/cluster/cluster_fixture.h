@@ -75,6 +75,7 @@ class Cluster : public ::testing::Test {
                                      "--peer", listen + ":" + std::to_string(m.peer_port), "--peers", peers,
                                      "--data-dir", m.dir.string(), "--threads", "2"};
     if (!m.listen.empty()) args.insert(args.end(), {"--advertise", m.host});
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     m.process = std::make_unique<ProcessUnderTest>(ProcessUnderTest::Options{
         .binary = STEGO_WORKER_BINARY,
         .args = std::move(args),
@@ -168,6 +169,7 @@ class Cluster : public ::testing::Test {
   std::filesystem::path root_;
   std::map<std::string, Member> members_;
   std::set<std::string> frozen_;  // SIGSTOPped or paused: not asked anything
+  std::vector<std::string> extra_args_;  // given to every member started (set before SetUp)
 };
 
 }  // namespace clustertest

@@ -21,6 +21,7 @@
 namespace {
 
 using namespace clustertest;
+using testsupport::MultipartBuilder;
 
 TEST_F(Cluster, FormsFromTheFirstMemberAndEveryoneBecomesAVoter) {
   WaitFullyFormed();
@@ -227,7 +228,7 @@ TEST_F(Cluster, ClusterStatusReportsEveryMembersRoleHealthAndLoad) {
   for (const auto& [name, m] : members_) {
     const json n = node_of(status, name);
     ASSERT_TRUE(n.is_object()) << name;
-    EXPECT_EQ(n["role"], name == leader ? "leader" : "follower");
+    EXPECT_EQ(n["role"], name == leader ? "Leader" : "Follower") << "the prototype's capitalised role names";
     EXPECT_EQ(n["healthy"], true);
     EXPECT_EQ(n["ip"], "127.0.0.1");
     EXPECT_EQ(n["http_port"], m.http_port);
@@ -242,7 +243,10 @@ TEST_F(Cluster, ClusterStatusReportsEveryMembersRoleHealthAndLoad) {
   members_.at("node2").process->WaitExit(5s);
   const json after = node_of(Client("node3").Request("GET", "/cluster/status").Json(), "node2");
   EXPECT_EQ(after["healthy"], false);
-  EXPECT_TRUE(after["cpu_pct"].is_null());
+  for (const char* k : {"cpu_pct", "mem_pct", "qps_1m", "p95_ms"}) {
+    EXPECT_EQ(after[k], 0) << k << ": a member that does not answer reports zeros, never null";
+    EXPECT_TRUE(after[k].is_number()) << k;
+  }
 }
 
 TEST_F(Cluster, AdminTransfersLeadershipToTheNamedMember) {
@@ -320,9 +324,9 @@ TEST_F(Cluster, AClientThatAsksForTheLeaderIsSentToIt) {
   EXPECT_EQ(Client(leader).Request("PUT", "/api/v1/config", R"({"default_lsb_bits": 3})", leader_only).status, 200);
 }
 
-// The prototype's compatibility routes answer its not-leader error while a member knows no
-// leader; the versioned routes keep computing there.
-TEST_F(Cluster, CompatibilityRoutesAnswerNotLeaderWhileNoLeaderIsKnown) {
+// Stateless stego routes never depend on the leader: with a majority killed, the survivor (which
+// knows no leader) still embeds and extracts on the prototype's routes and ours, with 200.
+TEST_F(Cluster, StegoRoutesServeWhileNoLeaderIsKnown) {
   WaitFullyFormed();
   const std::string survivor = WaitLeader();
   std::vector<std::string> others;
@@ -335,20 +339,22 @@ TEST_F(Cluster, CompatibilityRoutesAnswerNotLeaderWhileNoLeaderIsKnown) {
   }
   // Without a majority the leader steps down (check-quorum) and knows no leader.
   ASSERT_TRUE(Eventually([&] { return RaftStatus(survivor)["leader_id"].is_null(); }));
-  testsupport::MultipartBuilder form;
-  form.Field("message", "hello");
-  const auto compat = Client(survivor).Request("POST", "/api/embed", form.Body(), {{"Content-Type", form.ContentType()}});
-  EXPECT_EQ(compat.status, 503) << compat.body;
-  EXPECT_EQ(compat.Json()["code"], "not_leader");
-  EXPECT_TRUE(compat.Json()["leader_id"].is_null());
-  EXPECT_TRUE(compat.Json().contains("leader_address"));
-  EXPECT_EQ(Client(survivor).Request("POST", "/api/v1/embed", form.Body(), {{"Content-Type", form.ContentType()}}).status,
-            200);
-  for (const auto& name : others) Start(name);
-  WaitLeader();
-  EXPECT_TRUE(Eventually([&] {
-    return Client(survivor).Request("POST", "/api/embed", form.Body(), {{"Content-Type", form.ContentType()}}).status == 200;
-  }));
+  auto client = Client(survivor);
+  const std::string secret = client.Get("/api/dataset/7").body;
+  ASSERT_GT(secret.size(), 0u);
+  const auto compat = client.PostMultipart("/api/embed", MultipartBuilder().File("file", "secret.png", "image/png", secret));
+  ASSERT_EQ(compat.status, 200) << compat.body;
+  const std::string stego = testsupport::FromBase64(compat.Json()["stego_image_b64"]);
+  const auto recovered = client.PostMultipart("/api/extract", MultipartBuilder().File("file", "stego.png", "image/png", stego));
+  ASSERT_EQ(recovered.status, 200) << recovered.body;
+  EXPECT_EQ(testsupport::FromBase64(recovered.Json()["recovered_b64"]), secret);
+  const auto v1 = client.PostMultipart("/api/v1/embed", MultipartBuilder().Field("message", "hello"));
+  ASSERT_EQ(v1.status, 200) << v1.body;
+  EXPECT_EQ(client.PostMultipart("/api/v1/extract", MultipartBuilder().File("file", "s.png", "image/png", v1.body)).body,
+            "hello");
+  EXPECT_EQ(client.PostMultipart("/api/v1/capacity", MultipartBuilder()).status, 200);
+  EXPECT_EQ(client.Get("/api/v1/dataset/7").body, secret);
+  EXPECT_TRUE(RaftStatus(survivor)["leader_id"].is_null()) << "all of it was served without a leader";
 }
 
 // Members listening on every address (as pods do) tell the others the address given with

@@ -138,7 +138,7 @@ class StegoHandlers {
     auto form =
         Form::Parse(request, {"cover", "cover_id", "file", "message", "password", "lsb_bits", "format"}, limits_);
     if (!form) return form.error();
-    auto job = ReadEmbedJob(request, *form, "cover", "file", "message");
+    auto job = ReadEmbedJob(request, *form);
     if (!job) return job.error();
     auto done = RunEmbed(request, *job);
     if (!done) return done.error();
@@ -158,11 +158,13 @@ class StegoHandlers {
     return JsonWithBase64(body, "stego_image_b64", AsBytes(done->image));
   }
 
+  // The prototype's embed: `file` is the secret, hidden in the default cover; our fields
+  // (`cover` or `cover_id`, `message` instead of `file`, `password`, `lsb_bits`) are optional
+  // extras. Always JSON, with the prototype's field names and meanings.
   http::Response CompatEmbed(http::Request& request) const {
-    auto form = Form::Parse(request, {"file", "cover_id", "message", "secret", "password", "lsb_bits"}, limits_);
+    auto form = Form::Parse(request, {"file", "cover", "cover_id", "message", "password", "lsb_bits"}, limits_);
     if (!form) return form.error();
-    // The prototype's field names: `file` is the cover, `message` or `secret` the payload.
-    auto job = ReadEmbedJob(request, *form, "file", "secret", "message");
+    auto job = ReadEmbedJob(request, *form);
     if (!job) return job.error();
     auto done = RunEmbed(request, *job);
     if (!done) return done.error();
@@ -170,7 +172,8 @@ class StegoHandlers {
         {"request_id", request.request_id},
         {"cover_info", CoverInfo(*done)},
         {"secret_size_bytes", job->secret.size()},
-        {"payload_size_bytes", done->report.container_bytes},
+        // The prototype's meaning: the size of the stego image it returns (its GUI shows it so).
+        {"payload_size_bytes", done->image.size()},
         {"notes", Notes(*done)},
     };
     return JsonWithBase64(body, "stego_image_b64", AsBytes(done->image));
@@ -265,29 +268,26 @@ class StegoHandlers {
     return result;
   }
 
-  // Reads cover, payload, password, depth and output format; `cover_field`, `file_field` and
-  // `text_field` name the uploads (the compatibility surface names them differently).
-  Answer<EmbedJob> ReadEmbedJob(const http::Request& request, const Form& form, std::string_view cover_field,
-                                std::string_view file_field, std::string_view text_field) const {
+  // Reads cover (`cover`, `cover_id` or neither: the default one), payload (`file` or `message`),
+  // password, depth and output format.
+  Answer<EmbedJob> ReadEmbedJob(const http::Request& request, const Form& form) const {
     EmbedJob job;
-    job.cover = form.Get(cover_field);
+    job.cover = form.Get("cover");
     if (const auto id = form.Text("cover_id")) {
       if (job.cover) {
-        return common::Unexpected{BadParameter(request, "cover_id",
-                                               "give either '" + std::string(cover_field) +
-                                                   "' (an image) or 'cover_id' (a library cover), not both")};
+        return common::Unexpected{
+            BadParameter(request, "cover_id", "give either 'cover' (an image) or 'cover_id' (a library cover), not both")};
       }
       if (!settings_.library_cover) return common::Unexpected{NotClustered(request)};
       auto library = settings_.library_cover(request, *id);
       if (!library) return common::Unexpected{std::move(library.error())};
       job.library = std::move(*library);
     }
-    const auto* file = form.Get(file_field);
-    const auto* text = form.Get(text_field);
+    const auto* file = form.Get("file");
+    const auto* text = form.Get("message");
     if ((file == nullptr) == (text == nullptr)) {
-      return common::Unexpected{BadParameter(request, file_field,
-                                             "give exactly one of '" + std::string(file_field) + "' (a file) or '" +
-                                                 std::string(text_field) + "' (a text message)")};
+      return common::Unexpected{
+          BadParameter(request, "file", "give exactly one of 'file' (a file) or 'message' (a text message)")};
     }
     if (file) {
       job.secret = file->data;
@@ -481,7 +481,6 @@ void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
   cluster::JobTable* jobs = settings.jobs;
   auto relay = settings.relay;
   auto on_job = settings.on_job;
-  auto compat_gate = settings.compat_gate;
   auto handlers = std::make_shared<const StegoHandlers>(std::move(settings));
   // Jobs that take an upload are the ones worth placing on another member (dispatcher.h).
   enum class Placement { kHere, kDispatchable };
@@ -496,12 +495,6 @@ void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
     if (jobs && placement == Placement::kDispatchable) {
       handler = jobs->Add(name, std::move(handler));
       if (relay) options.relay = [relay, name](const http::Request& request) { return relay(request, name); };
-    }
-    if (compat_gate && name.starts_with("compat_")) {
-      handler = [compat_gate, handler = std::move(handler)](http::Request& request) {
-        if (auto answer = compat_gate(request)) return std::move(*answer);
-        return handler(request);
-      };
     }
     endpoints.Add(method, pattern, Access::kUser, std::move(handler), std::move(options));
   };

@@ -1,6 +1,8 @@
 // The steganography endpoints: /api/v1/{embed,extract,capacity,dataset/{i}} and the prototype's
 // compatibility surface /api/{embed,extract,dataset/{i}}. Handlers parse and check the request,
-// call the engine, and shape the answer; the engine does the work.
+// call the engine, and shape the answer; the engine does the work. They are pure computations:
+// none waits for, or depends on, the Raft leader (only a cover_id the member has not applied
+// yet makes it ask, see cover_routes.h), so a member cut off from its cluster still serves them.
 #pragma once
 
 #include <cstddef>
@@ -67,9 +69,6 @@ struct StegoSettings {
   // Told how every embed, extract and capacity job computed here ended — success, or the error
   // code of its answer — for the job ledger (a cluster member's JobRecorder). Must not block.
   std::function<void(const cluster::JobRecord&)> on_job = nullptr;
-  // A cluster member's: the answer the prototype's compatibility routes give instead of the job
-  // (not_leader while the member knows no leader, as the prototype's clients expect), or nullopt.
-  std::function<std::optional<http::Response>(const http::Request&)> compat_gate = nullptr;
 };
 
 void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings);

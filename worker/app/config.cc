@@ -10,6 +10,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "worker/http/cors.h"
+
 namespace worker {
 namespace po = boost::program_options;
 using common::Unexpected;
@@ -23,6 +25,7 @@ struct RawFlags {
   std::string peer;
   std::string peers;
   std::string peers_dns;
+  std::string cors_origins;
 };
 
 po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
@@ -41,6 +44,9 @@ po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
       ("log-format", po::value(&c.log_format)->default_value(c.log_format), "text or json")
       ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error")
       ("admin-key", po::value(&c.admin_key), "bearer key with the admin role: /admin/*, config, keys (prefer STEGO_ADMIN_KEY: argv is visible in ps)")
+      ("cors-origins", po::value(&raw.cors_origins),
+       "origins whose web pages may call the API, comma-separated scheme://host[:port], or * for any "
+       "(default: none); a cluster's cors_origins setting adds to them")
       ("peer", po::value(&raw.peer), "Raft peer port host:port; makes this worker a cluster member (needs --data-dir)")
       ("advertise", po::value(&c.advertise),
        "host the other members and clients reach this member at (in Kubernetes the pod IP); required when --http or --peer listen on 0.0.0.0 or ::")
@@ -160,6 +166,9 @@ common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::str
   auto host_port = ParseHostPort(raw.http);
   if (!host_port) return Unexpected{"--http: " + host_port.error()};
   parsed.config.http = *host_port;
+  auto origins = http::ParseOriginList(raw.cors_origins);
+  if (!origins) return Unexpected{"--cors-origins: " + origins.error()};
+  parsed.config.cors_origins = std::move(*origins);
   if (!raw.peer.empty()) {
     auto peer = ParseHostPort(raw.peer);
     if (!peer) return Unexpected{"--peer: " + peer.error()};

@@ -29,6 +29,9 @@ struct WorkerConfig {
   std::string log_format = "text";
   std::string log_level = "info";
   std::string admin_key;     // empty: admin endpoints are refused
+  // Origins whose pages may call the API (http/cors.h), normalized; "*" any. The replicated
+  // configuration's cors_origins adds to them. Empty: none (same-origin pages only).
+  std::vector<std::string> cors_origins;
   // Cluster membership (all empty: a standalone worker).
   HostPort peer;                                               // Raft peer port; port 0 = not a member
   std::string advertise;  // host the others reach us at; required when --http or --peer listen on 0.0.0.0 / ::

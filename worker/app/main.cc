@@ -43,6 +43,23 @@ stego::Result<stego::Image> LoadCover(const worker::WorkerConfig& config) {
   return stego::DecodeImage({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, {config.max_pixels});
 }
 
+// Pages of another origin may call the API when their origin is listed by --cors-origins or by
+// the cluster's replicated cors_origins (read per request, so a change applies at once).
+std::shared_ptr<const http::CorsPolicy> CorsPolicyFor(const worker::WorkerConfig& config,
+                                                      const cluster::ClusterMember* member) {
+  return std::make_shared<http::CorsPolicy>(http::CorsOptions{
+      .allows = [origins = config.cors_origins, member](std::string_view origin) {
+        return http::OriginListed(origins, origin) ||
+               (member && http::OriginListed(member->state().config().GetList("cors_origins"), origin));
+      },
+      // What our clients send and read beyond the CORS-safelisted fields: the admin or user key,
+      // JSON and multipart bodies, a request id to trace, the prototype's leader-only redirect;
+      // the request id, a download's file name, the member that ran a job, when to retry.
+      .allowed_headers = {"Authorization", "Content-Type", "X-Request-Id", "X-Stego-Leader-Only"},
+      .exposed_headers = {"X-Request-Id", "Content-Disposition", "X-Stego-Member", "Retry-After"},
+      .max_age = std::chrono::seconds(600)});
+}
+
 // Threads that wait on the members running dispatched jobs: enough to keep every member's compute
 // pool and queue busy in a cluster of several members.
 constexpr std::size_t kRelayThreads = 32;
@@ -143,14 +160,6 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
       return d->Relay(request, route);
     };
   }
-  // The prototype's clients expect its not-leader answer while no leader is known.
-  std::function<std::optional<http::Response>(const http::Request&)> compat_gate = nullptr;
-  if (member) {
-    compat_gate = [m = member.get()](const http::Request& request) -> std::optional<http::Response> {
-      if (m->node().Status().leader != raft::kNone) return std::nullopt;
-      return api::NotLeader(request, *m);
-    };
-  }
   api::AddStegoRoutes(endpoints, {.max_upload_bytes = config.max_upload_bytes,
                                   .max_pixels = config.max_pixels,
                                   .tunables = tunables,
@@ -159,8 +168,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
                                   .library_cover = member ? api::LibraryCovers(*member) : nullptr,
                                   .jobs = &jobs,
                                   .relay = relay,
-                                  .on_job = on_job,
-                                  .compat_gate = compat_gate});
+                                  .on_job = on_job});
   // A standalone worker is ready as soon as it serves; a member once it knows a leader and has
   // applied what is committed.
   api::ReadinessProbe readiness = nullptr;
@@ -179,6 +187,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   options.queue_capacity = config.queue_depth;
   options.relay_threads = member ? kRelayThreads : 0;
   options.max_body_bytes = config.max_upload_bytes;
+  options.cors = CorsPolicyFor(config, member.get());
   http::Server server(options, router, metrics);
   auto port = server.Start();
   if (!port) {

@@ -1,5 +1,9 @@
 #include "worker/cluster/config_store.h"
 
+#include <algorithm>
+
+#include "worker/http/cors.h"
+
 namespace cluster {
 namespace {
 
@@ -12,8 +16,7 @@ struct ConfigKey {
   std::int64_t default_value;
 };
 
-// Every key an administrator may set. Integers only, so that every member validates and applies
-// them identically.
+// The integer keys an administrator may set, each with its range.
 constexpr ConfigKey kConfigKeys[] = {
     {"default_lsb_bits", 1, 4, 1},                // embed/capacity depth when a request names none
     {"max_pixels", 64, 400'000'000, 40'000'000},  // largest image; --max-pixels caps it per member
@@ -26,11 +29,62 @@ constexpr ConfigKey kConfigKeys[] = {
     {"job_retention", 1, 100'000, 10'000},        // job records the ledger keeps (job_ledger.h)
 };
 
+// Keys whose value is a list of strings (default: empty). Each item is checked and normalized
+// by a pure function, so that every member stores the same list.
+struct ListKey {
+  const char* name;
+  std::size_t max_items;
+  common::Expected<std::string, std::string> (*normalize)(std::string_view item);
+};
+
+constexpr ListKey kListKeys[] = {
+    // Origins whose pages may call the API (http/cors.h), besides each member's --cors-origins.
+    {"cors_origins", 64, &http::NormalizeOrigin},
+};
+
+template <class Key, std::size_t N>
+const Key* Find(const Key (&keys)[N], const std::string& name) {
+  for (const auto& k : keys) {
+    if (name == k.name) return &k;
+  }
+  return nullptr;
+}
+
+common::Expected<json, std::string> CheckInteger(const ConfigKey& key, const json& value) {
+  if (!value.is_number_integer() || value.get<std::int64_t>() < key.min || value.get<std::int64_t>() > key.max) {
+    return common::Unexpected<std::string>{std::string(key.name) + " must be an integer in [" +
+                                           std::to_string(key.min) + ", " + std::to_string(key.max) + "]"};
+  }
+  return value;
+}
+
+// The list normalized, without repeats, or what is wrong with it.
+common::Expected<json, std::string> CheckList(const ListKey& key, const json& value) {
+  const std::string shape = std::string(key.name) + " must be an array of at most " +
+                            std::to_string(key.max_items) + " strings";
+  if (!value.is_array() || value.size() > key.max_items) return common::Unexpected<std::string>{shape};
+  json items = json::array();
+  for (const auto& item : value) {
+    if (!item.is_string()) return common::Unexpected<std::string>{shape};
+    auto normalized = key.normalize(item.get<std::string>());
+    if (!normalized) return common::Unexpected<std::string>{std::string(key.name) + ": " + normalized.error()};
+    if (std::find(items.begin(), items.end(), *normalized) == items.end()) items.push_back(std::move(*normalized));
+  }
+  return items;
+}
+
+common::Expected<json, std::string> CheckValue(const std::string& key, const json& value) {
+  if (const ConfigKey* integer = Find(kConfigKeys, key)) return CheckInteger(*integer, value);
+  if (const ListKey* list = Find(kListKeys, key)) return CheckList(*list, value);
+  return common::Unexpected<std::string>{"unknown configuration key \"" + key + "\""};
+}
+
 }  // namespace
 
 json DefaultConfig() {
   json c = json::object();
   for (const auto& k : kConfigKeys) c[k.name] = k.default_value;
+  for (const auto& k : kListKeys) c[k.name] = json::array();
   return c;
 }
 
@@ -38,17 +92,9 @@ common::Expected<json, std::string> ValidateConfig(const json& current, const js
   if (!patch.is_object()) return common::Unexpected<std::string>{"the configuration must be a JSON object"};
   json next = current;
   for (const auto& [key, value] : patch.items()) {
-    const ConfigKey* known = nullptr;
-    for (const auto& k : kConfigKeys) {
-      if (key == k.name) known = &k;
-    }
-    if (!known) return common::Unexpected<std::string>{"unknown configuration key \"" + key + "\""};
-    if (!value.is_number_integer() || value.get<std::int64_t>() < known->min ||
-        value.get<std::int64_t>() > known->max) {
-      return common::Unexpected<std::string>{key + " must be an integer in [" + std::to_string(known->min) +
-                                             ", " + std::to_string(known->max) + "]"};
-    }
-    next[key] = value;
+    auto checked = CheckValue(key, value);
+    if (!checked) return checked;
+    next[key] = std::move(*checked);
   }
   return next;
 }
@@ -90,6 +136,11 @@ json ConfigStore::config() const {
 std::int64_t ConfigStore::Get(const std::string& key) const {
   std::lock_guard lk(mu_);
   return config_.at(key).get<std::int64_t>();
+}
+
+std::vector<std::string> ConfigStore::GetList(const std::string& key) const {
+  std::lock_guard lk(mu_);
+  return config_.at(key).get<std::vector<std::string>>();
 }
 
 raft::Index ConfigStore::version() const {

@@ -1,6 +1,7 @@
 // ConfigStore: the replicated cluster configuration — stego defaults and limits an administrator
-// may change at run time (GET/PUT /api/v1/config). Known keys only, each an integer with a range;
-// the defaults apply until a value is set.
+// may change at run time (GET/PUT /api/v1/config). Known keys only: integers with a range, and
+// lists of strings each item of which is checked (cors_origins); the defaults apply until a value
+// is set.
 //
 // A write is a patch of keys, checked by the proposer for a clear error and again when applied,
 // against the configuration current at its log index: ValidateConfig is pure, so every member
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +42,8 @@ class ConfigStore final : public StateSection {
   nlohmann::json config() const;
   // One key's current value (a known key; see kConfigKeys in config_store.cc).
   std::int64_t Get(const std::string& key) const;
+  // One list key's current items (kListKeys in config_store.cc).
+  std::vector<std::string> GetList(const std::string& key) const;
   raft::Index version() const;  // log index of the last write (0: defaults)
 
  private:

@@ -351,14 +351,17 @@ json ClusterMember::ClusterStatus() const {
     }
     const bool healthy = load.is_object() && load.value("healthy", false);
     const auto [ip, http_port] = split(info.http);
+    // The prototype's serde enum names; its GUI compares role === 'Leader'.
     json node = {{"id", info.name},
                  {"ip", ip},
                  {"http_port", http_port},
                  {"raft_port", split(info.peer).second},
-                 {"role", id == st.leader ? "leader" : st.conf.is_learner(id) ? "learner" : "follower"},
+                 {"role", id == st.leader ? "Leader" : st.conf.is_learner(id) ? "Learner" : "Follower"},
                  {"healthy", healthy}};
+    // Always numbers, as the prototype sent them (its GUI calls toFixed on each): 0 for a member
+    // that did not answer, which `healthy` false tells apart.
     for (const char* k : {"cpu_pct", "mem_pct", "qps_1m", "p95_ms"}) {
-      node[k] = load.is_object() && load.contains(k) ? load[k] : json(nullptr);
+      node[k] = load.is_object() && load.contains(k) && load[k].is_number() ? load[k] : json(0.0);
     }
     nodes.push_back(std::move(node));
   }

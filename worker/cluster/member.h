@@ -78,8 +78,9 @@ class ClusterMember {
 
   // This member's view, as /raft/status serves it.
   nlohmann::json RaftStatus() const;
-  // The prototype's /cluster/status: term, leader_id and every member with its role, health and
-  // load, asked of each member (peer port, 300 ms); a member that does not answer is unhealthy.
+  // The prototype's /cluster/status: term, leader_id and every member with its role (Leader,
+  // Follower, Learner), health and load, asked of each member (peer port, 300 ms); a member that
+  // does not answer is unhealthy, its load figures 0.
   nlohmann::json ClusterStatus() const;
   // GET /api/v1/cluster: this member's view (as RaftStatus, with last_index) and every member with
   // its addresses, suffrage, what it reports of itself on the peer port (role, term, commit,

@@ -34,6 +34,7 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kNoRoute = "none";
+constexpr std::string_view kPreflightRoute = "cors_preflight";  // the metrics label of preflights
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // After an error answer the client may still be sending a body we will not read; closing with
 // unread bytes makes the kernel send RST, which can destroy our answer in flight. So we half-close
@@ -225,6 +226,7 @@ class Session : public std::enable_shared_from_this<Session> {
     method_.clear();
     log_path_.clear();
     request_id_.clear();
+    origin_.clear();
     version_ = 11;
     quiet_ = false;
     keep_alive_ = false;
@@ -293,6 +295,16 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.query = std::move(*query);
 
     Router::Match match = server_.router_.Find(request_.method, request_.path);
+    origin_ = std::string(request_.Header("Origin").value_or(""));
+    // A preflight of a path we serve (no route takes OPTIONS itself): answered before any route
+    // guard, since a browser sends it without credentials, and a paused member must still say
+    // what its routes accept.
+    const CorsPolicy* cors = server_.options_.cors.get();
+    if (cors && match.outcome == Router::Outcome::kMethodNotAllowed && CorsPolicy::IsPreflight(request_)) {
+      route_name_ = kPreflightRoute;
+      quiet_ = true;
+      return Respond(cors->Preflight(request_, match.allow), body_pending);
+    }
     if (match.outcome == Router::Outcome::kNotFound) {
       return RespondError(404, "not_found", "no such resource", "no route matches " + request_.method + " " + log_path_,
                           body_pending);
@@ -434,6 +446,7 @@ class Session : public std::enable_shared_from_this<Session> {
                           request_id_);
     }
     status_ = r.status;
+    if (server_.options_.cors) server_.options_.cors->Decorate(origin_, r);
 
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->result(static_cast<unsigned>(r.status));
@@ -558,6 +571,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string method_;
   std::string log_path_;
   std::string request_id_;
+  std::string origin_;  // the request's Origin header, for the CORS fields of its answer
   int version_ = 11;
   bool quiet_ = false;
   bool keep_alive_ = false;

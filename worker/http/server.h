@@ -18,6 +18,8 @@
 //     must therefore be fast unless marked compute. A compute route's `relay` may hand a request
 //     to the relay pool instead (relay_threads, 4 waiting per thread), for work that waits on
 //     another server rather than computing.
+//   - With a CORS policy (ServerOptions::cors, cors.h), preflights are answered here, before any
+//     route guard, and every answer carries the policy's fields for an allowed Origin.
 //   - A handler that throws gets a 500 JSON error; the process stays up.
 //   - Every request carries a request id: a sane incoming X-Request-Id (1-128 chars of
 //     [A-Za-z0-9._:-]) or a fresh random one; it is echoed in X-Request-Id and logged.
@@ -45,6 +47,7 @@
 #include <string>
 
 #include "common/expected.h"
+#include "worker/http/cors.h"
 #include "worker/http/router.h"
 
 namespace common {
@@ -71,6 +74,9 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{60'000};   // whole response
   std::chrono::milliseconds drain_timeout{30'000};   // Join() waits this long for in-flight requests
   std::chrono::seconds retry_after{1};     // Retry-After of 503 overload answers
+  // Cross-origin policy (cors.h) applied to every answer; null: no CORS fields, and a preflight
+  // is an OPTIONS request like any other (405).
+  std::shared_ptr<const CorsPolicy> cors{};
 };
 
 struct ServerStats {

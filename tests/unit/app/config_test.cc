@@ -158,13 +158,27 @@ TEST(ParseFlags, BadValuesNameTheFlag) {
   EXPECT_FALSE(ParseFlags({"--threads", "many"}, {}));
 }
 
+TEST(ParseFlags, CorsOriginsAreAnOriginListFromTheFlagOrTheEnvironment) {
+  EXPECT_TRUE(ParseFlags({}, {})->config.cors_origins.empty()) << "no cross-origin page by default";
+  auto flag = ParseFlags({"--cors-origins", "http://127.0.0.1:8090, HTTPS://Console.Example/"}, {});
+  ASSERT_TRUE(flag) << flag.error();
+  EXPECT_EQ(flag->config.cors_origins, (std::vector<std::string>{"http://127.0.0.1:8090", "https://console.example"}));
+  auto env = ParseFlags({}, {"STEGO_CORS_ORIGINS=*"});
+  ASSERT_TRUE(env) << env.error();
+  EXPECT_EQ(env->config.cors_origins, std::vector<std::string>{"*"});
+  auto bad = ParseFlags({"--cors-origins", "127.0.0.1:8090"}, {});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("--cors-origins"), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().find("'127.0.0.1:8090'"), std::string::npos) << bad.error();
+}
+
 TEST(ParseFlags, HelpListsFlagsAndAsksToExit) {
   auto parsed = ParseFlags({"--help"}, {});
   ASSERT_TRUE(parsed);
   EXPECT_TRUE(parsed->exit_now);
   EXPECT_EQ(parsed->exit_code, 0);
   for (const char* flag : {"--node-id", "--http", "--data-dir", "--cover", "--max-upload-bytes", "--max-pixels",
-                           "--threads", "--log-format", "--admin-key"}) {
+                           "--threads", "--log-format", "--admin-key", "--cors-origins"}) {
     EXPECT_NE(parsed->output.find(flag), std::string::npos) << flag;
   }
 }

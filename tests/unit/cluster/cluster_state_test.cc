@@ -39,6 +39,30 @@ TEST(ClusterStateTest, ConfigPatchesApplyInLogOrderAndKeepEachOthersKeys) {
   EXPECT_EQ(state.OutcomeAt(2), "");
 }
 
+TEST(ClusterStateTest, CorsOriginsIsAListOfOriginsStoredNormalized) {
+  EXPECT_EQ(DefaultConfig()["cors_origins"], json::array()) << "no cross-origin page by default";
+  ClusterState state(nullptr);
+  state.Apply(1, EncodeConfigPatch({{"cors_origins", json::array({"HTTP://GUI.example:8090/", "*", "http://gui.example:8090"})}}));
+  EXPECT_EQ(state.OutcomeAt(1), "");
+  EXPECT_EQ(state.config().GetList("cors_origins"), (std::vector<std::string>{"http://gui.example:8090", "*"}));
+  EXPECT_EQ(state.config().Get("default_lsb_bits"), 1) << "the integer keys are untouched";
+  state.Apply(2, EncodeConfigPatch({{"cors_origins", json::array()}}));
+  EXPECT_TRUE(state.config().GetList("cors_origins").empty());
+}
+
+TEST(ClusterStateTest, ABadCorsOriginsValueIsRefusedNamingTheKey) {
+  const nlohmann::json current = DefaultConfig();
+  for (const json& bad : {json("http://a.example"), json::array({1}), json::array({"ftp://a"}),
+                          json::array({"http://a.example/path"}), json(std::vector<std::string>(65, "http://a.example"))}) {
+    const auto next = ValidateConfig(current, {{"cors_origins", bad}});
+    ASSERT_FALSE(next) << bad;
+    EXPECT_NE(next.error().find("cors_origins"), std::string::npos) << next.error();
+  }
+  const auto integer_for_list = ValidateConfig(current, {{"default_lsb_bits", json::array({1})}});
+  ASSERT_FALSE(integer_for_list);
+  EXPECT_NE(integer_for_list.error().find("default_lsb_bits must be an integer"), std::string::npos);
+}
+
 TEST(ClusterStateTest, TheProposerLearnsWhyACommittedCommandWasSkipped) {
   ClusterState state(nullptr);
   state.Apply(1, EncodeConfigPatch({{"default_lsb_bits", 9}}));

@@ -516,6 +516,67 @@ TEST_F(ServerTest, ThrowingHandlersGet500AndTheServerStaysUp) {
   EXPECT_EQ(c.connections_opened(), 1) << "a handler failure does not cost the connection";
 }
 
+// --- CORS (the policy itself: cors_test.cc) --------------------------------------------------------
+
+ServerOptions WithCors(ServerOptions options) {
+  options.cors = std::make_shared<CorsPolicy>(
+      CorsOptions{.allows = [](std::string_view origin) { return OriginListed({"http://gui.example"}, origin); },
+                  .allowed_headers = {"Content-Type", "X-Request-Id"},
+                  .exposed_headers = {"X-Request-Id"}});
+  return options;
+}
+
+const testsupport::HeaderList kPreflightPost = {{"Origin", "http://gui.example"},
+                                                {"Access-Control-Request-Method", "POST"},
+                                                {"Access-Control-Request-Headers", "content-type"}};
+
+TEST_F(ServerTest, PreflightOfAnExistingPathIsAnsweredByTheServerWithItsMethods) {
+  Start(WithCors(Options()));
+  auto c = Client();
+  auto r = c.Request("OPTIONS", "/echo", "", kPreflightPost);
+  EXPECT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(r.Header("Access-Control-Allow-Origin"), "http://gui.example");
+  EXPECT_EQ(r.Header("Access-Control-Allow-Methods"), "POST");
+  EXPECT_EQ(r.Header("Access-Control-Allow-Headers"), "content-type");
+  EXPECT_EQ(r.Header("Access-Control-Max-Age"), "600");
+  EXPECT_EQ(r.Header("Vary"), "Origin");
+  EXPECT_EQ(c.Request("OPTIONS", "/items/7", "", kPreflightPost).Header("Access-Control-Allow-Methods"), "GET, HEAD");
+  ExpectJsonError(c.Request("OPTIONS", "/nope", "", kPreflightPost), 404, "not_found");
+  testsupport::HeaderList other = kPreflightPost;
+  other[0].second = "http://evil.example";
+  r = c.Request("OPTIONS", "/echo", "", other);
+  ExpectJsonError(r, 403, "origin_not_allowed");
+  EXPECT_EQ(r.Json()["origin"], "http://evil.example");
+  EXPECT_FALSE(r.Header("Access-Control-Allow-Origin"));
+  // An OPTIONS that is not a preflight is a request like any other.
+  ExpectJsonError(c.Request("OPTIONS", "/echo", "", {{"Origin", "http://gui.example"}}), 405, "method_not_allowed");
+  EXPECT_EQ(c.connections_opened(), 1);
+}
+
+TEST_F(ServerTest, EveryAnswerToAnAllowedOriginCarriesTheCorsFieldsAndOthersNone) {
+  Start(WithCors(Options()));
+  auto c = Client();
+  const testsupport::HeaderList gui = {{"Origin", "http://gui.example"}};
+  for (const auto& r : {c.Post("/echo", "x", "text/plain", gui), c.Get("/nope", gui), c.Get("/throw", gui)}) {
+    EXPECT_EQ(r.Header("Access-Control-Allow-Origin"), "http://gui.example") << r.status;
+    EXPECT_EQ(r.Header("Access-Control-Expose-Headers"), "X-Request-Id") << r.status;
+    EXPECT_EQ(r.Header("Vary"), "Origin") << r.status;
+  }
+  auto other = c.Post("/echo", "x", "text/plain", {{"Origin", "http://evil.example"}});
+  EXPECT_EQ(other.status, 200) << "the browser, not the server, keeps the answer from the page";
+  EXPECT_FALSE(other.Header("Access-Control-Allow-Origin"));
+  EXPECT_FALSE(other.Header("Access-Control-Expose-Headers"));
+  EXPECT_EQ(c.Get("/healthz").Header("Vary"), "Origin");
+}
+
+TEST_F(ServerTest, WithoutACorsPolicyAPreflightIsJustAnOptionsRequest) {
+  Start();
+  auto r = Client().Request("OPTIONS", "/echo", "", kPreflightPost);
+  ExpectJsonError(r, 405, "method_not_allowed");
+  EXPECT_FALSE(r.Header("Access-Control-Allow-Origin"));
+  EXPECT_FALSE(r.Header("Vary"));
+}
+
 // --- request ids, metrics, shutdown --------------------------------------------------------------
 
 TEST_F(ServerTest, RequestIdsAreHonouredWhenSaneAndGeneratedOtherwise) {
