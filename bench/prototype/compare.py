@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -215,8 +216,10 @@ def targets(results, clients_list):
     lines = []
     for c in clients_list:
         ratio = rps("ours", c) / rps("prototype", c)
-        lines.append(f"- {c} client(s): throughput {ratio:.2f}× the prototype's (target ≥ 2×): "
-                     f"{'met' if ratio >= 2 else 'not met'}")
+        rounds = {who: ", ".join(f"{run['rps']:.1f}" for run in results[who][c]) for who in results}
+        lines.append(f"- {c} client{'s' if c > 1 else ''}: throughput {ratio:.2f}× the prototype's (target ≥ 2×): "
+                     f"{'met' if ratio >= 2 else 'not met'} (req/s by round: prototype {rounds['prototype']}; "
+                     f"ours {rounds['ours']})")
     if 1 in clients_list:
         p50 = median(results["ours"][1], "p50") / median(results["prototype"][1], "p50")
         lines.append(f"- p50 at one client: {p50:.2f}× the prototype's (target ≤ 0.5×): {'met' if p50 <= 0.5 else 'not met'}")
@@ -224,6 +227,25 @@ def targets(results, clients_list):
         refused = sum(n for run in results["ours"][16] for s, n in run["statuses"].items() if s != 200)
         lines.append(f"- refused at 16 clients: {refused} (target 0): {'met' if refused == 0 else 'not met'}")
     return lines
+
+
+def indices_text(indices):
+    numbers = [int(i) for i in indices.split(",")]
+    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}..{numbers[-1]}"
+    return indices
+
+
+def wrap(lines):
+    """Wraps the prose lines (not table rows or code) at 100 columns, as the rest of the file."""
+    out = []
+    for line in lines:
+        if line.startswith(("|", "```")) or not line:
+            out.append(line)
+        else:
+            indent = "  " if line.startswith("- ") else ""
+            out.extend(textwrap.wrap(line, 100, subsequent_indent=indent, break_on_hyphens=False))
+    return out
 
 
 def write_docs(path, section):
@@ -319,12 +341,14 @@ def main():
         else:
             print(f"compare.py: scratch directory kept: {scratch}", file=sys.stderr)
 
-    section = "\n".join([
+    section = "\n".join(wrap([
         f"Run {started}: `{args.command}`; {args.rounds} rounds, {args.requests_per_client} requests per client, "
         f"medians over the rounds.",
+        "",
         f"Machine: {machine()}; load average {load_start} at the start, {load_end} at the end. "
         f"Prototype commit `{args.prototype_commit[:12]}` ({crate_versions(args.prototype_lock)}).",
-        f"Secrets: the prototype's `/api/dataset/{{{args.secrets}}}` PNGs, "
+        "",
+        f"Secrets: the prototype's `/api/dataset/{{i}}` PNGs for i in {indices_text(args.secrets)}, "
         f"{min(secret_sizes):,}–{max(secret_sizes):,} bytes (mean {statistics.mean(secret_sizes):,.0f}), sent in turn; "
         f"cover: the prototype's generated 1920×1080 `assets/cover.png` for both. Our route: `{args.route}`.",
         "",
@@ -340,9 +364,7 @@ def main():
         "`GET /api/dataset/{i}`, which its server renders and encodes):",
         "",
         "```",
-        loadgen_out,
-        "```",
-    ])
+    ]) + [loadgen_out, "```"])
     print(section)
     if not args.no_docs:
         write_docs(args.docs, section)
