@@ -12,11 +12,22 @@
 // X-Stego-Member), then where the servers spent their time per request (the members'
 // stego_phase_duration_seconds histograms, summed, and the whole request from the leader's
 // http_request_duration_seconds), as Markdown.
+//
+// Against a server that is already running (ours or another implementation of the same API):
+//
+//   build/bin/embed_load --target 127.0.0.1:18001 --route /api/embed --field file
+//                        --secrets a.png,b.png --clients 1,4,16 --requests-per-client 25 --tsv
+//
+// sends each listed file in turn as the multipart field, starts no worker, and prints one
+// tab-separated line per client count: clients, requests, seconds, requests/s, p50, p95, p99 and
+// max ms, and the answers by status ("200:100 503:3"; "0" counts connection errors and timeouts).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <map>
@@ -42,24 +53,57 @@ struct Settings {
   int warmup = 10;
   std::string threads = "0";
   int members = 1;
+  std::string target;  // host:port of a running server; empty: start our own worker(s)
+  std::string route = "/api/v1/embed";
+  std::string field = "file";
+  std::vector<std::string> secrets;  // files sent in turn; none: one random payload
+  int requests_per_client = 0;       // when set, replaces --requests
+  bool tsv = false;
 };
+
+std::vector<std::string> SplitList(const std::string& value) {
+  std::vector<std::string> items;
+  std::stringstream list(value);
+  for (std::string item; std::getline(list, item, ',');) items.push_back(item);
+  return items;
+}
 
 Settings ParseArgs(int argc, char** argv) {
   Settings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--tsv") {
+      s.tsv = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s needs a value\n", flag.c_str());
+      std::exit(2);
+    }
+    const std::string value = argv[++i];
     if (flag == "--clients") {
       s.clients.clear();
-      std::stringstream list(value);
-      for (std::string n; std::getline(list, n, ',');) s.clients.push_back(std::stoi(n));
+      for (const auto& n : SplitList(value)) s.clients.push_back(std::stoi(n));
     } else if (flag == "--requests") {
       s.requests = std::stoi(value);
+    } else if (flag == "--requests-per-client") {
+      s.requests_per_client = std::stoi(value);
+    } else if (flag == "--warmup") {
+      s.warmup = std::stoi(value);
     } else if (flag == "--payload-bytes") {
       s.payload_bytes = std::stoul(value);
     } else if (flag == "--threads") {
       s.threads = value;
     } else if (flag == "--members") {
       s.members = std::stoi(value);
+    } else if (flag == "--target") {
+      s.target = value;
+    } else if (flag == "--route") {
+      s.route = value;
+    } else if (flag == "--field") {
+      s.field = value;
+    } else if (flag == "--secrets") {
+      s.secrets = SplitList(value);
     } else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       std::exit(2);
@@ -145,59 +189,143 @@ std::vector<std::unique_ptr<testsupport::ProcessUnderTest>> StartWorkers(const S
   return workers;
 }
 
+// The outcome of one run at one client count.
+struct RunResult {
+  std::vector<double> latencies;  // ms, of the requests answered 200, sorted
+  std::map<int, int> statuses;    // answers by HTTP status; 0: connection error or timeout
+  std::map<std::string, int> ran_on;
+  double seconds = 0;
+};
+
+// `clients` threads, each on its own kept-alive connection, send the forms in turn (request i
+// sends forms[i % size]) and the next request as soon as the previous answer has arrived.
+RunResult RunLoad(const std::string& host, std::uint16_t port, const Settings& s,
+                  const std::vector<testsupport::MultipartBuilder>& forms, int clients) {
+  const int requests = s.requests_per_client > 0 ? s.requests_per_client * clients : s.requests;
+  {
+    testsupport::HttpClient warm(host, port);
+    for (int i = 0; i < s.warmup; ++i) warm.PostMultipart(s.route, forms[static_cast<size_t>(i) % forms.size()]);
+  }
+  std::vector<RunResult> per_client(static_cast<size_t>(clients));
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      RunResult& mine = per_client[static_cast<size_t>(c)];
+      testsupport::HttpClient client(host, port);
+      for (int i = c; i < requests; i += clients) {
+        const auto t0 = Clock::now();
+        int status = 0;
+        std::string member = "?";
+        try {
+          const auto response = client.PostMultipart(s.route, forms[static_cast<size_t>(i) % forms.size()]);
+          status = response.status;
+          member = response.Header("X-Stego-Member").value_or("?");
+        } catch (const std::exception&) {
+          client.Close();  // counted as status 0; the next request opens a new connection
+        }
+        if (status == 200) {
+          mine.latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        }
+        ++mine.statuses[status];
+        ++mine.ran_on[member];
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  RunResult all;
+  all.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (const auto& r : per_client) {
+    all.latencies.insert(all.latencies.end(), r.latencies.begin(), r.latencies.end());
+    for (const auto& [status, n] : r.statuses) all.statuses[status] += n;
+    for (const auto& [member, n] : r.ran_on) all.ran_on[member] += n;
+  }
+  std::sort(all.latencies.begin(), all.latencies.end());
+  return all;
+}
+
+std::vector<testsupport::MultipartBuilder> Forms(const Settings& s) {
+  std::vector<testsupport::MultipartBuilder> forms;
+  if (s.secrets.empty()) {
+    std::string payload(s.payload_bytes, '\0');
+    std::mt19937 rng(42);
+    for (auto& ch : payload) ch = static_cast<char>(rng());  // incompressible, like most files
+    forms.emplace_back().File(s.field, "payload.bin", "application/octet-stream", payload);
+  }
+  for (const auto& path : s.secrets) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "cannot read %s\n", path.c_str());
+      std::exit(2);
+    }
+    const std::string data{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::string name = std::filesystem::path(path).filename().string();
+    const bool png = name.ends_with(".png");
+    forms.emplace_back().File(s.field, name, png ? "image/png" : "application/octet-stream", data);
+  }
+  return forms;
+}
+
+void PrintHeader(const Settings& s) {
+  if (s.tsv) {
+    std::printf("clients\trequests\tseconds\trequests_per_s\tp50_ms\tp95_ms\tp99_ms\tmax_ms\tstatuses\n");
+  } else {
+    std::printf("| clients | requests | p50 ms | p90 ms | p99 ms | max ms | requests/s |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+  }
+}
+
+// Percentiles and requests/s count the requests answered 200; the others are listed by status.
+void PrintRow(const Settings& s, int clients, const RunResult& r) {
+  const auto& l = r.latencies;
+  const double ok_per_s = static_cast<double>(l.size()) / r.seconds;
+  const double max = l.empty() ? 0 : l.back();
+  int requests = 0;
+  std::string statuses;
+  for (const auto& [status, n] : r.statuses) {
+    requests += n;
+    statuses += (statuses.empty() ? "" : " ") + std::to_string(status) + ":" + std::to_string(n);
+  }
+  if (s.tsv) {
+    std::printf("%d\t%d\t%.3f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\n", clients, requests, r.seconds, ok_per_s,
+                Percentile(l, 50), Percentile(l, 95), Percentile(l, 99), max, statuses.c_str());
+  } else {
+    std::printf("| %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f |\n", clients, requests, Percentile(l, 50),
+                Percentile(l, 90), Percentile(l, 99), max, ok_per_s);
+    if (l.size() != static_cast<size_t>(requests)) std::printf("(answers by status: %s)\n", statuses.c_str());
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Settings settings = ParseArgs(argc, argv);
+  const auto forms = Forms(settings);
+  if (!settings.target.empty()) {
+    const auto colon = settings.target.rfind(':');
+    if (colon == std::string::npos) {
+      std::fprintf(stderr, "--target wants host:port\n");
+      return 2;
+    }
+    const std::string host = settings.target.substr(0, colon);
+    const auto port = static_cast<std::uint16_t>(std::stoi(settings.target.substr(colon + 1)));
+    PrintHeader(settings);
+    for (int clients : settings.clients) PrintRow(settings, clients, RunLoad(host, port, settings, forms, clients));
+    return 0;
+  }
   const auto root = testsupport::FreshScratchDirectory("embed-load", "members-" + std::to_string(settings.members));
   const auto workers = StartWorkers(settings, root);
   const testsupport::ProcessUnderTest& worker = *workers.front();
-  std::string payload(settings.payload_bytes, '\0');
-  std::mt19937 rng(42);
-  for (auto& ch : payload) ch = static_cast<char>(rng());  // incompressible, like most files
-  testsupport::MultipartBuilder form;
-  form.File("file", "payload.bin", "application/octet-stream", payload);
 
-  std::printf("| clients | requests | p50 ms | p90 ms | p99 ms | max ms | requests/s |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
+  PrintHeader(settings);
   std::vector<std::string> phase_report;
   for (int clients : settings.clients) {
-    {
-      testsupport::HttpClient warm(worker.host(), worker.port());
-      for (int i = 0; i < settings.warmup; ++i) warm.PostMultipart("/api/v1/embed", form);
-    }
     const auto before = PhaseTotals(workers);
-    std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
-    std::vector<std::map<std::string, int>> ran_on(static_cast<size_t>(clients));
-    int failures = 0;
-    const auto start = Clock::now();
-    std::vector<std::thread> threads;
-    for (int c = 0; c < clients; ++c) {
-      threads.emplace_back([&, c] {
-        testsupport::HttpClient client(worker.host(), worker.port());
-        for (int i = c; i < settings.requests; i += clients) {
-          const auto t0 = Clock::now();
-          const auto response = client.PostMultipart("/api/v1/embed", form);
-          latencies[static_cast<size_t>(c)].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-          if (response.status != 200) __atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);
-          ++ran_on[static_cast<size_t>(c)][response.Header("X-Stego-Member").value_or("?")];
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::vector<double> all;
-    for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-    std::sort(all.begin(), all.end());
-    std::printf("| %d | %zu | %.1f | %.1f | %.1f | %.1f | %.1f |\n", clients, all.size(), Percentile(all, 50),
-                Percentile(all, 90), Percentile(all, 99), all.back(), static_cast<double>(all.size()) / seconds);
-    if (failures) std::printf("(%d requests failed)\n", failures);
-    std::map<std::string, int> placed;
-    for (const auto& per_client : ran_on) {
-      for (const auto& [member, n] : per_client) placed[member] += n;
-    }
+    const RunResult run = RunLoad(worker.host(), worker.port(), settings, forms, clients);
+    PrintRow(settings, clients, run);
     std::string line = "clients=" + std::to_string(clients) + ": jobs ran on";
-    for (const auto& [member, n] : placed) line += " " + member + " " + std::to_string(n);
+    for (const auto& [member, n] : run.ran_on) line += " " + member + " " + std::to_string(n);
     phase_report.push_back(line);
 
     const auto after = PhaseTotals(workers);
