@@ -2,7 +2,8 @@
 // from N concurrent keep-alive clients, against the real stego-worker binary over loopback.
 //
 //   build/bin/embed_load [--clients 1,4] [--requests 200] [--payload-bytes 102400] [--threads 0]
-//                        [--members 1]
+//                        [--members 1] [--minutes M] [--worker PATH] [--worker-args "--flag v ..."]
+//                        [--base-port P]
 //
 // --members 1 runs one standalone worker; --members N (N >= 2) runs a cluster of N members on
 // loopback and sends every request to the leader, which dispatches each job to the least-loaded
@@ -21,7 +22,18 @@
 // sends each listed file in turn as the multipart field, starts no worker, and prints one
 // tab-separated line per client count: clients, requests, seconds, requests/s, p50, p95, p99 and
 // max ms, and the answers by status ("200:100 503:3"; "0" counts connection errors and timeouts).
+//
+// --minutes M is the liveness benchmark (docs/raft.md, "Liveness under CPU load"): the first
+// client count's clients, spread over every member (client i calls member i mod N), embed without
+// pause for M minutes while /raft/status of every member is polled every 100 ms. It reports the
+// requests done and failed, p50/p99, the elections (term changes seen, and the members' own
+// "became leader" and "stepping down: quorum not active" log lines) and the load average.
+//
+// --worker runs another stego-worker binary (e.g. a build of main, for a before/after run);
+// --worker-args adds flags to every worker; --base-port P puts the members' API ports at P.. and
+// their peer ports at P+50.. instead of free ephemeral ports.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -59,6 +71,10 @@ struct Settings {
   std::vector<std::string> secrets;  // files sent in turn; none: one random payload
   int requests_per_client = 0;       // when set, replaces --requests
   bool tsv = false;
+  double minutes = 0;  // > 0: the liveness benchmark
+  std::string worker = STEGO_WORKER_BINARY;
+  std::vector<std::string> worker_args;
+  int base_port = 0;  // 0: free ephemeral ports
 };
 
 std::vector<std::string> SplitList(const std::string& value) {
@@ -104,6 +120,15 @@ Settings ParseArgs(int argc, char** argv) {
       s.field = value;
     } else if (flag == "--secrets") {
       s.secrets = SplitList(value);
+    } else if (flag == "--minutes") {
+      s.minutes = std::stod(value);
+    } else if (flag == "--worker") {
+      s.worker = value;
+    } else if (flag == "--worker-args") {
+      std::stringstream words(value);
+      for (std::string w; words >> w;) s.worker_args.push_back(w);
+    } else if (flag == "--base-port") {
+      s.base_port = std::stoi(value);
     } else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       std::exit(2);
@@ -149,25 +174,31 @@ Totals PhaseTotals(const std::vector<std::unique_ptr<testsupport::ProcessUnderTe
 std::vector<std::unique_ptr<testsupport::ProcessUnderTest>> StartWorkers(const Settings& s,
                                                                          const std::filesystem::path& root) {
   std::vector<std::unique_ptr<testsupport::ProcessUnderTest>> workers;
+  auto with_extra_args = [&](std::vector<std::string> args) {
+    args.insert(args.end(), s.worker_args.begin(), s.worker_args.end());
+    return args;
+  };
   if (s.members <= 1) {
+    const std::string http = "127.0.0.1:" + std::to_string(s.base_port);
     workers.push_back(std::make_unique<testsupport::ProcessUnderTest>(testsupport::ProcessUnderTest::Options{
-        .binary = STEGO_WORKER_BINARY, .args = {"--http", "127.0.0.1:0", "--threads", s.threads}}));
+        .binary = s.worker, .args = with_extra_args({"--http", http, "--threads", s.threads})}));
     return workers;
   }
   std::vector<std::uint16_t> http_ports, peer_ports;
   std::string peers;
   for (int i = 0; i < s.members; ++i) {
-    http_ports.push_back(testsupport::FreeLoopbackPort());
-    peer_ports.push_back(testsupport::FreeLoopbackPort());
+    const bool fixed = s.base_port > 0;
+    http_ports.push_back(fixed ? static_cast<std::uint16_t>(s.base_port + i) : testsupport::FreeLoopbackPort());
+    peer_ports.push_back(fixed ? static_cast<std::uint16_t>(s.base_port + 50 + i) : testsupport::FreeLoopbackPort());
     peers += (i ? "," : "") + ("m" + std::to_string(i)) + "=127.0.0.1:" + std::to_string(peer_ports.back());
   }
   for (int i = 0; i < s.members; ++i) {
     const std::string name = "m" + std::to_string(i);
     workers.push_back(std::make_unique<testsupport::ProcessUnderTest>(testsupport::ProcessUnderTest::Options{
-        .binary = STEGO_WORKER_BINARY,
-        .args = {"--node-id", name, "--http", "127.0.0.1:" + std::to_string(http_ports[i]), "--peer",
-                 "127.0.0.1:" + std::to_string(peer_ports[i]), "--peers", peers, "--data-dir",
-                 (root / name).string(), "--threads", s.threads},
+        .binary = s.worker,
+        .args = with_extra_args({"--node-id", name, "--http", "127.0.0.1:" + std::to_string(http_ports[i]), "--peer",
+                                 "127.0.0.1:" + std::to_string(peer_ports[i]), "--peers", peers, "--data-dir",
+                                 (root / name).string(), "--threads", s.threads}),
         .env = {{"STEGO_CLUSTER_SECRET", "embed-load-secret"}}}));
   }
   // Wait for one leader with every member a voter, and put it first.
@@ -297,6 +328,127 @@ void PrintRow(const Settings& s, int clients, const RunResult& r) {
   std::fflush(stdout);
 }
 
+bool IsOverloaded(const testsupport::HttpResponse& response) {
+  return response.status == 503 && response.body.find("\"overloaded\"") != std::string::npos;
+}
+
+double LoadAverage1m() {
+  std::ifstream in("/proc/loadavg");
+  double one = 0;
+  in >> one;
+  return one;
+}
+
+// What the liveness benchmark saw.
+struct LivenessReport {
+  std::vector<double> latencies_ms;
+  int failed = 0;
+  int refused = 0;
+  std::uint64_t first_term = 0, last_term = 0;
+  int term_changes = 0;  // increases of the highest term any member reported
+  std::vector<double> load_samples;
+};
+
+// Polls every member's /raft/status until `stop`, counting each rise of the highest term seen.
+void WatchTerms(const std::vector<std::unique_ptr<testsupport::ProcessUnderTest>>& workers,
+                const std::atomic<bool>& stop, LivenessReport& report) {
+  std::vector<std::unique_ptr<testsupport::HttpClient>> clients;
+  for (const auto& w : workers) {
+    clients.push_back(std::make_unique<testsupport::HttpClient>(w->host(), w->port(), std::chrono::seconds(2)));
+  }
+  auto last_load_sample = Clock::now();
+  while (!stop.load()) {
+    for (auto& client : clients) {
+      try {
+        const auto status = nlohmann::json::parse(client->Get("/raft/status").body, nullptr, false);
+        if (!status.is_object() || !status["term"].is_number()) continue;
+        const std::uint64_t term = status["term"];
+        if (report.first_term == 0) report.first_term = report.last_term = term;
+        if (term > report.last_term) {
+          ++report.term_changes;
+          report.last_term = term;
+          std::printf("  term %llu seen at %s\n", static_cast<unsigned long long>(term),
+                      status.value("id", "?").c_str());
+        }
+      } catch (const std::exception&) {
+        client->Close();  // a slow answer is not an election; try again next round
+      }
+    }
+    if (Clock::now() - last_load_sample >= std::chrono::seconds(5)) {
+      report.load_samples.push_back(LoadAverage1m());
+      last_load_sample = Clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+int CountLines(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Saturates every member with embeds for `minutes` and counts the elections meanwhile.
+int RunLiveness(const Settings& s, const std::vector<std::unique_ptr<testsupport::ProcessUnderTest>>& workers,
+                const testsupport::MultipartBuilder& form) {
+  const int clients = s.clients.front();
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.minutes * 60));
+  LivenessReport report;
+  std::atomic<bool> stop{false};
+  std::thread watcher([&] { WatchTerms(workers, stop, report); });
+  std::vector<LivenessReport> per_client(static_cast<size_t>(clients));
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      const auto& worker = *workers[static_cast<size_t>(c) % workers.size()];
+      testsupport::HttpClient client(worker.host(), worker.port());
+      LivenessReport& mine = per_client[static_cast<size_t>(c)];
+      while (Clock::now() < deadline) {
+        const auto t0 = Clock::now();
+        try {
+          const auto response = client.PostMultipart("/api/v1/embed", form);
+          if (IsOverloaded(response)) ++mine.refused;
+          else if (response.status != 200) ++mine.failed;
+          else mine.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        } catch (const std::exception&) {
+          ++mine.failed;
+          client.Close();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  stop = true;
+  watcher.join();
+  for (const auto& mine : per_client) {
+    report.latencies_ms.insert(report.latencies_ms.end(), mine.latencies_ms.begin(), mine.latencies_ms.end());
+    report.failed += mine.failed;
+    report.refused += mine.refused;
+  }
+  std::sort(report.latencies_ms.begin(), report.latencies_ms.end());
+  int became_leader = 0, stepped_down = 0;
+  for (const auto& w : workers) {
+    const std::string log = w->Output();
+    became_leader += CountLines(log, "became leader");
+    stepped_down += CountLines(log, "stepping down: quorum not active");
+  }
+  double load_max = 0, load_sum = 0;
+  for (double l : report.load_samples) {
+    load_max = std::max(load_max, l);
+    load_sum += l;
+  }
+  const double load_mean = report.load_samples.empty() ? 0 : load_sum / static_cast<double>(report.load_samples.size());
+  std::printf("| minutes | clients | requests ok | refused | failed | p50 ms | p99 ms | term changes | "
+              "became leader (incl. first) | quorum-lost step-downs | load avg mean / max |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| %.1f | %d | %zu | %d | %d | %.0f | %.0f | %d (term %llu -> %llu) | %d | %d | %.1f / %.1f |\n",
+              s.minutes, clients, report.latencies_ms.size(), report.refused, report.failed,
+              Percentile(report.latencies_ms, 50), Percentile(report.latencies_ms, 99), report.term_changes,
+              static_cast<unsigned long long>(report.first_term), static_cast<unsigned long long>(report.last_term),
+              became_leader, stepped_down, load_mean, load_max);
+  return report.term_changes == 0 ? 0 : 3;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -317,6 +469,11 @@ int main(int argc, char** argv) {
   const auto root = testsupport::FreshScratchDirectory("embed-load", "members-" + std::to_string(settings.members));
   const auto workers = StartWorkers(settings, root);
   const testsupport::ProcessUnderTest& worker = *workers.front();
+  if (settings.minutes > 0) {
+    const int code = RunLiveness(settings, workers, forms.front());
+    std::filesystem::remove_all(root);
+    return code;
+  }
 
   PrintHeader(settings);
   std::vector<std::string> phase_report;

@@ -342,8 +342,10 @@ TEST(WorkerProcess, CoversOverThePixelLimitAreRefusedFromTheHeader) {
   EXPECT_EQ(response.Json()["code"], "image_too_large");
 }
 
-TEST(WorkerProcess, FullComputeQueueAnswers503WhileHealthStillAnswers) {
-  ProcessUnderTest worker(WorkerOptions({"--threads", "1", "--queue-depth", "1"}));
+// Each embed into the default cover is charged 16 MiB and its body (api::kStegoJobWorkingSetBytes):
+// a budget of 60 MiB admits three at a time, one running and two waiting.
+TEST(WorkerProcess, EmbedsBeyondTheQueueMemoryBudgetAnswer503WhileHealthStillAnswers) {
+  ProcessUnderTest worker(WorkerOptions({"--threads", "1", "--queue-memory-bytes", std::to_string(60 << 20)}));
   std::atomic<int> ok{0}, overloaded{0}, other{0};
   std::vector<std::thread> clients;
   for (int c = 0; c < 8; ++c) {
@@ -355,7 +357,8 @@ TEST(WorkerProcess, FullComputeQueueAnswers503WhileHealthStillAnswers) {
         if (response.status == 200) {
           ++ok;
         } else if (response.status == 503 && response.Json()["code"] == "overloaded" &&
-                   response.Header("Retry-After").has_value()) {
+                   response.Header("Retry-After").has_value() &&
+                   response.Json()["detail"].get<std::string>().find("memory budget") != std::string::npos) {
           ++overloaded;
         } else {
           ++other;
@@ -369,6 +372,51 @@ TEST(WorkerProcess, FullComputeQueueAnswers503WhileHealthStillAnswers) {
   EXPECT_GT(ok.load(), 0);
   EXPECT_GT(overloaded.load(), 0);
   EXPECT_EQ(other.load(), 0);
+  auto metrics = testsupport::ParsePromText(probe.Get("/metrics").body, nullptr);
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->Value("http_compute_memory_budget_bytes"), static_cast<double>(60 << 20));
+  EXPECT_GT(metrics->Value("http_rejected_total", {{"reason", "overloaded"}}).value_or(0), 0.0);
+}
+
+TEST(WorkerProcess, AnEmbedLargerThanTheWholeBudgetIsRefusedWithoutRetryAfter) {
+  ProcessUnderTest worker(WorkerOptions({"--queue-memory-bytes", "1000000"}));
+  HttpClient client(worker.host(), worker.port());
+  auto response = client.PostMultipart("/api/v1/embed", MultipartBuilder().Field("message", "too big"));
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.Json()["code"], "overloaded");
+  EXPECT_FALSE(response.Header("Retry-After").has_value()) << "retrying cannot help";
+  EXPECT_NE(response.Json()["detail"].get<std::string>().find("whole compute memory budget"), std::string::npos)
+      << response.body;
+  EXPECT_EQ(client.Get("/healthz").status, 200);
+}
+
+// The burst the prototype's load generator sends: every request queues, none is refused.
+TEST(WorkerProcess, ThirtyTwoConcurrentEmbedsWithDefaultSettingsAllSucceed) {
+  ProcessUnderTest worker(WorkerOptions());
+  constexpr int kClients = 32;
+  std::atomic<int> ok{0};
+  std::vector<std::string> failures(kClients);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      HttpClient client(worker.host(), worker.port(), std::chrono::seconds(120));
+      auto response = client.PostMultipart(
+          "/api/v1/embed", MultipartBuilder().Field("message", "client " + std::to_string(c)));
+      if (response.status == 200) {
+        ++ok;
+      } else {
+        failures[static_cast<size_t>(c)] = std::to_string(response.status) + " " + response.body;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (const auto& failure : failures) EXPECT_TRUE(failure.empty()) << failure;
+  EXPECT_EQ(ok.load(), kClients);
+  HttpClient probe(worker.host(), worker.port());
+  auto metrics = testsupport::ParsePromText(probe.Get("/metrics").body, nullptr);
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->Value("http_rejected_total", {{"reason", "overloaded"}}).value_or(0), 0.0);
+  EXPECT_EQ(metrics->Value("http_compute_memory_in_use_bytes"), 0.0) << "every charge returned";
 }
 
 TEST(WorkerProcess, SigtermFinishesInFlightRequestsAndExitsZero) {

@@ -491,7 +491,7 @@ void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
     if (on_job && placement == Placement::kDispatchable) {
       handler = Observed(on_job, name.starts_with("compat_") ? name.substr(7) : name, std::move(handler));
     }
-    http::RouteOptions options{.name = name, .compute = true};
+    http::RouteOptions options{.name = name, .compute = true, .working_set_bytes = kStegoJobWorkingSetBytes};
     if (jobs && placement == Placement::kDispatchable) {
       handler = jobs->Add(name, std::move(handler));
       if (relay) options.relay = [relay, name](const http::Request& request) { return relay(request, name); };

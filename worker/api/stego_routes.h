@@ -71,6 +71,14 @@ struct StegoSettings {
   std::function<void(const cluster::JobRecord&)> on_job = nullptr;
 };
 
+// What one stego job may hold beyond its request body while it waits and runs, charged against
+// the compute memory budget at admission (http/server.h). Measured (docs/architecture.md,
+// "Admission"): the worker's peak RSS grows by 8-10 MB per running embed into the default 1080p
+// cover (the cover's copy, the PNG bands, the answer), 15-17 MB for the first one; rounded up. A
+// queued job holds only its body (~1-2x its size), so the charge is conservative while it waits.
+// Jobs on larger uploaded covers use more; --max-pixels bounds them.
+inline constexpr uint64_t kStegoJobWorkingSetBytes = 16ull << 20;
+
 void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings);
 
 // A name safe in a header and on a user's disk: letters, digits, '.', '_', '-'; no leading dot;

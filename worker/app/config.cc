@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -40,7 +42,12 @@ po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
       ("max-upload-bytes", po::value(&c.max_upload_bytes)->default_value(c.max_upload_bytes), "largest request body accepted")
       ("max-pixels", po::value(&c.max_pixels)->default_value(c.max_pixels), "largest cover accepted, in pixels (checked from the image header)")
       ("threads", po::value(&c.threads)->default_value(0), "compute threads (0 = one per core)")
-      ("queue-depth", po::value(&c.queue_depth)->default_value(0), "compute jobs allowed to wait (0 = 4 per thread); beyond it requests get 503")
+      ("queue-depth", po::value(&c.queue_depth)->default_value(c.queue_depth), "compute jobs allowed to wait, a hard count cap (memory is the real bound: --queue-memory-bytes); beyond it requests get 503")
+      ("queue-memory-bytes", po::value(&c.queue_memory_bytes)->default_value(0),
+       "memory that queued and running compute jobs may hold (body + working-set estimate each); beyond it requests get 503 "
+       "(0 = a quarter of the cgroup memory limit or of MemTotal, at most 2 GiB)")
+      ("compute-nice", po::value(&c.compute_nice)->default_value(c.compute_nice),
+       "nice value added to the compute threads (0-19), so that the Raft threads are not starved under load")
       ("log-format", po::value(&c.log_format)->default_value(c.log_format), "text or json")
       ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error")
       ("admin-key", po::value(&c.admin_key), "bearer key with the admin role: /admin/*, config, keys (prefer STEGO_ADMIN_KEY: argv is visible in ps)")
@@ -89,7 +96,9 @@ common::Expected<void, std::string> Validate(WorkerConfig& c) {
   if (c.max_upload_bytes < 1024) return Unexpected{std::string("--max-upload-bytes must be at least 1024")};
   if (c.max_pixels < 64) return Unexpected{std::string("--max-pixels must be at least 64")};
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
-  if (c.queue_depth == 0) c.queue_depth = 4 * c.threads;
+  if (c.queue_depth == 0) return Unexpected{std::string("--queue-depth must be at least 1")};
+  if (c.queue_memory_bytes == 0) c.queue_memory_bytes = DefaultQueueMemoryBytes();
+  if (c.compute_nice < 0 || c.compute_nice > 19) return Unexpected{std::string("--compute-nice must be 0-19")};
   if (c.node_id.empty()) {
     char host[256] = {};
     c.node_id = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "node";
@@ -97,7 +106,37 @@ common::Expected<void, std::string> Validate(WorkerConfig& c) {
   return {};
 }
 
+// The first number in a file ("max" and unreadable files give 0: no limit).
+uint64_t ReadNumber(const char* path) {
+  std::ifstream in(path);
+  uint64_t value = 0;
+  return in >> value ? value : 0;
+}
+
+uint64_t MemTotalBytes() {
+  std::ifstream in("/proc/meminfo");
+  for (std::string key; in >> key;) {
+    uint64_t kib = 0;
+    if (key == "MemTotal:" && in >> kib) return kib * 1024;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
 }  // namespace
+
+uint64_t QueueMemoryFromLimits(uint64_t mem_total, uint64_t cgroup_limit) {
+  // cgroup v1 reports "no limit" as a huge number; so does a limit above the machine's memory.
+  const uint64_t usable = cgroup_limit > 0 && (mem_total == 0 || cgroup_limit < mem_total) ? cgroup_limit : mem_total;
+  if (usable == 0) return kMaxDefaultQueueMemory;  // nothing readable: assume a machine of today
+  return std::min(usable / 4, kMaxDefaultQueueMemory);
+}
+
+uint64_t DefaultQueueMemoryBytes() {
+  uint64_t cgroup = ReadNumber("/sys/fs/cgroup/memory.max");
+  if (cgroup == 0) cgroup = ReadNumber("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+  return QueueMemoryFromLimits(MemTotalBytes(), cgroup);
+}
 
 common::Expected<HostPort, std::string> ParseHostPort(const std::string& text) {
   const auto colon = text.rfind(':');

@@ -25,7 +25,11 @@ struct WorkerConfig {
   size_t max_upload_bytes = 32u << 20;
   uint64_t max_pixels = 40'000'000;
   unsigned threads = 0;      // compute threads; 0 before validation means "one per core"
-  size_t queue_depth = 0;    // compute jobs waiting beyond the running ones; 0 means 4 per thread
+  size_t queue_depth = 256;  // compute jobs allowed to wait (a count cap; memory is the real bound)
+  // What admitted compute jobs may hold in all (request bodies plus working-set estimates);
+  // 0 before validation means DefaultQueueMemoryBytes().
+  uint64_t queue_memory_bytes = 0;
+  int compute_nice = 10;     // compute threads run this much lower than the Raft and IO threads
   std::string log_format = "text";
   std::string log_level = "info";
   std::string admin_key;     // empty: admin endpoints are refused
@@ -54,6 +58,15 @@ struct ParsedFlags {
 // Parses argv and the environment (`environ`-style NAME=VALUE list). Errors name the bad flag.
 common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::string>& args,
                                                       const std::vector<std::string>& environment);
+
+// The default --queue-memory-bytes: a quarter of the memory this process may use (the cgroup's
+// memory.max when set, else MemTotal), at most kMaxDefaultQueueMemory. The rest is left to the
+// process's own state (default cover, cover library, Raft log cache) and to the kernel.
+inline constexpr uint64_t kMaxDefaultQueueMemory = 2ull << 30;
+uint64_t QueueMemoryFromLimits(uint64_t mem_total, uint64_t cgroup_limit /* 0: none */);
+// Reads /sys/fs/cgroup/memory.max (cgroup v2), /sys/fs/cgroup/memory/memory.limit_in_bytes (v1)
+// and /proc/meminfo.
+uint64_t DefaultQueueMemoryBytes();
 
 common::Expected<HostPort, std::string> ParseHostPort(const std::string& text);
 // "a=h1:5001,b=h2:5002" -> [(a, h1:5001), (b, h2:5002)], in order; names must be unique.

@@ -27,6 +27,7 @@
 #include "worker/cluster/dispatcher.h"
 #include "worker/cluster/job_recorder.h"
 #include "worker/cluster/member.h"
+#include "worker/http/compute_pool.h"
 #include "worker/http/router.h"
 #include "worker/http/server.h"
 #include "worker/stego/engine.h"
@@ -87,6 +88,8 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   }
 
   common::Metrics metrics;
+  // One budget for every compute job of the process, whichever port it came in on.
+  auto job_memory = std::make_shared<http::MemoryBudget>(config.queue_memory_bytes);
   api::PauseSwitch pause;
   api::LoadMeter load(metrics, api::IsStegoRoute);
   cluster::JobTable jobs(config.node_id);
@@ -121,7 +124,10 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
                                     return member && cluster::AwaitApplied(member->node(), index,
                                                                            std::chrono::seconds(1));
                                   }});
-         }},
+         },
+         .job_memory = job_memory,
+         .job_working_set_bytes = api::kStegoJobWorkingSetBytes,
+         .compute_nice = config.compute_nice},
         metrics);
     if (!started) {
       spdlog::critical("cluster: {}", started.error());
@@ -185,6 +191,8 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   options.port = config.http.port;
   options.compute_threads = config.threads;
   options.queue_capacity = config.queue_depth;
+  options.memory_budget = job_memory;
+  options.compute_nice = config.compute_nice;
   options.relay_threads = member ? kRelayThreads : 0;
   options.max_body_bytes = config.max_upload_bytes;
   options.cors = CorsPolicyFor(config, member.get());
@@ -194,8 +202,9 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
     spdlog::critical("cannot serve HTTP on {}:{}: {}", config.http.host, config.http.port, port.error());
     return 1;
   }
-  spdlog::info("node {} listening on {}:{} ({} compute threads, queue {})", config.node_id, config.http.host, *port,
-               config.threads, config.queue_depth);
+  spdlog::info("node {} listening on {}:{} ({} compute threads at nice +{}, queue memory {} MiB, at most {} waiting)",
+               config.node_id, config.http.host, *port, config.threads, config.compute_nice,
+               config.queue_memory_bytes >> 20, config.queue_depth);
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

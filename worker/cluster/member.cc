@@ -126,7 +126,12 @@ common::Expected<void, std::string> ClusterMember::Run(std::unique_ptr<raft::Roc
   }, {.name = "raft_load", .quiet = true});
   if (options_.add_peer_routes) options_.add_peer_routes(peer_router_);
   peer_server_ = std::make_unique<http::Server>(
-      http::ServerOptions{.host = options_.peer_host, .port = options_.peer_port, .compute_threads = 2},
+      http::ServerOptions{.host = options_.peer_host,
+                          .port = options_.peer_port,
+                          .compute_threads = 2,
+                          .memory_budget = options_.job_memory,
+                          .default_working_set_bytes = options_.job_working_set_bytes,
+                          .compute_nice = options_.compute_nice},
       peer_router_, metrics_);
   if (auto p = peer_server_->Start(); !p) {
     return common::Unexpected<std::string>{"peer port " + options_.peer_host + ":" +

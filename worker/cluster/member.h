@@ -63,6 +63,12 @@ struct MemberOptions {
   // Routes the application adds to the peer port (e.g. jobs the leader dispatches here). Each
   // must check the cluster secret itself (raft::transport::RequireClusterSecret).
   std::function<void(http::Router&)> add_peer_routes;
+  // The peer port's compute pool, which runs joins and the jobs the leader dispatches here: the
+  // memory budget it shares with the API server, what one job is charged beyond its body, and the
+  // nice value of its threads (Raft messages are handled on the IO threads, never lowered).
+  std::shared_ptr<http::MemoryBudget> job_memory{};
+  std::uint64_t job_working_set_bytes = 64 << 10;
+  int compute_nice = 0;
 };
 
 class ClusterMember {

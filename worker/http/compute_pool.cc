@@ -1,31 +1,58 @@
 #include "worker/http/compute_pool.h"
 
+#include "common/thread_priority.h"
+
 namespace http {
 
-ComputePool::ComputePool(std::size_t threads, std::size_t capacity, Observers observers)
-    : capacity_(capacity), observers_(std::move(observers)) {
-  if (threads == 0) threads = 1;
+bool MemoryBudget::TryCharge(std::uint64_t bytes) {
+  std::uint64_t used = in_use_.load(std::memory_order_relaxed);
+  do {
+    if (bytes > limit_ || used > limit_ - bytes) return false;
+  } while (!in_use_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+  return true;
+}
+
+void MemoryBudget::Release(std::uint64_t bytes) { in_use_.fetch_sub(bytes, std::memory_order_relaxed); }
+
+bool MemoryBudget::Fits(std::uint64_t bytes) const {
+  return bytes <= limit_ && in_use() <= limit_ - bytes;
+}
+
+ComputePool::ComputePool(Options options, Observers observers)
+    : max_waiting_(options.max_waiting), budget_(std::move(options.budget)), observers_(std::move(observers)) {
+  const std::size_t threads = options.threads == 0 ? 1 : options.threads;
   threads_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this, nice = options.nice] { Loop(nice); });
 }
 
 ComputePool::~ComputePool() { Shutdown(); }
 
-bool ComputePool::TrySubmit(std::function<void()> job) {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_ || queue_.size() >= capacity_) return false;
-    queue_.push_back(std::move(job));
-    // Under the lock so concurrent updates reach the gauge in order.
-    if (observers_.queue_depth) observers_.queue_depth(queue_.size());
-  }
-  cv_.notify_one();
-  return true;
+ComputePool::Admission ComputePool::CheckLocked(std::uint64_t bytes) const {
+  if (stopping_) return Admission::kStopping;
+  if (budget_ && bytes > budget_->limit()) return Admission::kTooLarge;
+  if (queue_.size() >= max_waiting_) return Admission::kQueueFull;
+  if (budget_ && !budget_->Fits(bytes)) return Admission::kOverBudget;
+  return Admission::kAdmitted;
 }
 
-bool ComputePool::Full() const {
+ComputePool::Admission ComputePool::Check(std::uint64_t bytes) const {
   std::lock_guard lock(mu_);
-  return stopping_ || queue_.size() >= capacity_;
+  return CheckLocked(bytes);
+}
+
+ComputePool::Admission ComputePool::TrySubmit(std::function<void()> job, std::uint64_t bytes) {
+  {
+    std::lock_guard lock(mu_);
+    if (const Admission a = CheckLocked(bytes); a != Admission::kAdmitted) return a;
+    // The budget may be shared with another pool, so Fits() above was only a hint.
+    if (budget_ && !budget_->TryCharge(bytes)) return Admission::kOverBudget;
+    queue_.push_back({std::move(job), budget_ ? bytes : 0});
+    // Under the lock so concurrent updates reach the gauges in order.
+    if (observers_.queue_depth) observers_.queue_depth(queue_.size());
+    ReportMemory();
+  }
+  cv_.notify_one();
+  return Admission::kAdmitted;
 }
 
 std::size_t ComputePool::QueueDepth() const {
@@ -45,9 +72,15 @@ void ComputePool::Shutdown() {
   threads_.clear();
 }
 
-void ComputePool::Loop() {
+void ComputePool::ReportMemory() {
+  if (budget_ && observers_.memory_in_use) observers_.memory_in_use(budget_->in_use());
+}
+
+void ComputePool::Loop(int nice) {
+  // Best effort: a refusal leaves the thread at its priority.
+  if (nice > 0) common::RaiseCurrentThreadNice(common::CurrentThreadNice() + nice);
   while (true) {
-    std::function<void()> job;
+    Job job;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -58,9 +91,11 @@ void ComputePool::Loop() {
       const std::size_t active = active_.fetch_add(1, std::memory_order_relaxed) + 1;
       if (observers_.active) observers_.active(active);
     }
-    job();  // jobs must not throw: the server wraps handlers
-    job = nullptr;  // release what the job captured before counting it done
+    job.run();  // jobs must not throw: the server wraps handlers
+    job.run = nullptr;  // release what the job captured (its request) before returning its charge
     std::lock_guard lock(mu_);
+    if (budget_) budget_->Release(job.bytes);
+    ReportMemory();
     const std::size_t active = active_.fetch_sub(1, std::memory_order_relaxed) - 1;
     if (observers_.active) observers_.active(active);
   }

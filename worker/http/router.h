@@ -32,6 +32,10 @@ struct RouteOptions {
   bool compute = false;      // run on the bounded compute pool (else inline on an IO thread)
   bool quiet = false;        // log at debug instead of info (probes, scrapes)
   std::uint64_t max_body_bytes = 0;  // 0: the server's limit
+  // Compute routes only: the memory one job may use beyond its request body while it waits and
+  // runs (decoded images, encoder buffers, the answer), charged at admission (server.h).
+  // 0: the server's default.
+  std::uint64_t working_set_bytes = 0;
   // Compute routes only: asked once the body has been read. A handler it returns serves the
   // request instead, on the server's relay pool — threads that wait on another server (a job the
   // cluster leader dispatches to another member) without holding a compute thread. Empty: the

@@ -41,6 +41,9 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // and discard input for a while first (what nginx calls lingering close).
 constexpr auto kLingerTime = std::chrono::milliseconds(1000);
 constexpr std::size_t kLingerMaxBytes = 4u << 20;
+// Compute jobs allowed to wait when the options name no count: memory is the real bound
+// (memory_budget); the count only caps bookkeeping.
+constexpr std::size_t kDefaultQueueCapacity = 256;
 
 bool IsSaneRequestId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -82,6 +85,10 @@ struct ServerMetrics {
         connections(m.GetGauge("http_connections_open", "Open client connections.")),
         queue_depth(m.GetGauge("http_compute_queue_depth", "Compute jobs waiting for a thread.")),
         compute_active(m.GetGauge("http_compute_active", "Compute jobs running.")),
+        memory_budget(m.GetGauge("http_compute_memory_budget_bytes",
+                                 "Memory that admitted compute jobs may hold in all (0: no budget).")),
+        memory_in_use(m.GetGauge("http_compute_memory_in_use_bytes",
+                                 "Memory charged to admitted compute jobs: body plus working-set estimate.")),
         rejected(m.CounterFamily("http_rejected_total", "Requests or connections refused for lack of capacity.",
                                  {"reason"})) {}
 
@@ -93,6 +100,8 @@ struct ServerMetrics {
   common::Gauge& connections;
   common::Gauge& queue_depth;
   common::Gauge& compute_active;
+  common::Gauge& memory_budget;
+  common::Gauge& memory_in_use;
   common::Family<common::Counter>& rejected;
 };
 
@@ -335,8 +344,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Refusing before the body is read spares the upload; the final check is at submission.
     // (A relayed request may not need a compute thread, so it is only checked at submission.)
-    if (route_->info.options.compute && !route_->info.options.relay && server_.pool_->Full()) {
-      return RespondOverloaded(body_pending);
+    if (route_->info.options.compute && !route_->info.options.relay) {
+      const std::uint64_t charge = Charge(parser_->content_length().value_or(0));
+      if (const auto a = server_.pool_->Check(charge); a != ComputePool::Admission::kAdmitted) {
+        return RespondOverloaded(*server_.pool_, a, charge, body_pending);
+      }
     }
 
     if (!body_pending) return Dispatch();
@@ -405,7 +417,19 @@ class Session : public std::enable_shared_from_this<Session> {
         self->Respond(std::move(response), /*close=*/false);
       });
     };
-    if (!pool->TrySubmit(std::move(job))) RespondOverloaded(/*close=*/false);
+    const std::uint64_t charge = Charge(bytes_in_);
+    if (const auto a = pool->TrySubmit(std::move(job), charge); a != ComputePool::Admission::kAdmitted) {
+      RespondOverloaded(*pool, a, charge, /*close=*/false);
+    }
+  }
+
+  // What a compute job of this route is charged against the memory budget: its body, which it
+  // holds until it has run, and what its route says it may use beyond that.
+  std::uint64_t Charge(std::uint64_t body_bytes) const {
+    const std::uint64_t working_set = route_->info.options.working_set_bytes > 0
+                                          ? route_->info.options.working_set_bytes
+                                          : server_.options_.default_working_set_bytes;
+    return body_bytes + working_set;
   }
 
   static Response Invoke(const std::string& name, const Handler& handler, Request& request) {
@@ -420,14 +444,32 @@ class Session : public std::enable_shared_from_this<Session> {
                            "the handler failed unexpectedly; the server log has details");
   }
 
-  void RespondOverloaded(bool close) {
+  void RespondOverloaded(const ComputePool& pool, ComputePool::Admission why, std::uint64_t charge, bool close) {
     server_.metrics_.rejected.WithLabels({"overloaded"}).Inc();
-    Response r = Response::Error(503, "overloaded", "server overloaded",
-                                 "the compute queue is full (" + std::to_string(server_.pool_->capacity()) +
-                                     " waiting); retry later",
-                                 request_id_);
-    r.headers.Set("Retry-After", std::to_string(server_.options_.retry_after.count()));
+    Response r =
+        Response::Error(503, "overloaded", "server overloaded", OverloadDetail(pool, why, charge), request_id_);
+    // Retrying cannot help a job that is larger than the whole budget.
+    if (why != ComputePool::Admission::kTooLarge) {
+      r.headers.Set("Retry-After", std::to_string(server_.options_.retry_after.count()));
+    }
     Respond(std::move(r), close);
+  }
+
+  static std::string OverloadDetail(const ComputePool& pool, ComputePool::Admission why, std::uint64_t charge) {
+    const MemoryBudget* budget = pool.budget();
+    const std::string needs = "this request needs an estimated " + std::to_string(charge) + " bytes of memory";
+    switch (why) {
+      case ComputePool::Admission::kTooLarge:
+        return needs + ", more than the server's whole compute memory budget of " + std::to_string(budget->limit()) +
+               " bytes (--queue-memory-bytes); it cannot be served here";
+      case ComputePool::Admission::kOverBudget:
+        return needs + " and the jobs already admitted hold " + std::to_string(budget->in_use()) + " of the " +
+               std::to_string(budget->limit()) + " bytes of the compute memory budget; retry later";
+      case ComputePool::Admission::kStopping:
+        return "the server is stopping";
+      default:
+        return "the compute queue is full (" + std::to_string(pool.capacity()) + " waiting); retry later";
+    }
   }
 
   void RespondError(int status, std::string_view code, std::string_view error, const std::string& detail, bool close) {
@@ -599,13 +641,22 @@ ServerImpl::ServerImpl(ServerOptions options, Router& router, common::Metrics& m
       accept_retry_(acceptor_.get_executor()) {
   const std::size_t threads =
       options_.compute_threads > 0 ? options_.compute_threads : std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t capacity = options_.queue_capacity > 0 ? options_.queue_capacity : 4 * threads;
+  const std::size_t capacity = options_.queue_capacity > 0 ? options_.queue_capacity : kDefaultQueueCapacity;
   ComputePool::Observers observers;
   observers.queue_depth = [g = &metrics_.queue_depth](std::size_t n) { g->Set(static_cast<double>(n)); };
   observers.active = [g = &metrics_.compute_active](std::size_t n) { g->Set(static_cast<double>(n)); };
-  pool_ = std::make_unique<ComputePool>(threads, capacity, std::move(observers));
+  observers.memory_in_use = [g = &metrics_.memory_in_use](std::uint64_t n) { g->Set(static_cast<double>(n)); };
+  if (options_.memory_budget) metrics_.memory_budget.Set(static_cast<double>(options_.memory_budget->limit()));
+  pool_ = std::make_unique<ComputePool>(ComputePool::Options{.threads = threads,
+                                                             .max_waiting = capacity,
+                                                             .budget = options_.memory_budget,
+                                                             .nice = options_.compute_nice},
+                                        observers);
   if (options_.relay_threads > 0) {
-    relay_pool_ = std::make_unique<ComputePool>(options_.relay_threads, 4 * options_.relay_threads);
+    relay_pool_ = std::make_unique<ComputePool>(ComputePool::Options{.threads = options_.relay_threads,
+                                                                     .max_waiting = 4 * options_.relay_threads,
+                                                                     .budget = options_.memory_budget},
+                                                ComputePool::Observers{.memory_in_use = observers.memory_in_use});
   }
 }
 
@@ -740,6 +791,10 @@ ServerStats ServerImpl::Stats() const {
   s.compute_active = pool_->Active();
   s.queue_capacity = pool_->capacity();
   s.compute_threads = pool_->threads();
+  if (const MemoryBudget* budget = pool_->budget()) {
+    s.memory_budget = budget->limit();
+    s.memory_in_use = budget->in_use();
+  }
   return s;
 }
 

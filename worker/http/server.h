@@ -12,12 +12,20 @@
 //     HTTP gets 400; in every such case the connection is closed afterwards. A client that is
 //     silent (idle_timeout), slow to send its head (header_timeout) or its body (body_timeout), or
 //     slow to read the answer (write_timeout) is disconnected; other clients are not affected.
-//   - Routes marked `compute` run on a pool of compute_threads with at most queue_capacity jobs
-//     waiting; beyond that the answer is 503 (code "overloaded") with Retry-After. Other routes run
-//     inline on the IO threads, so /healthz keeps answering while the pool is saturated. Handlers
-//     must therefore be fast unless marked compute. A compute route's `relay` may hand a request
-//     to the relay pool instead (relay_threads, 4 waiting per thread), for work that waits on
-//     another server rather than computing.
+//   - Routes marked `compute` run on a pool of compute_threads, admitted by memory: each job is
+//     charged its body size plus its route's working-set estimate (RouteOptions::working_set_bytes,
+//     else default_working_set_bytes) from admission until it has run, against memory_budget
+//     (shared with other servers of the process). A job is refused with 503 (code "overloaded",
+//     Retry-After) only when the charges already admitted leave no room for it, or when
+//     queue_capacity jobs already wait (a hard count cap); one whose charge alone exceeds the
+//     whole budget gets 503 "overloaded" without Retry-After, saying so. The check is made before
+//     the body is read (from Content-Length) and again at submission. Compute threads run
+//     `compute_nice` lower than the others (the API server lowers them so that the Raft threads
+//     are not starved; the peer server's own IO threads stay at normal priority).
+//     Other routes run inline on the IO threads, so /healthz keeps answering while the pool is
+//     saturated. Handlers must therefore be fast unless marked compute. A compute route's `relay`
+//     may hand a request to the relay pool instead (relay_threads, 4 waiting per thread, charged
+//     like a compute job), for work that waits on another server rather than computing.
 //   - With a CORS policy (ServerOptions::cors, cors.h), preflights are answered here, before any
 //     route guard, and every answer carries the policy's fields for an allowed Origin.
 //   - A handler that throws gets a 500 JSON error; the process stays up.
@@ -33,6 +41,8 @@
 //       http_connections_open                      gauge
 //       http_compute_queue_depth                   gauge
 //       http_compute_active                        gauge
+//       http_compute_memory_budget_bytes           gauge    (0: no memory budget)
+//       http_compute_memory_in_use_bytes           gauge    (charges of admitted jobs)
 //       http_rejected_total{reason}                counter  (overloaded, too_many_connections)
 //     `route` is the route's name, or "none" when no route matched.
 //
@@ -56,14 +66,20 @@ class Metrics;
 
 namespace http {
 
-class ServerImpl;  // opaque; defined in server.cc
+class ServerImpl;    // opaque; defined in server.cc
+class MemoryBudget;  // compute_pool.h
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;                  // 0: an ephemeral port, see Start()
   std::size_t io_threads = 2;
   std::size_t compute_threads = 0;         // 0: one per core
-  std::size_t queue_capacity = 0;          // compute jobs allowed to wait; 0: 4 per compute thread
+  std::size_t queue_capacity = 0;          // compute jobs allowed to wait (count cap); 0: 256
+  // What admitted compute jobs may hold in all; may be shared between servers. Null: no memory
+  // bound, only the count cap.
+  std::shared_ptr<MemoryBudget> memory_budget{};
+  std::uint64_t default_working_set_bytes = 64 << 10;  // charge of a compute route that names none
+  int compute_nice = 0;                    // added to the compute threads' nice value
   std::size_t relay_threads = 0;           // for RouteOptions::relay; 0: relays run on the compute pool
   std::uint64_t max_body_bytes = 64ull << 20;  // per request, unless the route sets its own
   std::uint32_t max_header_bytes = 16 * 1024;  // request line and header fields
@@ -86,6 +102,8 @@ struct ServerStats {
   std::size_t compute_active = 0;   // compute jobs running
   std::size_t queue_capacity = 0;
   std::size_t compute_threads = 0;
+  std::uint64_t memory_budget = 0;  // bytes; 0: none
+  std::uint64_t memory_in_use = 0;  // charges of admitted compute jobs
 };
 
 class Server {

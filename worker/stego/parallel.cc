@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/thread_priority.h"
+
 namespace stego {
 namespace {
 
@@ -17,6 +19,7 @@ namespace {
 struct Batch {
   const std::function<void(size_t)>* task;
   size_t count;
+  int caller_nice = 0;
   std::atomic<size_t> next{0};
   std::atomic<size_t> finished{0};
   std::mutex mutex;
@@ -65,6 +68,7 @@ class Pool {
 
  private:
   void Loop() {
+    int nice = common::CurrentThreadNice();
     for (;;) {
       std::shared_ptr<Batch> batch;
       {
@@ -74,6 +78,11 @@ class Pool {
         batch = std::move(offers_.front());
         offers_.pop_front();
       }
+      // Never help at a higher priority than the caller: a compute thread lowered so as not to
+      // starve the process's latency-critical threads (the Raft node) must not regain its
+      // priority through its helpers. Raising the nice value needs no privilege; lowering it back
+      // would, so a helper keeps the lowest priority it has seen.
+      if (batch->caller_nice > nice && common::RaiseCurrentThreadNice(batch->caller_nice)) nice = batch->caller_nice;
       batch->RunClaims();
     }
   }
@@ -98,6 +107,7 @@ void ParallelFor(size_t count, const std::function<void(size_t)>& task) {
   auto batch = std::make_shared<Batch>();
   batch->task = &task;
   batch->count = count;
+  batch->caller_nice = common::CurrentThreadNice();
   const size_t helpers = std::min(static_cast<size_t>(SharedPool().size()), count > 0 ? count - 1 : 0);
   if (helpers > 0) SharedPool().Offer(batch, helpers);
   batch->RunClaims();

@@ -4,7 +4,9 @@
 // every participant claims the next task index from an atomic counter until none are left. Because
 // the caller claims tasks too, a batch finishes even when every pool thread is busy elsewhere, so
 // ParallelFor is safe to call from inside another bounded pool (the worker's request pool) and can
-// never deadlock; at worst it runs on the calling thread alone.
+// never deadlock; at worst it runs on the calling thread alone. A pool thread never helps at a
+// higher CPU priority than the caller: it adopts the caller's nice value when that is lower
+// (docs/raft.md, "Liveness under CPU load").
 #pragma once
 
 #include <cstddef>

@@ -13,8 +13,30 @@ TEST(ParseFlags, DefaultsServeLoopback8081WithOneThreadPerCore) {
   EXPECT_EQ(parsed->config.http.host, "127.0.0.1");
   EXPECT_EQ(parsed->config.http.port, 8081);
   EXPECT_GE(parsed->config.threads, 1u);
-  EXPECT_EQ(parsed->config.queue_depth, 4 * parsed->config.threads);
+  EXPECT_EQ(parsed->config.queue_depth, 256u) << "a count cap only; memory is the bound";
+  EXPECT_EQ(parsed->config.queue_memory_bytes, DefaultQueueMemoryBytes());
+  EXPECT_EQ(parsed->config.compute_nice, 10);
   EXPECT_FALSE(parsed->config.node_id.empty());
+}
+
+TEST(QueueMemory, IsAQuarterOfTheTighterLimitAndAtMostTwoGiB) {
+  constexpr uint64_t kGiB = 1ull << 30;
+  EXPECT_EQ(QueueMemoryFromLimits(24 * kGiB, 0), 2 * kGiB) << "a big machine: the cap";
+  EXPECT_EQ(QueueMemoryFromLimits(4 * kGiB, 0), kGiB);
+  EXPECT_EQ(QueueMemoryFromLimits(24 * kGiB, 512 << 20), 128u << 20) << "a pod's cgroup limit wins";
+  EXPECT_EQ(QueueMemoryFromLimits(4 * kGiB, 0x7FFFFFFFFFFFF000ull), kGiB) << "cgroup v1's 'unlimited'";
+  EXPECT_EQ(QueueMemoryFromLimits(0, 0), 2 * kGiB) << "nothing readable";
+  EXPECT_GT(DefaultQueueMemoryBytes(), 0u);
+}
+
+TEST(ParseFlags, QueueMemoryAndComputeNiceComeFromFlagsOrTheEnvironment) {
+  auto parsed = ParseFlags({"--compute-nice", "0"}, {"STEGO_QUEUE_MEMORY_BYTES=1000000", "STEGO_QUEUE_DEPTH=3"});
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(parsed->config.queue_memory_bytes, 1'000'000u);
+  EXPECT_EQ(parsed->config.queue_depth, 3u);
+  EXPECT_EQ(parsed->config.compute_nice, 0);
+  EXPECT_FALSE(ParseFlags({"--compute-nice", "20"}, {}));
+  EXPECT_FALSE(ParseFlags({"--queue-depth", "0"}, {}));
 }
 
 TEST(ParseFlags, EnvironmentSetsEveryFlagAndCommandLineWins) {

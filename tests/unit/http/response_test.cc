@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -9,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/thread_priority.h"
 #include "worker/http/compute_pool.h"
 #include "worker/http/request.h"
 
@@ -51,6 +53,8 @@ TEST(ResponseTest, HeadersAreCaseInsensitiveAndSetReplaces) {
   EXPECT_EQ(StatusReason(503), "Service Unavailable");
 }
 
+constexpr auto kAdmitted = ComputePool::Admission::kAdmitted;
+
 TEST(ComputePoolTest, RefusesBeyondCapacityAndDrainsOnShutdown) {
   std::mutex mu;
   std::condition_variable cv;
@@ -65,15 +69,15 @@ TEST(ComputePoolTest, RefusesBeyondCapacityAndDrainsOnShutdown) {
     cv.wait(lock, [&] { return release; });
     ++done;
   };
-  ASSERT_TRUE(pool.TrySubmit(blocking));
+  ASSERT_EQ(pool.TrySubmit(blocking), kAdmitted);
   // Wait until the thread has taken the first job, so the queue holds exactly what we add next.
   for (int i = 0; i < 1000 && pool.Active() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   ASSERT_EQ(pool.Active(), 1u);
-  EXPECT_TRUE(pool.TrySubmit([&] { ++done; }));
-  EXPECT_TRUE(pool.TrySubmit([&] { ++done; }));
+  EXPECT_EQ(pool.TrySubmit([&] { ++done; }), kAdmitted);
+  EXPECT_EQ(pool.TrySubmit([&] { ++done; }), kAdmitted);
   EXPECT_TRUE(pool.Full());
   EXPECT_EQ(depth_seen, 2);
-  EXPECT_FALSE(pool.TrySubmit([&] { ++done; })) << "capacity 2 is full";
+  EXPECT_EQ(pool.TrySubmit([&] { ++done; }), ComputePool::Admission::kQueueFull) << "capacity 2 is full";
   {
     std::lock_guard lock(mu);
     release = true;
@@ -81,7 +85,61 @@ TEST(ComputePoolTest, RefusesBeyondCapacityAndDrainsOnShutdown) {
   cv.notify_all();
   pool.Shutdown();
   EXPECT_EQ(done, 3) << "queued jobs run before Shutdown returns";
-  EXPECT_FALSE(pool.TrySubmit([] {})) << "a stopped pool refuses";
+  EXPECT_EQ(pool.TrySubmit([] {}), ComputePool::Admission::kStopping) << "a stopped pool refuses";
+}
+
+// Holds the jobs of a test until released.
+class Latch {
+ public:
+  void Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+TEST(ComputePoolTest, AdmitsByTheMemoryBudgetSharedBetweenPoolsAndReturnsChargesWhenJobsEnd) {
+  auto budget = std::make_shared<MemoryBudget>(100);
+  std::uint64_t in_use_seen = 0;
+  ComputePool::Observers observers;
+  observers.memory_in_use = [&](std::uint64_t n) { in_use_seen = n; };
+  ComputePool api(ComputePool::Options{.threads = 1, .max_waiting = 10, .budget = budget}, observers);
+  ComputePool peer(ComputePool::Options{.threads = 1, .max_waiting = 10, .budget = budget});
+  Latch api_latch, peer_latch;
+  ASSERT_EQ(api.TrySubmit([&] { api_latch.Wait(); }, 60), kAdmitted);
+  EXPECT_EQ(in_use_seen, 60u);
+  EXPECT_EQ(peer.Check(50), ComputePool::Admission::kOverBudget) << "the other pool sees the same budget";
+  EXPECT_EQ(peer.TrySubmit([] {}, 50), ComputePool::Admission::kOverBudget);
+  EXPECT_EQ(peer.TrySubmit([&] { peer_latch.Wait(); }, 40), kAdmitted) << "exactly full is admitted";
+  EXPECT_EQ(budget->in_use(), 100u);
+  EXPECT_EQ(api.TrySubmit([] {}, 1), ComputePool::Admission::kOverBudget);
+  EXPECT_EQ(api.TrySubmit([] {}, 101), ComputePool::Admission::kTooLarge) << "never fits, whatever runs";
+  peer_latch.Open();
+  peer.Shutdown();
+  EXPECT_EQ(budget->in_use(), 60u);
+  api_latch.Open();
+  api.Shutdown();
+  EXPECT_EQ(budget->in_use(), 0u);
+  EXPECT_EQ(in_use_seen, 0u);
+}
+
+TEST(ComputePoolTest, ThreadsRunLowerByTheirNiceValue) {
+  const int base = common::CurrentThreadNice();
+  ComputePool pool(ComputePool::Options{.threads = 1, .max_waiting = 1, .nice = 3});
+  std::atomic<int> seen{-100};
+  ASSERT_EQ(pool.TrySubmit([&] { seen = common::CurrentThreadNice(); }), kAdmitted);
+  pool.Shutdown();
+  EXPECT_EQ(seen.load(), std::min(base + 3, 19));
+  EXPECT_EQ(common::CurrentThreadNice(), base) << "only the pool's threads are lowered";
 }
 
 }  // namespace

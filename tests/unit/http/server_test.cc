@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/metrics.h"
+#include "worker/http/compute_pool.h"
 #include "tests/support/http_client.h"
 #include "tests/support/prometheus_text.h"
 
@@ -505,6 +506,48 @@ TEST_F(ServerTest, FullComputeQueueGets503WhileInlineRoutesStillAnswer) {
   EXPECT_EQ(first.body, "computed 1");
   EXPECT_EQ(second.status, 200);
   EXPECT_EQ(Client().Post("/compute", "d", "text/plain").status, 200) << "capacity is back";
+}
+
+TEST_F(ServerTest, ComputeJobsAreAdmittedByMemoryAndRefusedOnlyWhenTheBudgetIsSpent) {
+  ServerOptions options = Options();
+  options.queue_capacity = 100;  // the count is not what refuses here
+  options.default_working_set_bytes = 40 << 10;
+  options.memory_budget = std::make_shared<MemoryBudget>(100 << 10);
+  Start(options);
+  // Two jobs of 1 byte + 40 KiB fit in 100 KiB: one runs, one waits.
+  HttpResponse first, second;
+  std::thread a([&] { first = Client().Post("/compute?block=1", "a", "text/plain"); });
+  ASSERT_TRUE(gate_.WaitForWaiters(1, 5s));
+  std::thread b([&] { second = Client().Post("/compute?block=1", "b", "text/plain"); });
+  ASSERT_TRUE(Eventually([&] { return server_->Stats().queue_depth == 1; }));
+  EXPECT_EQ(server_->Stats().memory_in_use, 2u * ((40 << 10) + 1));
+
+  auto c = Client();
+  auto over = c.Post("/compute", "c", "text/plain");
+  ExpectJsonError(over, 503, "overloaded");
+  EXPECT_EQ(over.Header("Retry-After"), "1");
+  EXPECT_NE(over.Json()["detail"].get<std::string>().find("compute memory budget"), std::string::npos) << over.body;
+
+  // A job larger than the whole budget can never run: refused without Retry-After, and before its
+  // body is invited.
+  auto raw = Raw();
+  raw.Send("POST /compute HTTP/1.1\r\nHost: t\r\nContent-Length: 200000\r\nExpect: 100-continue\r\n\r\n");
+  auto too_large = raw.ReadResponse();
+  ExpectJsonError(too_large, 503, "overloaded");
+  EXPECT_FALSE(too_large.Header("Retry-After").has_value());
+  EXPECT_NE(too_large.Json()["detail"].get<std::string>().find("whole compute memory budget"), std::string::npos);
+
+  auto scraped = Scrape();
+  EXPECT_EQ(scraped.Value("http_compute_memory_budget_bytes"), 100.0 * 1024);
+  EXPECT_EQ(scraped.Value("http_compute_memory_in_use_bytes"), 2.0 * ((40 << 10) + 1));
+
+  gate_.Open();
+  a.join();
+  b.join();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(second.status, 200);
+  EXPECT_TRUE(Eventually([&] { return server_->Stats().memory_in_use == 0; })) << "finished jobs return their charge";
+  EXPECT_EQ(c.Post("/compute", "d", "text/plain").status, 200);
 }
 
 TEST_F(ServerTest, ThrowingHandlersGet500AndTheServerStaysUp) {

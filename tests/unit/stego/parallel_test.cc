@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
+
+#include "common/thread_priority.h"
 
 namespace stego {
 namespace {
@@ -34,6 +38,22 @@ TEST(ParallelFor, ManyCallersAtOnce) {
   }
   for (std::thread& t : callers) t.join();
   EXPECT_EQ(total.load(), 8 * 50 * 16);
+}
+
+TEST(ParallelFor, HelpersNeverRunAtAHigherPriorityThanTheCaller) {
+  std::vector<int> nice_seen(32, -100);
+  int caller_nice = 0;
+  std::thread caller([&] {
+    // A lowered compute thread (worker/http/compute_pool.h) asks for help.
+    ASSERT_TRUE(common::RaiseCurrentThreadNice(std::min(common::CurrentThreadNice() + 2, 19)));
+    caller_nice = common::CurrentThreadNice();
+    ParallelFor(nice_seen.size(), [&](size_t i) {
+      nice_seen[i] = common::CurrentThreadNice();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // long enough for a helper to join in
+    });
+  });
+  caller.join();
+  for (size_t i = 0; i < nice_seen.size(); ++i) EXPECT_GE(nice_seen[i], caller_nice) << "task " << i;
 }
 
 }  // namespace
