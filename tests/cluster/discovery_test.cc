@@ -110,12 +110,16 @@ TEST_F(Discovery, OnlyOrdinalZeroBootstrapsAndLaterPodsAreFoundByResolvingAgain)
   EXPECT_NE(Log(0).find("bootstrapped a new cluster"), std::string::npos);
   WaitFullyFormed();  // within kResolveEvery (5 s) of stego-0's record appearing, and a promotion
   const std::string leader = WaitLeader();
+  // The first of them to join can only have found stego-0 by resolving the name again; the other
+  // may then join through it (its 421 names the leader) before its own next resolution.
+  int resolved_again = 0;
   for (int k : {1, 2}) {
-    EXPECT_NE(Log(k).find("resolves to peers [" + Address(0) + ":" + std::to_string(peer_port_)), std::string::npos)
-        << Pod(k) << " did not resolve " << kServiceName << " again";
+    resolved_again += Log(k).find("resolves to peers [" + Address(0) + ":" + std::to_string(peer_port_)) !=
+                      std::string::npos;
     const json s = RaftStatus(Pod(k));
     EXPECT_EQ(s["leader_address"], Address(0) + ":" + std::to_string(http_port_));
   }
+  EXPECT_GE(resolved_again, 1) << "neither waiting pod resolved " << kServiceName << " again";
   ASSERT_EQ(PutConfig(Pod(2), {{"max_pixels", 5150}}).status, 200);
   for (int k : {0, 1, 2}) {
     EXPECT_TRUE(Eventually([&] { return Config(Pod(k))["config"]["max_pixels"] == 5150; })) << Pod(k);
