@@ -85,13 +85,13 @@ class Group {
         m->transport->SetPeer(peer, "127.0.0.1:" + std::to_string(ports_[peer - 1]));
       }
       auto storage = raft::RocksStorage::Open((root / std::to_string(id)).string(), {.sync = sync});
-      if (!storage) throw std::runtime_error(storage.error().detail);
+      if (!storage) throw std::runtime_error(storage.error().message);
       raft::NodeOptions o;
       o.raft.id = id;
       o.raft.random_seed = id;
       o.bootstrap = raft::ConfState{{1, 2, 3}, {}};
       auto node = raft::Node::Start(o, std::move(*storage), m->sm, *m->transport);
-      if (!node) throw std::runtime_error(node.error().detail);
+      if (!node) throw std::runtime_error(node.error().message);
       m->node = std::move(*node);
       m->ready = m->node.get();
     }

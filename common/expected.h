@@ -2,7 +2,8 @@
 //
 // C++20 has no std::expected (that is C++23, and GCC 12 lacks it), and exceptions across the pure
 // cores would hide which calls can fail. This is the small subset we use: construct from a value or
-// from Unexpected{error}, test with has_value()/operator bool, read with value()/error().
+// from Unexpected{error}, test with has_value()/operator bool, read with value()/error(). Both move
+// out of an rvalue: `return Unexpected{std::move(r).error()}` forwards an error without a copy.
 #pragma once
 
 #include <cassert>
@@ -36,7 +37,8 @@ class [[nodiscard]] Expected {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const E& error() const { assert(!has_value()); return std::get<1>(state_); }
+  const E& error() const& { assert(!has_value()); return std::get<1>(state_); }
+  E&& error() && { assert(!has_value()); return std::get<1>(std::move(state_)); }
 
  private:
   std::variant<T, E> state_;
@@ -51,7 +53,8 @@ class [[nodiscard]] Expected<void, E> {
 
   bool has_value() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const E& error() const { assert(!ok_); return error_; }
+  const E& error() const& { assert(!ok_); return error_; }
+  E&& error() && { assert(!ok_); return std::move(error_); }
 
  private:
   E error_{};

@@ -133,7 +133,7 @@ Flags Parse(int argc, char** argv) {
 
 http::Response NodeError(const http::Request& req, const raft::Error& e, raft::NodeId leader) {
   const int status = e.code == raft::ErrorCode::kTimeout ? 504 : 503;
-  return http::Response::Error(req, status, raft::ErrorCodeName(e.code), "not committed", e.detail,
+  return http::Response::Error(req, status, raft::ErrorCodeName(e.code), "not committed", e.message,
                                json{{"leader", leader}});
 }
 
@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
 
   auto storage = raft::RocksStorage::Open(flags.data_dir, {.sync = flags.sync});
   if (!storage) {
-    spdlog::critical("{}", storage.error().detail);
+    spdlog::critical("{}", storage.error().message);
     return 1;
   }
 
@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
   if (!flags.join) options.bootstrap = initial;
   auto node = raft::Node::Start(options, std::move(*storage), log, transport);
   if (!node) {
-    spdlog::critical("cannot start: {}", node.error().detail);
+    spdlog::critical("cannot start: {}", node.error().message);
     return 1;
   }
   node_ptr = node->get();

@@ -406,7 +406,7 @@ void Simulation::StartNode(Node& n) {
   auto rn = RawNode::Create(NodeConfig(n), n.disk.live());
   if (!rn) {
     Fail("recovery", F("node %llu refused to start from its durable state: %s",
-                       (unsigned long long)n.id, rn.error().detail.c_str()));
+                       (unsigned long long)n.id, rn.error().message.c_str()));
   }
   n.raw = std::move(*rn);
   n.up = true;
@@ -588,11 +588,11 @@ void Simulation::Pump(Node& n) {
   if (!n.up || n.syncing || n.paused_until > now_ || !n.raw->HasReady()) return;
   Ready rd = n.raw->GetReady();
   if (rd.snapshot) {
-    if (auto r = n.disk.apply_snapshot(*rd.snapshot); !r) Fail("sim", "apply_snapshot: " + r.error().detail);
+    if (auto r = n.disk.apply_snapshot(*rd.snapshot); !r) Fail("sim", "apply_snapshot: " + r.error().message);
     MirrorSnapshot(n, rd.snapshot->meta.index, rd.snapshot->meta.term);
   }
   if (!rd.entries.empty()) {
-    if (auto r = n.disk.append(rd.entries); !r) Fail("sim", "append: " + r.error().detail);
+    if (auto r = n.disk.append(rd.entries); !r) Fail("sim", "append: " + r.error().message);
     MirrorAppend(n, rd.entries, /*durable=*/false);
   }
   if (rd.hard_state) {
@@ -608,7 +608,7 @@ void Simulation::Pump(Node& n) {
 }
 
 void Simulation::OnSyncDone(Node& n) {
-  if (auto r = n.disk.sync(); !r) Fail("sim", "sync: " + r.error().detail);
+  if (auto r = n.disk.sync(); !r) Fail("sim", "sync: " + r.error().message);
   CheckDurable(n);
   for (const auto& [index, term, hash] : n.unsynced_prefix) RegisterPrefix(n, index, term, hash);
   n.unsynced_prefix.clear();
@@ -748,12 +748,12 @@ void Simulation::MaybeSnapshot(Node& n) {
   if (n.applied < n.last_snap + p_.snapshot_every) return;
   const std::string data = F("%llu:%llu", (unsigned long long)n.applied, (unsigned long long)n.chain);
   if (auto r = n.disk.create_snapshot(n.applied, n.app_conf, data); !r) {
-    Fail("sim", "create_snapshot: " + r.error().detail);
+    Fail("sim", "create_snapshot: " + r.error().message);
   }
   n.last_snap = n.applied;
   const Index to = n.applied > p_.compact_margin ? n.applied - p_.compact_margin : 0;
   if (to > n.disk.live()->first_index() - 1) {
-    if (auto r = n.disk.compact(to); !r) Fail("sim", "compact: " + r.error().detail);
+    if (auto r = n.disk.compact(to); !r) Fail("sim", "compact: " + r.error().message);
     MirrorCompact(n, to);
   }
 }
@@ -950,7 +950,7 @@ void Simulation::ChaosMembership() {
                      : cc.type == ConfChange::Type::kPromote  ? "promote"
                                                               : "remove";
   Trace("CONF %s %llu at leader %llu: %s", what, (unsigned long long)cc.node,
-        (unsigned long long)l->id, r ? "proposed" : r.error().detail.c_str());
+        (unsigned long long)l->id, r ? "proposed" : r.error().message.c_str());
   if (!r) return;
   if (cc.type == ConfChange::Type::kAddLearner) {
     // The new server starts with empty storage and waits to be contacted.

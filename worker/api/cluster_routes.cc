@@ -16,7 +16,7 @@ http::Response RefusedChange(const http::Request& request, const raft::Error& e,
   if (e.code == raft::ErrorCode::kNotLeader) return NotLeader(request, m);
   if (e.code == raft::ErrorCode::kInvalidConfChange || e.code == raft::ErrorCode::kTransferInvalid ||
       e.code == raft::ErrorCode::kLearnerNotCaughtUp) {
-    return http::Response::Error(request, 400, raft::ErrorCodeName(e.code), "change refused", e.detail);
+    return http::Response::Error(request, 400, raft::ErrorCodeName(e.code), "change refused", e.message);
   }
   return NotCommitted(request, e, m);
 }

@@ -27,7 +27,7 @@ json LeaderFields(const cluster::ClusterMember& m) {
 
 http::Response NotCommitted(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m) {
   const int code = e.code == raft::ErrorCode::kTimeout ? 504 : 503;
-  return http::Response::Error(request, code, raft::ErrorCodeName(e.code), "not committed", e.detail, LeaderFields(m));
+  return http::Response::Error(request, code, raft::ErrorCodeName(e.code), "not committed", e.message, LeaderFields(m));
 }
 
 http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m) {

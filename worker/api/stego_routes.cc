@@ -309,8 +309,9 @@ class StegoHandlers {
     }
     if (!stego::IsLossless(*format)) {
       return common::Unexpected{ErrorResponse(
-          request, stego::Error{stego::ErrorCode::kLossyOutput,
-                                std::string(format_name) + " is lossy and would destroy the hidden bits; use png, bmp, tiff or webp"})};
+          request, stego::Fail(stego::ErrorCode::kLossyOutput,
+                               std::string(format_name) + " is lossy and would destroy the hidden bits; use png, bmp, tiff or webp")
+                       .error)};
     }
     job.format = *format;
     return job;

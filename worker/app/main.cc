@@ -214,7 +214,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   // here; their job records then still reach the ledger, through the new leader.
   if (member && member->node().Status().role == raft::Role::kLeader) {
     if (auto handed = member->HandOver("", std::chrono::seconds(3)); !handed) {
-      spdlog::warn("could not hand leadership over: {}", handed.error().detail);
+      spdlog::warn("could not hand leadership over: {}", handed.error().message);
     }
   }
   server.Join();

@@ -101,7 +101,7 @@ common::Expected<std::unique_ptr<ClusterMember>, std::string> ClusterMember::Sta
   auto id = LoadOrCreateIdentity(options.data_dir, options.name);
   if (!id) return common::Unexpected<std::string>{id.error()};
   auto storage = raft::RocksStorage::Open((fs::path(options.data_dir) / "raft").string());
-  if (!storage) return common::Unexpected<std::string>{storage.error().detail};
+  if (!storage) return common::Unexpected<std::string>{storage.error().message};
   std::unique_ptr<ClusterMember> member(new ClusterMember(std::move(options), metrics, *id));
   if (auto r = member->Run(std::move(*storage)); !r) return common::Unexpected<std::string>{r.error()};
   return member;
@@ -154,7 +154,7 @@ common::Expected<void, std::string> ClusterMember::Run(std::unique_ptr<raft::Roc
         EncodeMemberInfo({options_.name, options_.advertise_peer, options_.advertise_http});
   }
   auto node = raft::Node::Start(node_options, std::move(storage), state_, outbound_);
-  if (!node) return common::Unexpected<std::string>{node.error().detail};
+  if (!node) return common::Unexpected<std::string>{node.error().message};
   node_ = std::move(*node);
   live_node_ = node_.get();
   // Replay what this member knew to be committed before it serves: until then its API keys, covers
@@ -277,12 +277,12 @@ http::Response ClusterMember::Join(http::Request& request) {
   for (const auto& [id, m] : state_.members()) {
     if (m.name != info.name || id == joiner) continue;
     auto removed = ChangeMember(MemberAction::kRemove, id, {});
-    if (!removed) return Unavailable(request, raft::ErrorCodeName(removed.error().code), removed.error().detail);
+    if (!removed) return Unavailable(request, raft::ErrorCodeName(removed.error().code), removed.error().message);
     spdlog::info("cluster: removed stale member {} (raft id {}) before it rejoins", m.name, id);
   }
   if (!st.conf.contains(joiner)) {
     auto added = ChangeMember(MemberAction::kAdd, joiner, info);
-    if (!added) return Unavailable(request, raft::ErrorCodeName(added.error().code), added.error().detail);
+    if (!added) return Unavailable(request, raft::ErrorCodeName(added.error().code), added.error().message);
     spdlog::info("cluster: added {} (raft id {}) as a learner", info.name, joiner);
   }
   return http::Response::Json(200, json{{"members", MembersJson()}});
@@ -485,7 +485,7 @@ void ClusterMember::Stop(std::chrono::milliseconds grace) {
   if (node_) {
     if (grace.count() > 0 && node_->Status().role == raft::Role::kLeader) {
       auto handed = HandOver("", grace);
-      if (!handed) spdlog::warn("cluster: could not hand leadership over: {}", handed.error().detail);
+      if (!handed) spdlog::warn("cluster: could not hand leadership over: {}", handed.error().message);
     }
     node_->Stop();
   }

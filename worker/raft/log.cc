@@ -197,7 +197,7 @@ std::vector<Entry> RaftLog::next_committed_entries() const {
   const Index lo = std::max(applied_ + 1, first_index());
   auto r = slice(lo, committed_ + 1, max_applying_bytes_);
   if (!r) Fatal("committed entries [" + std::to_string(lo) + "," + std::to_string(committed_) +
-                "] unreadable: " + r.error().detail);
+                "] unreadable: " + r.error().message);
   return std::move(*r);
 }
 

@@ -40,7 +40,7 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& cfg, const Storage* sto
   if (auto ok = cfg.validate(); !ok) return common::Unexpected<Error>{ok.error()};
   auto snap = storage->snapshot();
   if (!snap) {
-    return Fail(ErrorCode::kCorruptState, "cannot read the snapshot: " + snap.error().detail);
+    return Fail(ErrorCode::kCorruptState, "cannot read the snapshot: " + snap.error().message);
   }
   std::unique_ptr<Raft> r(new Raft(cfg, storage));
   const HardState hs = storage->hard_state();
@@ -81,7 +81,7 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& cfg, const Storage* sto
     auto batch = storage->entries(lo, last + 1, 16 << 20);
     if (!batch) {
       return Fail(ErrorCode::kCorruptState, "cannot read log entries from " + std::to_string(lo) +
-                                                ": " + batch.error().detail);
+                                                ": " + batch.error().message);
     }
     for (const Entry& e : *batch) {
       if (e.index != lo) {
@@ -93,7 +93,7 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& cfg, const Storage* sto
       auto ce = DecodeConfEntry(e.data);
       if (!ce) {
         return Fail(ErrorCode::kCorruptState,
-                    "configuration entry " + std::to_string(e.index) + ": " + ce.error().detail);
+                    "configuration entry " + std::to_string(e.index) + ": " + ce.error().message);
       }
       r->conf_history_.push_back(ConfAt{e.index, std::move(ce->next)});
     }
@@ -194,7 +194,7 @@ void Raft::become_leader() {
   // committed too, and the leader knows its commit index is current (needed by read-index).
   std::vector<Entry> noop(1);
   if (auto ok = append_entries(std::move(noop), /*leader_noop=*/true); !ok) {
-    Fatal("leader could not append its no-op entry: " + ok.error().detail);
+    Fatal("leader could not append its no-op entry: " + ok.error().message);
   }
 }
 
@@ -974,7 +974,7 @@ bool Raft::send_snapshot(NodeId to, Progress& pr) {
   auto snap = log_.snapshot();
   if (!snap) {
     logf(LogLevel::kDebug, "snapshot for %llu unavailable: %s", (unsigned long long)to,
-         snap.error().detail.c_str());
+         snap.error().message.c_str());
     return false;
   }
   if (snap->empty()) Fatal("need a snapshot for node " + std::to_string(to) + " but none exists");

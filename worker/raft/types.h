@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "common/expected.h"
 
 namespace raft {
@@ -104,7 +105,7 @@ enum class Role : std::uint8_t { kFollower, kPreCandidate, kCandidate, kLeader }
 const char* RoleName(Role r);
 
 enum class ErrorCode : std::uint8_t {
-  kNotLeader,            // the operation needs the leader; see Error::detail / Status::leader
+  kNotLeader,            // the operation needs the leader; see Error::message / Status::leader
   kNoLeader,             // no known leader to forward to
   kProposalDropped,      // e.g. leadership transfer in progress, or uncommitted limit reached
   kConfChangePending,    // an earlier configuration entry is not yet committed
@@ -123,17 +124,14 @@ enum class ErrorCode : std::uint8_t {
 };
 const char* ErrorCodeName(ErrorCode c);
 
-// What failed and why, for every fallible call at the core's boundary.
-struct Error {
-  ErrorCode code = ErrorCode::kProposalDropped;
-  std::string detail;
-};
+// What failed and why, for every fallible call at the core's boundary (common/error.h).
+using Error = common::Error<ErrorCode>;
 
 template <class T>
 using Result = common::Expected<T, Error>;
 
-inline common::Unexpected<Error> Fail(ErrorCode code, std::string detail) {
-  return common::Unexpected<Error>{Error{code, std::move(detail)}};
+inline common::Unexpected<Error> Fail(ErrorCode code, std::string message) {
+  return common::Fail(code, std::move(message));
 }
 
 }  // namespace raft

@@ -24,12 +24,11 @@ Result<void> CheckCapacity(const PackedPayload& packed, const ImageDims& dims) {
   const size_t available = BodyCapacity(dims, lsb_bits, packed.encrypted());
   const size_t needed = packed.stored_bytes();
   if (needed <= available) return {};
-  Error error{ErrorCode::kCapacityExceeded,
+  return Fail(ErrorCode::kCapacityExceeded,
               "payload needs " + std::to_string(needed) + " bytes but the " + std::to_string(dims.width) + "x" +
                   std::to_string(dims.height) + " cover holds " + std::to_string(available) + " bytes at " +
                   std::to_string(lsb_bits) + " LSB per colour channel",
-              needed, available};
-  return common::Unexpected{std::move(error)};
+              needed, available);
 }
 
 }  // namespace stego

@@ -76,11 +76,10 @@ Result<Header> ReadHeader(const Image& image) {
 Result<void> CheckBodyFits(const Header& header, const Regions& regions) {
   const size_t available = regions.body_groups * GroupBytes(header.lsb_bits);
   if (header.stored_size <= available) return {};
-  Error error{ErrorCode::kTruncatedPayload,
+  return Fail(ErrorCode::kTruncatedPayload,
               "payload header promises " + std::to_string(header.stored_size) + " bytes but the image holds " +
                   std::to_string(available) + " (cropped or resized?)",
-              header.stored_size, available};
-  return common::Unexpected{std::move(error)};
+              header.stored_size, available);
 }
 
 Result<DerivedKeys> UnlockKeys(const Header& header, std::string_view password) {

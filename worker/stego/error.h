@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/error.h"
 #include "common/expected.h"
 
 namespace stego {
@@ -30,9 +31,8 @@ enum class ErrorCode {
   kInternal,            // a library the engine relies on failed (OpenSSL, the encoders)
 };
 
-struct Error {
-  ErrorCode code;
-  std::string message;
+// The common shape (common/error.h), with sizes where the engine has them.
+struct Error : common::Error<ErrorCode> {
   // Filled for kCapacityExceeded and kTruncatedPayload: bytes the payload needs and bytes the image
   // holds, both counted as stored body bytes (see capacity.h).
   size_t needed_bytes = 0;
@@ -46,8 +46,9 @@ using Result = common::Expected<T, Error>;
 std::string_view ErrorCodeName(ErrorCode code);
 
 // Shorthand for returning an error: `return Fail(ErrorCode::kNoPayload, "...")`.
-inline common::Unexpected<Error> Fail(ErrorCode code, std::string message) {
-  return common::Unexpected<Error>{Error{code, std::move(message)}};
+inline common::Unexpected<Error> Fail(ErrorCode code, std::string message, size_t needed_bytes = 0,
+                                      size_t available_bytes = 0) {
+  return common::Unexpected<Error>{Error{{code, std::move(message)}, needed_bytes, available_bytes}};
 }
 
 }  // namespace stego

@@ -103,9 +103,8 @@ Result<PackedPayload> Pack(std::span<const uint8_t> data, EmbedOptions options) 
                                                  "-" + std::to_string(kMaxScryptLog2N));
   }
   if (data.size() > kMaxStoredBytes - kMaxRecordOverhead - kTagBytes) {
-    Error error{ErrorCode::kCapacityExceeded, "payload of " + std::to_string(data.size()) + " bytes is too large",
-                data.size(), kMaxStoredBytes};
-    return common::Unexpected{std::move(error)};
+    return Fail(ErrorCode::kCapacityExceeded, "payload of " + std::to_string(data.size()) + " bytes is too large",
+                data.size(), kMaxStoredBytes);
   }
   PackedPayload packed;
   packed.data_bytes = data.size();

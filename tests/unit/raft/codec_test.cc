@@ -57,7 +57,7 @@ TEST(Codec, EveryMessageTypeRoundTripsWithEveryField) {
   const std::vector<Message> batch = EveryType();
   const std::string bytes = EncodeBatch(batch);
   auto decoded = DecodeBatch(bytes);
-  ASSERT_TRUE(decoded) << decoded.error().detail;
+  ASSERT_TRUE(decoded) << decoded.error().message;
   ASSERT_EQ(decoded->size(), batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     EXPECT_TRUE(SameMessage(batch[i], (*decoded)[i])) << "message " << i << " ("
@@ -97,7 +97,7 @@ TEST(Codec, TrailingBytesAreRefused) {
   bytes.push_back('\0');
   auto decoded = DecodeBatch(bytes);
   ASSERT_FALSE(decoded);
-  EXPECT_NE(decoded.error().detail.find("trailing"), std::string::npos);
+  EXPECT_NE(decoded.error().message.find("trailing"), std::string::npos);
 }
 
 TEST(Codec, WrongMagicAndFutureVersionsAreRefusedByName) {
@@ -109,7 +109,7 @@ TEST(Codec, WrongMagicAndFutureVersionsAreRefusedByName) {
   other[1] = 2;
   auto decoded = DecodeBatch(other);
   ASSERT_FALSE(decoded);
-  EXPECT_NE(decoded.error().detail.find("version 2"), std::string::npos) << decoded.error().detail;
+  EXPECT_NE(decoded.error().message.find("version 2"), std::string::npos) << decoded.error().message;
 }
 
 // Offsets into a one-message batch (codec.h): header 6, then the type byte, seven u64, the flags.
@@ -157,13 +157,13 @@ TEST(Codec, ForgedCountsAreRefusedBeforeAllocating) {
   for (int b = 0; b < 4; ++b) bytes[2 + static_cast<std::size_t>(b)] = '\xff';
   auto decoded = DecodeBatch(bytes);
   ASSERT_FALSE(decoded);
-  EXPECT_NE(decoded.error().detail.find("count exceeds"), std::string::npos);
+  EXPECT_NE(decoded.error().message.find("count exceeds"), std::string::npos);
 
   bytes = Heartbeat();
   for (int b = 0; b < 4; ++b) bytes[kEntryCountAt + static_cast<std::size_t>(b)] = '\xff';
   decoded = DecodeBatch(bytes);
   ASSERT_FALSE(decoded);
-  EXPECT_NE(decoded.error().detail.find("entry count exceeds"), std::string::npos);
+  EXPECT_NE(decoded.error().message.find("entry count exceeds"), std::string::npos);
 
   bytes = Heartbeat();
   for (int b = 0; b < 4; ++b) bytes[kFlagsAt + 1 + static_cast<std::size_t>(b)] = '\x7f';  // context length

@@ -126,7 +126,7 @@ TEST(Membership, InvalidChangesAreRefused) {
   for (const auto& c : cases) {
     auto r = net->node(1).ProposeConfChange(c.cc);
     ASSERT_FALSE(r.has_value());
-    EXPECT_EQ(r.error().code, c.code) << r.error().detail;
+    EXPECT_EQ(r.error().code, c.code) << r.error().message;
   }
   auto follower = net->node(2).ProposeConfChange(CC(kAddLearner, 4));
   ASSERT_FALSE(follower.has_value());

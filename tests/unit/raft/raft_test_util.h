@@ -51,7 +51,7 @@ inline Config TestConfig(NodeId id, int election = 10, int heartbeat = 1) {
 
 inline std::unique_ptr<Raft> NewRaft(const Config& c, const Storage* s) {
   auto r = Raft::Create(c, s);
-  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().detail);
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
   return std::move(*r);
 }
 
@@ -133,7 +133,7 @@ class Network {
     c.random_seed = 2000 + id;
     if (tweaks_[id]) tweaks_[id](c);
     auto rn = RawNode::Create(c, n.storage.get());
-    ASSERT_TRUE(rn.has_value()) << rn.error().detail;
+    ASSERT_TRUE(rn.has_value()) << rn.error().message;
     n.node = std::move(*rn);
     n.applied.clear();
   }

@@ -48,7 +48,7 @@ class TempDir {
 // Unsynced by default: these tests close cleanly, and fsync would only slow them down.
 std::unique_ptr<RocksStorage> MustOpen(const std::string& dir, bool sync = false) {
   auto s = RocksStorage::Open(dir, RocksStorage::Options{.sync = sync});
-  EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().detail);
+  EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().message);
   return s ? std::move(*s) : nullptr;
 }
 
@@ -79,7 +79,7 @@ void ExpectSameState(const Storage& want, const Storage& got) {
   if (want.first_index() <= want.last_index()) {
     const auto we = want.entries(want.first_index(), want.last_index() + 1, UINT64_MAX);
     const auto ge = got.entries(got.first_index(), got.last_index() + 1, UINT64_MAX);
-    ASSERT_TRUE(ge.has_value()) << ge.error().detail;
+    ASSERT_TRUE(ge.has_value()) << ge.error().message;
     EXPECT_EQ(*we, *ge);
   }
   EXPECT_EQ(want.term(want.last_index() + 1).error().code,
@@ -107,7 +107,7 @@ TEST(RocksStorage, RandomOperationsMatchMemoryStorageAcrossReopens) {
       const auto ents = Ents(lo, lo + pick(0, 8), term);
       ASSERT_TRUE(mem.append(ents).has_value());
       auto r = rocks->append(ents);
-      ASSERT_TRUE(r.has_value()) << r.error().detail;
+      ASSERT_TRUE(r.has_value()) << r.error().message;
     } else if (op < 70) {
       const HardState hs{term, pick(0, 3), pick(commit, mem.last_index())};
       mem.set_hard_state(hs);
@@ -118,7 +118,7 @@ TEST(RocksStorage, RandomOperationsMatchMemoryStorageAcrossReopens) {
       const std::string data = "state@" + std::to_string(i);
       const auto mr = mem.create_snapshot(i, cs, data);
       const auto rr = rocks->create_snapshot(i, cs, data);
-      ASSERT_EQ(mr.has_value(), rr.has_value()) << (rr ? "" : rr.error().detail);
+      ASSERT_EQ(mr.has_value(), rr.has_value()) << (rr ? "" : rr.error().message);
       if (!mr) {
         EXPECT_EQ(mr.error().code, rr.error().code);
       }
@@ -126,7 +126,7 @@ TEST(RocksStorage, RandomOperationsMatchMemoryStorageAcrossReopens) {
       const Index i = pick(0, mem.snapshot()->meta.index);
       ASSERT_TRUE(mem.compact(i).has_value());
       auto r = rocks->compact(i);
-      ASSERT_TRUE(r.has_value()) << r.error().detail;
+      ASSERT_TRUE(r.has_value()) << r.error().message;
     } else {  // a snapshot from a leader, ahead of our log
       ++term;
       Snapshot snap;
@@ -134,7 +134,7 @@ TEST(RocksStorage, RandomOperationsMatchMemoryStorageAcrossReopens) {
       snap.data = "installed@" + std::to_string(snap.meta.index);
       ASSERT_TRUE(mem.apply_snapshot(snap).has_value());
       auto r = rocks->apply_snapshot(snap);
-      ASSERT_TRUE(r.has_value()) << r.error().detail;
+      ASSERT_TRUE(r.has_value()) << r.error().message;
     }
     ASSERT_NO_FATAL_FAILURE(ExpectSameState(mem, *rocks)) << "step " << step;
     if (step % 20 == 19) {
@@ -219,8 +219,8 @@ void ExpectRefused(const Result<std::unique_ptr<RocksStorage>>& r, const std::st
                    const std::string& what) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kCorruptState);
-  EXPECT_NE(r.error().detail.find(dir), std::string::npos) << r.error().detail;
-  EXPECT_NE(r.error().detail.find(what), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().message.find(dir), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find(what), std::string::npos) << r.error().message;
 }
 
 void FlipLastDataByte(rocksdb::DB& db, const std::string& key) {
@@ -375,7 +375,7 @@ TEST(RocksStorage, KilledWriterLeavesWholeBatches) {
     last_seen = k;
     ASSERT_EQ(s->last_index(), static_cast<Index>(kBatchEntries));
     const auto ents = s->entries(1, kBatchEntries + 1, UINT64_MAX);
-    ASSERT_TRUE(ents.has_value()) << ents.error().detail;
+    ASSERT_TRUE(ents.has_value()) << ents.error().message;
     for (const Entry& e : *ents) {
       ASSERT_EQ(e.term, k) << "entry " << e.index << " from another batch than the hard state";
       ASSERT_EQ(e.data, BatchPayload(k));
@@ -390,7 +390,7 @@ std::vector<std::string> Drive(RawNode& node, RocksStorage& s) {
   while (node.HasReady()) {
     Ready rd = node.GetReady();
     const auto r = s.Persist(rd);
-    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().detail);
+    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
     for (const Entry& e : rd.committed_entries) {
       if (e.type == EntryType::kNormal && !e.data.empty()) applied.push_back(e.data);
     }
@@ -420,7 +420,7 @@ TEST(RocksStorage, RawNodeRestartsFromWhatAPreviousRawNodePersisted) {
     ASSERT_TRUE(s->Persist(boot).has_value());
 
     auto node = RawNode::Create(SingleNodeConfig(), s.get());
-    ASSERT_TRUE(node.has_value()) << node.error().detail;
+    ASSERT_TRUE(node.has_value()) << node.error().message;
     (*node)->Campaign();
     Drive(**node, *s);
     ASSERT_EQ((*node)->GetStatus().soft_state.role, Role::kLeader);
@@ -435,7 +435,7 @@ TEST(RocksStorage, RawNodeRestartsFromWhatAPreviousRawNodePersisted) {
   EXPECT_EQ(s->hard_state(), hs_before);
   EXPECT_EQ(*s->entries(1, s->last_index() + 1, UINT64_MAX), log_before);
   auto node = RawNode::Create(SingleNodeConfig(), s.get());
-  ASSERT_TRUE(node.has_value()) << node.error().detail;
+  ASSERT_TRUE(node.has_value()) << node.error().message;
   // Restarting re-applies the committed log (applied = 0), then leads a new term.
   EXPECT_EQ(Drive(**node, *s), (std::vector<std::string>{"a", "b", "c"}));
   (*node)->Campaign();

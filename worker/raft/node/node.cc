@@ -212,7 +212,7 @@ class Node::Loop {
       for (const Message& m : inbox) {
         if (auto r = raw_->Step(m); !r) {
           spdlog::debug("raft {}: dropped {} from {}: {}", options_.raft.id,
-                        MessageTypeName(m.type), m.from, r.error().detail);
+                        MessageTypeName(m.type), m.from, r.error().message);
         }
       }
       for (auto& op : ops) op();
@@ -234,7 +234,7 @@ class Node::Loop {
     Ready rd = raw_->GetReady();
     if (auto r = storage_->Persist(rd); !r) {
       // Unpersisted state must never be acknowledged; there is no safe way to continue.
-      Fatal("raft " + std::to_string(options_.raft.id) + ": persisting failed: " + r.error().detail);
+      Fatal("raft " + std::to_string(options_.raft.id) + ": persisting failed: " + r.error().message);
     }
     if (!rd.messages.empty()) transport_.Send(std::move(rd.messages));
     if (rd.snapshot && !rd.snapshot->empty()) RestoreFrom(*rd.snapshot);
@@ -262,7 +262,7 @@ class Node::Loop {
     applied_ = e.index;
     if (e.type == EntryType::kConfChange) {
       auto ce = DecodeConfEntry(e.data);
-      if (!ce) Fatal("raft: committed configuration entry unreadable: " + ce.error().detail);
+      if (!ce) Fatal("raft: committed configuration entry unreadable: " + ce.error().message);
       applied_conf_ = ce->next;
       sm_.ApplyConf(e.index, *ce);
       ResolveConf(e.index, &ce->change);
@@ -310,7 +310,7 @@ class Node::Loop {
     // which may already include an appended but uncommitted change.
     if (auto r = storage_->create_snapshot(applied_, applied_conf_, sm_.Snapshot()); !r) {
       spdlog::warn("raft {}: snapshot at {} failed: {}", options_.raft.id, applied_,
-                   r.error().detail);
+                   r.error().message);
       return;
     }
     snapshot_index_ = applied_;
@@ -319,7 +319,7 @@ class Node::Loop {
       if (to >= storage_->first_index()) {
         if (auto r = storage_->compact(to); !r) {
           spdlog::warn("raft {}: compaction to {} failed: {}", options_.raft.id, to,
-                       r.error().detail);
+                       r.error().message);
         }
       }
     }

@@ -215,7 +215,7 @@ class RocksStorage::Txn {
                                              std::to_string(st_.snap.index));
     }
     auto t = s_.term(i);  // a standalone step: the database holds the staged log
-    if (!t) return Fail(t.error().code, "create_snapshot: " + t.error().detail);
+    if (!t) return Fail(t.error().code, "create_snapshot: " + t.error().message);
     st_.snap = SnapshotMeta{i, *t, conf};
     batch_.Put(S(kSnapMetaKey), EncodeSnapMeta(st_.snap));
     batch_.Put(S(kSnapDataKey), Seal(kSnapDataKey, data));
@@ -236,7 +236,7 @@ class RocksStorage::Txn {
                                                std::to_string(st_.snap.index));
     }
     auto t = s_.term(ci);
-    if (!t) return Fail(t.error().code, "compact: " + t.error().detail);
+    if (!t) return Fail(t.error().code, "compact: " + t.error().message);
     DeleteEntries(st_.anchor_index, ci + 1);
     st_.anchor_index = ci;
     st_.anchor_term = *t;

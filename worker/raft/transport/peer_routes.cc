@@ -80,7 +80,7 @@ std::optional<http::Response> PeerInbox::Deliver(const http::Request& request, N
   if (!messages) {
     refused_.WithLabels({"malformed"}).Inc();
     return http::Response::Error(request, 400, "bad_raft_message", "malformed message batch",
-                                 messages.error().detail);
+                                 messages.error().message);
   }
   for (const Message& m : *messages) {
     if (m.from != from || m.to != options_.self) {
