@@ -31,10 +31,13 @@ using Clock = std::chrono::steady_clock;
 
 class Counter final : public raft::StateMachine {
  public:
-  void Apply(raft::Index, std::string_view) override { ++applied_; }
+  raft::ApplyResponse Apply(raft::Index, std::string_view) override {
+    ++applied_;
+    return {};
+  }
   void ApplyConf(raft::Index, const raft::ConfEntry&) override {}
   std::string Snapshot() override { return std::to_string(applied_); }
-  void Restore(raft::Index, std::string_view) override {}
+  raft::Result<void> Restore(raft::Index, std::string_view) override { return {}; }
 
  private:
   std::uint64_t applied_ = 0;

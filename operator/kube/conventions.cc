@@ -5,6 +5,8 @@
 
 #include <openssl/evp.h>
 
+#include "common/rfc3339.h"
+
 namespace kube {
 namespace {
 
@@ -84,29 +86,8 @@ common::Expected<std::string, std::string> DecodeBase64(std::string_view text) {
   return out;
 }
 
-namespace {
-
-std::string FormatUtc(WallTime t, bool micros) {
-  const auto since_epoch = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
-  auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
-  const auto fraction = (since_epoch - seconds).count();
-  const std::time_t tt = seconds.count();
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out = buf;
-  if (micros) {
-    std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(fraction));
-    out += buf;
-  }
-  return out + "Z";
-}
-
-}  // namespace
-
-std::string FormatTime(WallTime t) { return FormatUtc(t, false); }
-std::string FormatMicroTime(WallTime t) { return FormatUtc(t, true); }
+std::string FormatTime(WallTime t) { return common::FormatRfc3339(t); }
+std::string FormatMicroTime(WallTime t) { return common::FormatRfc3339(t, 6); }
 
 std::optional<WallTime> ParseTime(std::string_view text) {
   std::tm tm{};

@@ -40,10 +40,11 @@ using json = nlohmann::json;
 
 class AppendLog final : public raft::StateMachine {
  public:
-  void Apply(raft::Index index, std::string_view payload) override {
+  raft::ApplyResponse Apply(raft::Index index, std::string_view payload) override {
     std::lock_guard lk(mu_);
     entries_.emplace_back(index, std::string(payload));
     applied_ = index;
+    return {};
   }
   void ApplyConf(raft::Index index, const raft::ConfEntry&) override {
     std::lock_guard lk(mu_);
@@ -53,12 +54,14 @@ class AppendLog final : public raft::StateMachine {
     std::lock_guard lk(mu_);
     return ToJson().dump();
   }
-  void Restore(raft::Index index, std::string_view data) override {
-    const json j = json::parse(data);
+  raft::Result<void> Restore(raft::Index index, std::string_view data) override {
+    const json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("entries")) return raft::Fail(raft::ErrorCode::kCorruptState, "unreadable snapshot");
     std::lock_guard lk(mu_);
     entries_.clear();
     for (const auto& e : j["entries"]) entries_.emplace_back(e["index"], e["value"]);
     applied_ = index;
+    return {};
   }
   json Dump() const {
     std::lock_guard lk(mu_);
@@ -154,7 +157,7 @@ void AddClientRoutes(http::Router& router, raft::Node& node, AppendLog& log) {
   router.Add("POST", "/append", [&](http::Request& req) {
     auto r = node.Propose(std::move(req.body)).get();
     if (!r) return NodeError(req, r.error(), node.Status().leader);
-    return http::Response::Json(200, json{{"index", *r}});
+    return http::Response::Json(200, json{{"index", r->index}});
   }, {.name = "append", .compute = true, .quiet = true, .max_body_bytes = 1 << 20});
   router.Add("GET", "/log", [&](http::Request& req) {
     if (req.Query("linearizable")) {

@@ -12,24 +12,15 @@ namespace {
 
 using json = nlohmann::json;
 
-http::Response RefusedChange(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m) {
-  if (e.code == raft::ErrorCode::kNotLeader) return NotLeader(request, m);
-  if (e.code == raft::ErrorCode::kInvalidConfChange || e.code == raft::ErrorCode::kTransferInvalid ||
-      e.code == raft::ErrorCode::kLearnerNotCaughtUp) {
-    return http::Response::Error(request, 400, raft::ErrorCodeName(e.code), "change refused", e.message);
-  }
-  return NotCommitted(request, e, m);
-}
-
 http::Response TransferLeadership(http::Request& request, cluster::ClusterMember& m) {
   const json body = request.body.empty() ? json::object() : json::parse(request.body, nullptr, false);
   if (!body.is_object() || (body.contains("target") && !body["target"].is_string())) {
     return http::Response::Error(request, 400, "invalid_parameter", "invalid body",
                                  "send {} or {\"target\": \"<member name>\"}");
   }
-  if (m.node().Status().role != raft::Role::kLeader) return NotLeader(request, m);
+  if (!m.IsLeader()) return NotLeader(request, m.Leader());
   auto leader = m.HandOver(body.value("target", ""), std::chrono::seconds(3));
-  if (!leader) return RefusedChange(request, leader.error(), m);
+  if (!leader) return ClusterError(request, leader.error(), m);
   return http::Response::Json(200, json{{"leader_id", *leader}});
 }
 
@@ -43,7 +34,7 @@ http::Response ChangeMembers(http::Request& request, cluster::ClusterMember& m) 
                                  "send {\"action\": \"promote\"|\"remove\", \"name\"} or "
                                  "{\"action\": \"add\", \"id\", \"name\", \"peer\", \"http\"}");
   }
-  if (m.node().Status().role != raft::Role::kLeader) return NotLeader(request, m);
+  if (!m.IsLeader()) return NotLeader(request, m.Leader());
   raft::NodeId id = raft::kNone;
   cluster::MemberInfo info;
   if (action == "add") {
@@ -59,7 +50,7 @@ http::Response ChangeMembers(http::Request& request, cluster::ClusterMember& m) 
   }
   const Action a = action == "add" ? Action::kAdd : action == "promote" ? Action::kPromote : Action::kRemove;
   auto index = m.ChangeMember(a, id, info);
-  if (!index) return RefusedChange(request, index.error(), m);
+  if (!index) return ClusterError(request, index.error(), m);
   return http::Response::Json(200, json{{"applied_at", *index}, {"raft", m.RaftStatus()}});
 }
 

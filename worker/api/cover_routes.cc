@@ -21,9 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-template <class T>
-using Answer = common::Expected<T, http::Response>;
-
 // The largest upload body: max_cover_bytes is at most 12 MiB, plus the form's framing. Anything
 // larger is refused by the server (413) before it is read.
 constexpr std::uint64_t kMaxUploadBody = 13u << 20;
@@ -69,9 +66,7 @@ Answer<cluster::Cover> FindCover(const http::Request& request, cluster::ClusterM
   }
   auto cover = m.state().covers().Find(*id);
   if (!cover) {
-    if (auto fresh = m.node().ReadIndex().get(); !fresh) {
-      return common::Unexpected{NotCommitted(request, fresh.error(), m)};
-    }
+    if (auto stale = ConfirmFresh(request, m)) return common::Unexpected{std::move(*stale)};
     cover = m.state().covers().Find(*id);
   }
   if (!cover) {
@@ -98,7 +93,8 @@ http::Response Upload(http::Request& request, cluster::ClusterMember& m, const C
   const http::MultipartPart* file = form->Get("file");
   if (!file) return BadParameter(request, "file", "the cover image is required");
   const std::uint64_t size = file->data.size();
-  const auto max_bytes = static_cast<std::uint64_t>(m.state().config().Get("max_cover_bytes"));
+  const cluster::ClusterConfig config = m.state().config().view();
+  const std::uint64_t max_bytes = config.max_cover_bytes;
   if (size > max_bytes) {
     return http::Response::Error(request, 413, "cover_too_large", "cover too large",
                                  std::to_string(size) + " bytes; max_cover_bytes is " + std::to_string(max_bytes),
@@ -110,11 +106,11 @@ http::Response Upload(http::Request& request, cluster::ClusterMember& m, const C
   // Only what embed can use enters the library: the header is read, then every pixel decoded.
   auto info = stego::ProbeImage(Bytes(file->data));
   if (!info) return ErrorResponse(request, info.error());
-  const auto max_pixels = std::min(settings.max_pixels, static_cast<std::uint64_t>(m.state().config().Get("max_pixels")));
+  const auto max_pixels = std::min(settings.max_pixels, config.max_pixels);
   auto image = stego::DecodeImage(Bytes(file->data), {max_pixels});
   if (!image) return ErrorResponse(request, image.error());
-  if (std::string why = library.RoomFor(size); !why.empty()) {
-    return http::Response::Error(request, 409, "library_full", "the cover library is full", why);
+  if (auto room = library.RoomFor(size); !room) {
+    return http::Response::Error(request, 409, "library_full", "the cover library is full", room.error().message);
   }
   const cluster::CoverMeta meta{.id = id,
                                 .size_bytes = size,

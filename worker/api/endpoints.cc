@@ -11,8 +11,16 @@ http::Handler Endpoints::Guarded(Access access, http::Handler handler) const {
   };
 }
 
+http::Handler Endpoints::Wrapped(http::RouteInfo& route, http::Handler handler) const {
+  for (const http::Middleware& middleware : middleware_) handler = middleware(route, std::move(handler));
+  return handler;
+}
+
 void Endpoints::Add(std::string method, std::string pattern, Access access, http::Handler handler,
                     http::RouteOptions options) {
+  http::RouteInfo route{std::move(method), std::move(pattern), std::move(options)};
+  handler = Wrapped(route, std::move(handler));
+  options = std::move(route.options);
   auto paused_or = [&pause = pause_, handler = Guarded(access, std::move(handler))](http::Request& request) {
     if (pause.paused()) {
       return http::Response::Error(request, 503, "paused", "member paused",
@@ -29,12 +37,15 @@ void Endpoints::Add(std::string method, std::string pattern, Access access, http
       return relay(request);
     };
   }
-  router_.Add(std::move(method), std::move(pattern), std::move(paused_or), std::move(options));
+  router_.Add(std::move(route.method), std::move(route.pattern), std::move(paused_or), std::move(options));
 }
 
 void Endpoints::AddAlwaysOn(std::string method, std::string pattern, Access access, http::Handler handler,
                             http::RouteOptions options) {
-  router_.Add(std::move(method), std::move(pattern), Guarded(access, std::move(handler)), std::move(options));
+  http::RouteInfo route{std::move(method), std::move(pattern), std::move(options)};
+  handler = Wrapped(route, std::move(handler));
+  router_.Add(std::move(route.method), std::move(route.pattern), Guarded(access, std::move(handler)),
+              std::move(route.options));
 }
 
 }  // namespace api

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "worker/api/access.h"
 #include "worker/http/router.h"
@@ -45,6 +46,11 @@ class Endpoints {
   Endpoints(http::Router& router, const PauseSwitch& pause, const AccessControl& access)
       : router_(router), pause_(pause), access_(access) {}
 
+  // Wraps the handler of every route added from now on, inside the access check and the pause (so
+  // a refused call never reaches it); the first installed wraps innermost. A cluster member
+  // installs its job ledger and dispatch this way (cluster/member_services.h).
+  void Use(http::Middleware middleware) { middleware_.push_back(std::move(middleware)); }
+
   // A route that answers 503 "paused" while the member is paused.
   void Add(std::string method, std::string pattern, Access access, http::Handler handler,
            http::RouteOptions options = {});
@@ -54,10 +60,12 @@ class Endpoints {
 
  private:
   http::Handler Guarded(Access access, http::Handler handler) const;
+  http::Handler Wrapped(http::RouteInfo& route, http::Handler handler) const;  // by middleware_
 
   http::Router& router_;
   const PauseSwitch& pause_;
   const AccessControl& access_;
+  std::vector<http::Middleware> middleware_;
 };
 
 }  // namespace api

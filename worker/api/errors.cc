@@ -77,4 +77,9 @@ http::Response BadParameter(const http::Request& request, std::string_view field
                                detail, nlohmann::json{{"field", field}});
 }
 
+http::Response NotClustered(const http::Request& request) {
+  return http::Response::Error(request, 503, "not_clustered", "this worker is not a cluster member",
+                               "start it with --peer (and --data-dir, --cluster-secret) to join a cluster");
+}
+
 }  // namespace api

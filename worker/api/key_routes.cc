@@ -17,7 +17,7 @@ json KeyJson(const cluster::ApiKey& key) {
 }
 
 // The name and role a POST asks for, or the 400 naming the field at fault.
-common::Expected<cluster::ApiKey, http::Response> ParseNewKey(const http::Request& request) {
+Answer<cluster::ApiKey> ParseNewKey(const http::Request& request) {
   using Refused = common::Unexpected<http::Response>;
   const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (!body.is_object()) {
@@ -30,8 +30,8 @@ common::Expected<cluster::ApiKey, http::Response> ParseNewKey(const http::Reques
   const auto name = body.find("name");
   if (name == body.end() || !name->is_string()) return Refused{BadParameter(request, "name", "a string is required")};
   key.name = name->get<std::string>();
-  if (std::string why = cluster::InvalidKeyName(key.name); !why.empty()) {
-    return Refused{BadParameter(request, "name", why)};
+  if (auto valid = cluster::CheckKeyName(key.name); !valid) {
+    return Refused{BadParameter(request, "name", valid.error().message)};
   }
   std::optional<cluster::KeyRole> role = cluster::KeyRole::kUser;  // the least privilege unless asked
   if (const auto it = body.find("role"); it != body.end()) {
@@ -46,8 +46,8 @@ http::Response CreateKey(const http::Request& request, cluster::ClusterMember& m
   auto key = ParseNewKey(request);
   if (!key) return std::move(key.error());
   // Checked again when applied; asked here for a clear answer in the common case.
-  if (std::string why = m.state().keys().WhyNotAdd(key->name); !why.empty()) {
-    return http::Response::Error(request, 409, "key_conflict", "the key cannot be added", why);
+  if (auto room = m.state().keys().WhyNotAdd(key->name); !room) {
+    return http::Response::Error(request, 409, "key_conflict", "the key cannot be added", room.error().message);
   }
   key->id = cluster::NewKeyId();
   key->created_at = NowRfc3339();
@@ -69,7 +69,7 @@ http::Response DeleteKey(const http::Request& request, cluster::ClusterMember& m
   if (!keys.Contains(id)) {
     // This member may not have applied the key's creation yet (it was created through another
     // member a moment ago): ask again once it has applied everything committed.
-    if (auto fresh = m.node().ReadIndex().get(); !fresh) return NotCommitted(request, fresh.error(), m);
+    if (auto stale = ConfirmFresh(request, m)) return std::move(*stale);
     if (!keys.Contains(id)) return http::Response::Error(request, 404, "no_such_key", "no such API key", id);
   }
   if (auto committed = Commit(request, m, cluster::EncodeDeleteKey(id)); !committed) {

@@ -1,18 +1,21 @@
 #include "worker/api/replicated.h"
 
-#include <chrono>
-#include <ctime>
+#include <nlohmann/json.hpp>
 
-#include "worker/cluster/member.h"
+#include "common/rfc3339.h"
 
 namespace api {
+namespace {
 
 using json = nlohmann::json;
 
-http::Response NotClustered(const http::Request& request) {
-  return http::Response::Error(request, 503, "not_clustered", "this worker is not a cluster member",
-                               "start it with --peer (and --data-dir, --cluster-secret) to join a cluster");
+// Where a client should retry: {leader_id, leader_address} (null when unknown).
+json LeaderFields(const cluster::LeaderHint& leader) {
+  if (!leader.known()) return {{"leader_id", nullptr}, {"leader_address", nullptr}};
+  return {{"leader_id", leader.name}, {"leader_address", leader.address}};
 }
+
+}  // namespace
 
 http::Handler OnMember(cluster::ClusterMember* member, MemberHandler handler) {
   return [member, handler = std::move(handler)](http::Request& request) {
@@ -20,54 +23,54 @@ http::Handler OnMember(cluster::ClusterMember* member, MemberHandler handler) {
   };
 }
 
-json LeaderFields(const cluster::ClusterMember& m) {
-  const json status = m.RaftStatus();
-  return {{"leader_id", status["leader_id"]}, {"leader_address", status["leader_address"]}};
-}
-
-http::Response NotCommitted(const http::Request& request, const raft::Error& e, const cluster::ClusterMember& m) {
-  const int code = e.code == raft::ErrorCode::kTimeout ? 504 : 503;
-  return http::Response::Error(request, code, raft::ErrorCodeName(e.code), "not committed", e.message, LeaderFields(m));
-}
-
-http::Response NotLeader(const http::Request& request, const cluster::ClusterMember& m) {
-  const json leader = LeaderFields(m);
-  if (leader["leader_id"].is_null()) {
+http::Response NotLeader(const http::Request& request, const cluster::LeaderHint& leader) {
+  if (!leader.known()) {
     return http::Response::Error(request, 503, "not_leader", "no leader is known",
-                                 "the cluster is electing a leader; retry shortly", leader);
+                                 "the cluster is electing a leader; retry shortly", LeaderFields(leader));
   }
   return http::Response::Error(request, 409, "not_leader", "this member is not the leader", "send it to the leader",
-                               leader);
+                               LeaderFields(leader));
 }
 
-std::string NowRfc3339() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return stamp;
+http::Response ClusterError(const http::Request& request, const cluster::Error& error,
+                            const cluster::ClusterMember& m) {
+  using Code = cluster::ErrorCode;
+  const std::string code(cluster::ErrorCodeName(error.code));
+  switch (error.code) {
+    case Code::kRefused:
+      return http::Response::Error(request, 409, code, "the write was refused", error.message);
+    case Code::kNotLeader:
+      return NotLeader(request, m.Leader());
+    case Code::kInvalidChange:
+    case Code::kInvalidTarget:
+    case Code::kLearnerNotCaughtUp:
+      return http::Response::Error(request, 400, code, "change refused", error.message);
+    default:
+      return http::Response::Error(request, error.code == Code::kTimeout ? 504 : 503, code, "not committed",
+                                   error.message, LeaderFields(m.Leader()));
+  }
 }
 
-common::Expected<raft::Index, http::Response> Commit(const http::Request& request, cluster::ClusterMember& m,
-                                                     std::string command) {
-  if (const auto only = request.Header("X-Stego-Leader-Only");
-      only && *only == "true" && m.node().Status().role != raft::Role::kLeader) {
-    return common::Unexpected<http::Response>{NotLeader(request, m)};
+std::string NowRfc3339() { return common::FormatRfc3339(std::chrono::system_clock::now()); }
+
+Answer<cluster::Index> Commit(const http::Request& request, cluster::ClusterMember& m, std::string command) {
+  if (const auto only = request.Header("X-Stego-Leader-Only"); only && *only == "true" && !m.IsLeader()) {
+    return common::Unexpected{NotLeader(request, m.Leader())};
   }
-  auto applied = m.node().Propose(std::move(command)).get();
-  if (!applied) return common::Unexpected<http::Response>{NotCommitted(request, applied.error(), m)};
-  if (std::string why = m.state().OutcomeAt(*applied); !why.empty()) {
-    return common::Unexpected<http::Response>{http::Response::Error(request, 409, "refused", "the write was refused", why)};
-  }
+  auto applied = m.Commit(std::move(command));
+  if (!applied) return common::Unexpected{ClusterError(request, applied.error(), m)};
   return *applied;
+}
+
+std::optional<http::Response> ConfirmFresh(const http::Request& request, cluster::ClusterMember& m) {
+  if (auto fresh = m.ConfirmFresh(); !fresh) return ClusterError(request, fresh.error(), m);
+  return std::nullopt;
 }
 
 std::optional<http::Response> ConfirmFreshIfAsked(const http::Request& request, cluster::ClusterMember& m) {
   const auto consistent = request.Query("consistent");
   if (!consistent || *consistent == "false") return std::nullopt;
-  if (auto r = m.node().ReadIndex().get(); !r) return NotCommitted(request, r.error(), m);
-  return std::nullopt;
+  return ConfirmFresh(request, m);
 }
 
 }  // namespace api

@@ -14,9 +14,6 @@
 
 #include "worker/api/errors.h"
 #include "worker/api/form.h"
-#include "worker/api/replicated.h"
-#include "worker/cluster/dispatcher.h"
-#include "worker/cluster/job_ledger.h"
 #include "worker/stego/engine.h"
 
 namespace api {
@@ -439,73 +436,26 @@ class StegoHandlers {
   mutable std::array<std::shared_ptr<const std::string>, stego::kDatasetSize> dataset_png_;  // guarded by dataset_mu_
 };
 
-// The error code of an answer, empty for a success. Every error answer is Response::Error's JSON.
-std::string ErrorCodeOf(const http::Response& response) {
-  if (response.status < 400) return {};
-  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_object() && body.contains("code") && body["code"].is_string()) return body["code"].get<std::string>();
-  return "http_" + std::to_string(response.status);
-}
-
-// Wraps a job so that `on_job` hears how each run ended. The job's id is the request id, which
-// every answer carries, so a client can look its job up.
-http::Handler Observed(std::function<void(const cluster::JobRecord&)> on_job, std::string kind, http::Handler job) {
-  return [on_job = std::move(on_job), kind = std::move(kind), job = std::move(job)](http::Request& request) {
-    using namespace std::chrono;
-    const auto since_epoch = duration_cast<milliseconds>(system_clock::now().time_since_epoch());
-    cluster::JobRecord record{.id = request.request_id,
-                              .kind = kind,
-                              .started_at_ms = static_cast<uint64_t>(since_epoch.count()),
-                              .input_bytes = request.body.size()};  // before the job takes the body
-    const auto start = steady_clock::now();
-    auto finish = [&](int status, std::string error, size_t output_bytes) {
-      record.duration_ms = static_cast<uint64_t>(duration_cast<milliseconds>(steady_clock::now() - start).count());
-      record.http_status = status;
-      record.error = std::move(error);
-      record.output_bytes = output_bytes;
-      on_job(record);
-    };
-    try {
-      http::Response response = job(request);
-      finish(response.status, ErrorCodeOf(response), response.body.size());
-      return response;
-    } catch (...) {
-      finish(500, "internal_error", 0);  // what the server answers for a handler that throws
-      throw;
-    }
-  };
-}
-
 }  // namespace
 
 void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
-  cluster::JobTable* jobs = settings.jobs;
-  auto relay = settings.relay;
-  auto on_job = settings.on_job;
   auto handlers = std::make_shared<const StegoHandlers>(std::move(settings));
-  // Jobs that take an upload are the ones worth placing on another member (dispatcher.h).
-  enum class Placement { kHere, kDispatchable };
+  // `job`: the kind of job the route computes, for middleware (a cluster member records the upload
+  // jobs in its job ledger and may place them on another member); empty: served here, unrecorded.
   auto add = [&](const char* method, const char* pattern, std::string name,
-                 http::Response (StegoHandlers::*job)(http::Request&) const, Placement placement) {
-    http::Handler handler = [handlers, job](http::Request& request) { return ((*handlers).*job)(request); };
-    // The upload jobs are also the ones the job ledger records ("compat_embed" is an embed).
-    if (on_job && placement == Placement::kDispatchable) {
-      handler = Observed(on_job, name.starts_with("compat_") ? name.substr(7) : name, std::move(handler));
-    }
-    http::RouteOptions options{.name = name, .compute = true, .working_set_bytes = kStegoJobWorkingSetBytes};
-    if (jobs && placement == Placement::kDispatchable) {
-      handler = jobs->Add(name, std::move(handler));
-      if (relay) options.relay = [relay, name](const http::Request& request) { return relay(request, name); };
-    }
-    endpoints.Add(method, pattern, Access::kUser, std::move(handler), std::move(options));
+                 http::Response (StegoHandlers::*route)(http::Request&) const, std::string job) {
+    http::Handler handler = [handlers, route](http::Request& request) { return ((*handlers).*route)(request); };
+    endpoints.Add(method, pattern, Access::kUser, std::move(handler),
+                  {.name = std::move(name), .compute = true, .working_set_bytes = kStegoJobWorkingSetBytes,
+                   .job = std::move(job)});
   };
-  add("POST", "/api/v1/embed", "embed", &StegoHandlers::Embed, Placement::kDispatchable);
-  add("POST", "/api/v1/extract", "extract", &StegoHandlers::Extract, Placement::kDispatchable);
-  add("POST", "/api/v1/capacity", "capacity", &StegoHandlers::Capacity, Placement::kDispatchable);
-  add("GET", "/api/v1/dataset/{i}", "dataset", &StegoHandlers::Dataset, Placement::kHere);
-  add("POST", "/api/embed", "compat_embed", &StegoHandlers::CompatEmbed, Placement::kDispatchable);
-  add("POST", "/api/extract", "compat_extract", &StegoHandlers::CompatExtract, Placement::kDispatchable);
-  add("GET", "/api/dataset/{i}", "compat_dataset", &StegoHandlers::Dataset, Placement::kHere);
+  add("POST", "/api/v1/embed", "embed", &StegoHandlers::Embed, "embed");
+  add("POST", "/api/v1/extract", "extract", &StegoHandlers::Extract, "extract");
+  add("POST", "/api/v1/capacity", "capacity", &StegoHandlers::Capacity, "capacity");
+  add("GET", "/api/v1/dataset/{i}", "dataset", &StegoHandlers::Dataset, "");
+  add("POST", "/api/embed", "compat_embed", &StegoHandlers::CompatEmbed, "embed");
+  add("POST", "/api/extract", "compat_extract", &StegoHandlers::CompatExtract, "extract");
+  add("GET", "/api/dataset/{i}", "compat_dataset", &StegoHandlers::Dataset, "");
 }
 
 std::string SafeFileName(std::string_view name, std::string_view fallback) {

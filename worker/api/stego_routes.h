@@ -1,6 +1,8 @@
 // The steganography endpoints: /api/v1/{embed,extract,capacity,dataset/{i}} and the prototype's
 // compatibility surface /api/{embed,extract,dataset/{i}}. Handlers parse and check the request,
-// call the engine, and shape the answer; the engine does the work. They are pure computations:
+// call the engine, and shape the answer; the engine does the work. The routes know nothing of the
+// cluster: they name the job they compute (RouteOptions::job), and a member's middleware records
+// and places those jobs (api/cluster_binding.h). They are pure computations:
 // none waits for, or depends on, the Raft leader (only a cover_id the member has not applied
 // yet makes it ask, see cover_routes.h), so a member cut off from its cluster still serves them.
 #pragma once
@@ -22,11 +24,6 @@
 #include "worker/stego/image.h"
 #include "worker/stego/png_writer.h"
 #include "worker/stego/probe.h"
-
-namespace cluster {
-class JobTable;
-struct JobRecord;
-}
 
 namespace api {
 
@@ -62,13 +59,6 @@ struct StegoSettings {
   // The replicated cover library (cover_routes.h), for embed's cover_id. Null on a standalone
   // worker, which has none: cover_id answers 503 not_clustered.
   LibraryCoverLookup library_cover{};
-  // A cluster member's: the upload jobs are registered here, so the leader can run them on this
-  // member (cluster/dispatcher.h), and offered to `relay`, which may place them elsewhere.
-  cluster::JobTable* jobs = nullptr;
-  std::function<http::Handler(const http::Request&, const std::string& route)> relay = nullptr;
-  // Told how every embed, extract and capacity job computed here ended — success, or the error
-  // code of its answer — for the job ledger (a cluster member's JobRecorder). Must not block.
-  std::function<void(const cluster::JobRecord&)> on_job = nullptr;
 };
 
 // What one stego job may hold beyond its request body while it waits and runs, charged against

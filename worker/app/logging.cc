@@ -7,6 +7,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "common/rfc3339.h"
+
 namespace worker {
 namespace {
 
@@ -14,16 +16,8 @@ namespace {
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const auto since_epoch = msg.time.time_since_epoch();
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count() % 1000;
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(msg.time);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char stamp[40];
-    const size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(millis));
     const nlohmann::json line = {
-        {"time", stamp},
+        {"time", common::FormatRfc3339(msg.time, 3)},
         {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
                               spdlog::level::to_string_view(msg.level).size())},
         {"msg", std::string(msg.payload.data(), msg.payload.size())},

@@ -1,7 +1,5 @@
 #include "worker/cluster/cluster_state.h"
 
-#include <stdexcept>
-
 #include <spdlog/spdlog.h>
 
 #include "worker/raft/wire.h"
@@ -38,7 +36,11 @@ std::optional<std::pair<raft::NodeId, MemberInfo>> NewcomerFromJson(const json& 
 
 ClusterState::ClusterState(MembersListener on_members) : on_members_(std::move(on_members)) {}
 
-void ClusterState::Apply(raft::Index index, std::string_view payload) {
+raft::ApplyResponse ClusterState::Apply(raft::Index index, std::string_view payload) {
+  return ApplyCommand(index, payload);
+}
+
+Outcome ClusterState::ApplyCommand(raft::Index index, std::string_view payload) {
   const auto command = DecodeCommand(payload);
   StateSection* owner = nullptr;
   if (command) {
@@ -49,28 +51,13 @@ void ClusterState::Apply(raft::Index index, std::string_view payload) {
   if (!owner) {
     // Every member skips it alike: a newer member's command this version does not know.
     spdlog::warn("cluster: entry {} is not a command this version knows; skipped", index);
-    return RecordOutcome(index, "not a command this member's version knows");
+    return Refuse("not a command this member's version knows");
   }
-  std::string outcome = owner->Apply(index, *command);
+  Outcome outcome = owner->Apply(index, *command);
   // A lowered job_retention drops the oldest records now, at this index on every member.
-  if (owner == &config_ && outcome.empty()) jobs_.ApplyRetention();
-  if (!outcome.empty()) spdlog::info("cluster: {} at {} skipped: {}", command->op(), index, outcome);
-  RecordOutcome(index, std::move(outcome));
-}
-
-void ClusterState::RecordOutcome(raft::Index index, std::string outcome) {
-  std::lock_guard lk(mu_);
-  if (outcome.empty()) return;
-  outcomes_.emplace_back(index, std::move(outcome));
-  while (outcomes_.size() > kOutcomesKept) outcomes_.pop_front();
-}
-
-std::string ClusterState::OutcomeAt(raft::Index index) const {
-  std::lock_guard lk(mu_);
-  for (auto it = outcomes_.rbegin(); it != outcomes_.rend() && it->first >= index; ++it) {
-    if (it->first == index) return it->second;
-  }
-  return {};
+  if (owner == &config_ && outcome) jobs_.ApplyRetention();
+  if (!outcome) spdlog::info("cluster: {} at {} skipped: {}", command->op(), index, outcome.error().message);
+  return outcome;
 }
 
 void ClusterState::ApplyConf(raft::Index, const raft::ConfEntry& entry) {
@@ -106,28 +93,39 @@ std::string ClusterState::Snapshot() {
   return out;
 }
 
-void ClusterState::Restore(raft::Index, std::string_view data) {
+raft::Result<void> ClusterState::Restore(raft::Index index, std::string_view data) {
+  auto damaged = [&](const std::string& what) {
+    return raft::Fail(raft::ErrorCode::kCorruptState,
+                      "the cluster state's snapshot at " + std::to_string(index) + " is damaged: " + what);
+  };
   raft::wire::Reader in(data);
-  const json members = json::parse(in.Bytes());
+  const json members = json::parse(in.Bytes(), nullptr, /*allow_exceptions=*/false);
   std::map<std::string_view, std::string_view> parts;
   for (auto n = in.Fixed(4); n > 0 && in.ok(); --n) {
     const auto name = in.Bytes();
     parts[name] = in.Bytes();
   }
-  if (!in.done()) throw std::runtime_error("cluster: the snapshot is damaged");
+  if (!in.done() || !members.is_array()) return damaged("its framing is cut or malformed");
+  std::map<raft::NodeId, MemberInfo> restored;
+  for (const auto& m : members) {
+    auto info = m.is_object() ? MemberInfoFromJson(m.value("info", json())) : std::nullopt;
+    if (!info || !m.contains("id") || !m["id"].is_number_unsigned()) return damaged("a member is malformed");
+    restored[m["id"].get<raft::NodeId>()] = *info;
+  }
   {
     std::lock_guard lk(mu_);
-    members_.clear();
-    for (const auto& m : members) {
-      if (auto info = MemberInfoFromJson(m["info"])) members_[m["id"].get<raft::NodeId>()] = *info;
-    }
-    outcomes_.clear();
+    members_ = std::move(restored);
   }
   for (StateSection* s : sections_) {
     auto it = parts.find(s->name());
-    s->Restore(it == parts.end() ? std::string_view{} : it->second);
+    try {
+      s->Restore(it == parts.end() ? std::string_view{} : it->second);
+    } catch (const json::exception& e) {  // the sections read their JSON with the throwing accessors
+      return damaged("section " + std::string(s->name()) + ": " + e.what());
+    }
   }
   NotifyMembers();
+  return {};
 }
 
 void ClusterState::NotifyMembers() {

@@ -5,8 +5,9 @@
 // form, so a restarted member rebuilds it from disk.
 //
 // Each committed command (command.h) goes to the section that owns its "op". What the section
-// answered is kept by log index for a while, so that the member that proposed it can tell its
-// client whether the write took effect (OutcomeAt), even though the write was accepted into the log.
+// answered (an Outcome: applied, or why it was skipped) goes back through the Raft node to the
+// proposal's future on the member that proposed it, which tells its client whether the write took
+// effect even though it was accepted into the log.
 //
 // Thread safety: the node's thread applies; HTTP threads read through the accessors.
 #pragma once
@@ -14,7 +15,6 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
@@ -52,10 +52,16 @@ class ClusterState final : public raft::StateMachine {
   using MembersListener = std::function<void(const std::map<raft::NodeId, MemberInfo>&)>;
   explicit ClusterState(MembersListener on_members);
 
-  void Apply(raft::Index index, std::string_view payload) override;
+  // Answers ApplyCommand's Outcome (std::any_cast<Outcome> reads it).
+  raft::ApplyResponse Apply(raft::Index index, std::string_view payload) override;
   void ApplyConf(raft::Index index, const raft::ConfEntry& entry) override;
   std::string Snapshot() override;
-  void Restore(raft::Index index, std::string_view data) override;
+  // kCorruptState when the snapshot cannot be read; the state is then unspecified and the member
+  // must stop (raft::Node does).
+  raft::Result<void> Restore(raft::Index index, std::string_view data) override;
+
+  // Apply, typed: what the proposer of the command at `index` hears.
+  Outcome ApplyCommand(raft::Index index, std::string_view payload);
 
   std::map<raft::NodeId, MemberInfo> members() const;
   const ConfigStore& config() const { return config_; }
@@ -63,19 +69,12 @@ class ClusterState final : public raft::StateMachine {
   const CoverLibrary& covers() const { return covers_; }
   const KeyStore& keys() const { return keys_; }
 
-  // What applying the command at `index` answered: empty when it took effect, else why it was
-  // skipped. Kept for the last kOutcomesKept commands, which covers every proposal still awaited.
-  std::string OutcomeAt(raft::Index index) const;
-  static constexpr std::size_t kOutcomesKept = 4096;
-
  private:
   void NotifyMembers();
-  void RecordOutcome(raft::Index index, std::string outcome);
 
   MembersListener on_members_;
-  mutable std::mutex mu_;  // members_ and outcomes_; each section has its own
+  mutable std::mutex mu_;  // members_; each section has its own
   std::map<raft::NodeId, MemberInfo> members_;
-  std::deque<std::pair<raft::Index, std::string>> outcomes_;  // skipped commands only, oldest first
 
   ConfigStore config_;
   // Sections that read the configuration when they apply (limits, retention) come after it.

@@ -101,14 +101,35 @@ common::Expected<json, std::string> ValidateConfig(const json& current, const js
 
 std::string EncodeConfigPatch(const json& patch) { return EncodeCommand({{"op", "patch_config"}, {"patch", patch}}); }
 
-ConfigStore::ConfigStore() : config_(DefaultConfig()) {}
+namespace {
 
-std::string ConfigStore::Apply(raft::Index index, const Command& command) {
+// The one place that reads the configuration by key.
+ClusterConfig Typed(const json& c) {
+  auto integer = [&](const char* key) { return c.at(key).get<std::int64_t>(); };
+  return {.default_lsb_bits = static_cast<int>(integer("default_lsb_bits")),
+          .max_pixels = static_cast<std::uint64_t>(integer("max_pixels")),
+          .max_cover_bytes = static_cast<std::uint64_t>(integer("max_cover_bytes")),
+          .max_covers = static_cast<std::uint64_t>(integer("max_covers")),
+          .max_library_bytes = static_cast<std::uint64_t>(integer("max_library_bytes")),
+          .job_retention = static_cast<std::uint64_t>(integer("job_retention")),
+          .cors_origins = c.at("cors_origins").get<std::vector<std::string>>()};
+}
+
+}  // namespace
+
+ConfigStore::ConfigStore() { Set(DefaultConfig(), 0); }
+
+void ConfigStore::Set(json config, raft::Index version) {
+  view_ = Typed(config);
+  config_ = std::move(config);
+  version_ = version;
+}
+
+Outcome ConfigStore::Apply(raft::Index index, const Command& command) {
   std::lock_guard lk(mu_);
   auto next = ValidateConfig(config_, command.header.value("patch", json()));
-  if (!next) return next.error();
-  config_ = std::move(*next);
-  version_ = index;
+  if (!next) return Refuse(next.error());
+  Set(std::move(*next), index);
   return {};
 }
 
@@ -119,13 +140,15 @@ std::string ConfigStore::Snapshot() const {
 
 void ConfigStore::Restore(std::string_view data) {
   std::lock_guard lk(mu_);
-  config_ = DefaultConfig();
-  version_ = 0;
-  if (data.empty()) return;
-  const json j = json::parse(data);
-  // Keys added since the snapshot was taken keep their defaults.
-  config_.update(j.at("config"));
-  version_ = j.at("version");
+  json config = DefaultConfig();
+  raft::Index version = 0;
+  if (!data.empty()) {
+    const json j = json::parse(data);
+    // Keys added since the snapshot was taken keep their defaults.
+    config.update(j.at("config"));
+    version = j.at("version");
+  }
+  Set(std::move(config), version);
 }
 
 json ConfigStore::config() const {
@@ -133,14 +156,9 @@ json ConfigStore::config() const {
   return config_;
 }
 
-std::int64_t ConfigStore::Get(const std::string& key) const {
+ClusterConfig ConfigStore::view() const {
   std::lock_guard lk(mu_);
-  return config_.at(key).get<std::int64_t>();
-}
-
-std::vector<std::string> ConfigStore::GetList(const std::string& key) const {
-  std::lock_guard lk(mu_);
-  return config_.at(key).get<std::vector<std::string>>();
+  return view_;
 }
 
 raft::Index ConfigStore::version() const {

@@ -21,6 +21,18 @@
 
 namespace cluster {
 
+// The configuration, typed: what the sections and the API read (one field per key of
+// config_store.cc's tables).
+struct ClusterConfig {
+  int default_lsb_bits = 1;             // embed/capacity depth when a request names none
+  std::uint64_t max_pixels = 0;         // largest image; --max-pixels caps it per member
+  std::uint64_t max_cover_bytes = 0;    // the cover library's limits (cover_library.h)
+  std::uint64_t max_covers = 0;
+  std::uint64_t max_library_bytes = 0;
+  std::uint64_t job_retention = 0;      // job records the ledger keeps (job_ledger.h)
+  std::vector<std::string> cors_origins;  // pages that may call the API (http/cors.h)
+};
+
 nlohmann::json DefaultConfig();
 // The complete configuration that `patch` (an object of known keys) produces from `current`, or
 // what is wrong with it.
@@ -35,20 +47,20 @@ class ConfigStore final : public StateSection {
 
   std::string_view name() const override { return "config"; }
   bool Owns(std::string_view op) const override { return op == "patch_config"; }
-  std::string Apply(raft::Index index, const Command& command) override;
+  Outcome Apply(raft::Index index, const Command& command) override;
   std::string Snapshot() const override;
   void Restore(std::string_view data) override;
 
-  nlohmann::json config() const;
-  // One key's current value (a known key; see kConfigKeys in config_store.cc).
-  std::int64_t Get(const std::string& key) const;
-  // One list key's current items (kListKeys in config_store.cc).
-  std::vector<std::string> GetList(const std::string& key) const;
-  raft::Index version() const;  // log index of the last write (0: defaults)
+  nlohmann::json config() const;  // as GET /api/v1/config shows it
+  ClusterConfig view() const;     // the same, typed
+  raft::Index version() const;    // log index of the last write (0: defaults)
 
  private:
+  void Set(nlohmann::json config, raft::Index version);  // mu_ held
+
   mutable std::mutex mu_;
   nlohmann::json config_;
+  ClusterConfig view_;  // config_, typed
   raft::Index version_ = 0;
 };
 

@@ -54,18 +54,18 @@ std::string EncodePutCover(const CoverMeta& meta, std::string_view bytes) {
 
 std::string EncodeDeleteCover(std::string_view id) { return EncodeCommand({{"op", "delete_cover"}, {"id", id}}); }
 
-std::string CoverLibrary::Apply(raft::Index index, const Command& command) {
+Outcome CoverLibrary::Apply(raft::Index index, const Command& command) {
   std::lock_guard lk(mu_);
   return command.op() == "put_cover" ? Put(index, command) : Delete(command);
 }
 
-std::string CoverLibrary::Put(raft::Index index, const Command& command) {
+Outcome CoverLibrary::Put(raft::Index index, const Command& command) {
   auto meta = DescriptionFromJson(command.header.value("cover", json()));
-  if (!meta || command.blob.empty()) return "malformed put_cover command";
+  if (!meta || command.blob.empty()) return Refuse("malformed put_cover command");
   // The id is the content's hash whatever the proposer said: the library stays content-addressed.
   meta->id = CoverIdOf(command.blob);
   if (covers_.contains(meta->id)) return {};  // idempotent: the proposer answers the existing cover
-  if (std::string why = RoomForLocked(command.blob.size()); !why.empty()) return why;
+  if (auto room = RoomForLocked(command.blob.size()); !room) return room;
   meta->size_bytes = command.blob.size();
   meta->added_at = index;
   total_bytes_ += meta->size_bytes;
@@ -74,33 +74,33 @@ std::string CoverLibrary::Put(raft::Index index, const Command& command) {
   return {};
 }
 
-std::string CoverLibrary::Delete(const Command& command) {
+Outcome CoverLibrary::Delete(const Command& command) {
   const json& id = command.header.value("id", json());
   auto it = id.is_string() ? covers_.find(id.get_ref<const std::string&>()) : covers_.end();
-  if (it == covers_.end()) return "no such cover " + (id.is_string() ? id.get<std::string>() : id.dump());
+  if (it == covers_.end()) return Refuse("no such cover " + (id.is_string() ? id.get<std::string>() : id.dump()));
   total_bytes_ -= it->second.meta.size_bytes;
   covers_.erase(it);
   return {};
 }
 
-std::string CoverLibrary::RoomFor(std::uint64_t size_bytes) const {
+Outcome CoverLibrary::RoomFor(std::uint64_t size_bytes) const {
   std::lock_guard lk(mu_);
   return RoomForLocked(size_bytes);
 }
 
-std::string CoverLibrary::RoomForLocked(std::uint64_t size_bytes) const {
-  const auto max_cover = static_cast<std::uint64_t>(config_.Get("max_cover_bytes"));
-  const auto max_covers = static_cast<std::uint64_t>(config_.Get("max_covers"));
-  const auto max_total = static_cast<std::uint64_t>(config_.Get("max_library_bytes"));
+Outcome CoverLibrary::RoomForLocked(std::uint64_t size_bytes) const {
+  const ClusterConfig config = config_.view();
+  const std::uint64_t max_cover = config.max_cover_bytes, max_covers = config.max_covers,
+                      max_total = config.max_library_bytes;
   if (size_bytes > max_cover) {
-    return "the cover has " + std::to_string(size_bytes) + " bytes; max_cover_bytes is " + std::to_string(max_cover);
+    return Refuse("the cover has " + std::to_string(size_bytes) + " bytes; max_cover_bytes is " + std::to_string(max_cover));
   }
   if (covers_.size() >= max_covers) {
-    return "the library is full: it holds " + std::to_string(covers_.size()) + " covers (max_covers)";
+    return Refuse("the library is full: it holds " + std::to_string(covers_.size()) + " covers (max_covers)");
   }
   if (total_bytes_ + size_bytes > max_total) {
-    return "the library is full: " + std::to_string(total_bytes_) + " bytes held, " + std::to_string(size_bytes) +
-           " more would exceed max_library_bytes " + std::to_string(max_total);
+    return Refuse("the library is full: " + std::to_string(total_bytes_) + " bytes held, " + std::to_string(size_bytes) +
+                  " more would exceed max_library_bytes " + std::to_string(max_total));
   }
   return {};
 }

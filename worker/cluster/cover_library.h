@@ -68,19 +68,20 @@ class CoverLibrary final : public StateSection {
 
   std::string_view name() const override { return "covers"; }
   bool Owns(std::string_view op) const override { return op == "put_cover" || op == "delete_cover"; }
-  std::string Apply(raft::Index index, const Command& command) override;
+  Outcome Apply(raft::Index index, const Command& command) override;
   std::string Snapshot() const override;
   void Restore(std::string_view data) override;
 
   std::optional<Cover> Find(std::string_view id) const;
   std::vector<CoverMeta> List() const;  // oldest first
-  // Why a new cover of `size_bytes` would be refused now (too large, library full), or "".
-  std::string RoomFor(std::uint64_t size_bytes) const;
+  // Whether a new cover of `size_bytes` would be taken now; kRefused says why not (too large,
+  // library full).
+  Outcome RoomFor(std::uint64_t size_bytes) const;
 
  private:
-  std::string RoomForLocked(std::uint64_t size_bytes) const;
-  std::string Put(raft::Index index, const Command& command);
-  std::string Delete(const Command& command);
+  Outcome RoomForLocked(std::uint64_t size_bytes) const;
+  Outcome Put(raft::Index index, const Command& command);
+  Outcome Delete(const Command& command);
 
   const ConfigStore& config_;
   mutable std::mutex mu_;

@@ -98,15 +98,6 @@ void AddPeerJobRoutes(http::Router& peer_router, const JobTable& jobs, JobRouteO
   peer_router.Add("POST", "/raft/v1/jobs/{route}", std::move(run), {.name = "raft_job", .compute = true});
 }
 
-bool AwaitApplied(raft::Node& node, raft::Index index, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (node.Status().applied < index) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
-
 Dispatcher::Dispatcher(ClusterMember& member, JobTable& jobs, DispatcherOptions options, common::Metrics& metrics)
     : member_(member),
       jobs_(jobs),
@@ -134,7 +125,7 @@ void Dispatcher::BeatLoop() {
   while (!stop_cv_.wait_for(lk, options_.load_period, [this] { return stopping_; })) {
     lk.unlock();
     // Only the leader places jobs; followers skip the traffic.
-    if (member_.node().Status().role == raft::Role::kLeader) CollectBeats();
+    if (member_.IsLeader()) CollectBeats();
     lk.lock();
   }
 }
@@ -143,7 +134,7 @@ void Dispatcher::CollectBeats() {
   const auto members = member_.state().members();
   const auto replies = member_.AskEveryone(members, "/raft/v1/load");
   const auto now = std::chrono::steady_clock::now();
-  const raft::Index commit = member_.node().Status().commit;
+  const raft::Index commit = member_.commit();
   std::lock_guard lk(mu_);
   std::erase_if(beats_, [&](const auto& b) { return !members.contains(b.first); });
   for (const auto& [id, r] : replies) {
@@ -185,7 +176,7 @@ raft::NodeId Dispatcher::Pick(const std::vector<raft::NodeId>& tried) {
 }
 
 http::Handler Dispatcher::Relay(const http::Request&, const std::string& route) {
-  if (member_.node().Status().role != raft::Role::kLeader) return {};
+  if (!member_.IsLeader()) return {};
   const raft::NodeId target = Pick({});
   if (target == raft::kNone) {
     placed_.WithLabels({"self"}).Inc();
@@ -219,7 +210,7 @@ http::Response Dispatcher::RunAt(raft::NodeId target, const std::string& route, 
     ++beat.outstanding;
   }
   PeerExchange e = ExchangeWithPeer(peer, "POST", "/raft/v1/jobs/" + route + QueryOf(request), options_.secret,
-                                    ForwardedHeaders(request, member_.node().Status().commit), request.body,
+                                    ForwardedHeaders(request, member_.commit()), request.body,
                                     options_.job_timeout);
   std::lock_guard lk(mu_);
   Beat& beat = beats_[target];

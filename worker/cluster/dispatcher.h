@@ -75,9 +75,6 @@ struct JobRouteOptions {
 };
 void AddPeerJobRoutes(http::Router& peer_router, const JobTable& jobs, JobRouteOptions options);
 
-// Waits up to `timeout` until `node` has applied `index`.
-bool AwaitApplied(raft::Node& node, raft::Index index, std::chrono::milliseconds timeout);
-
 struct DispatcherOptions {
   std::string secret;
   std::chrono::milliseconds load_period{250};

@@ -80,10 +80,10 @@ std::string EncodeJobBatch(const std::vector<JobRecord>& jobs) {
   return EncodeCommand({{"op", "append_jobs"}, {"jobs", std::move(array)}});
 }
 
-std::string JobLedger::Apply(raft::Index index, const Command& command) {
+Outcome JobLedger::Apply(raft::Index index, const Command& command) {
   const auto jobs = command.header.find("jobs");
-  if (jobs == command.header.end() || !jobs->is_array()) return "append_jobs needs a \"jobs\" array";
-  const auto keep = static_cast<std::size_t>(config_.Get("job_retention"));
+  if (jobs == command.header.end() || !jobs->is_array()) return Refuse("append_jobs needs a \"jobs\" array");
+  const auto keep = static_cast<std::size_t>(config_.view().job_retention);
   std::size_t malformed = 0;
   {
     std::lock_guard lk(mu_);
@@ -120,7 +120,7 @@ void JobLedger::Trim(std::size_t keep) {
 }
 
 void JobLedger::ApplyRetention() {
-  const auto keep = static_cast<std::size_t>(config_.Get("job_retention"));
+  const auto keep = static_cast<std::size_t>(config_.view().job_retention);
   std::lock_guard lk(mu_);
   Trim(keep);
 }

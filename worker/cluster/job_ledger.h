@@ -56,7 +56,7 @@ class JobLedger final : public StateSection {
 
   std::string_view name() const override { return "jobs"; }
   bool Owns(std::string_view op) const override { return op == "append_jobs"; }
-  std::string Apply(raft::Index index, const Command& command) override;
+  Outcome Apply(raft::Index index, const Command& command) override;
   std::string Snapshot() const override;
   void Restore(std::string_view data) override;
 

@@ -6,9 +6,9 @@
 
 namespace cluster {
 
-JobRecorder::JobRecorder(JobRecorderOptions options, Propose propose, common::Metrics& metrics)
+JobRecorder::JobRecorder(JobRecorderOptions options, Commit commit, common::Metrics& metrics)
     : options_(std::move(options)),
-      propose_(std::move(propose)),
+      commit_(std::move(commit)),
       dropped_(metrics.GetCounter("stego_job_records_dropped_total",
                                   "Job records that never reached the job ledger: the member's buffer was full "
                                   "(no leader for a long time) or the member was stopping.")),
@@ -77,13 +77,11 @@ void JobRecorder::Loop() {
 }
 
 bool JobRecorder::Send(const std::vector<JobRecord>& batch) {
-  auto applied = propose_(EncodeJobBatch(batch));
   // A proposal may take the node's whole request timeout; Stop() must not wait that long.
-  while (applied.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+  return commit_(EncodeJobBatch(batch), [this] {
     std::lock_guard lk(mu_);
-    if (PastDeadline()) return false;
-  }
-  return applied.get().has_value();
+    return PastDeadline();
+  });
 }
 
 }  // namespace cluster

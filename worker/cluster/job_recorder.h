@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -25,7 +24,6 @@
 
 #include "common/metrics.h"
 #include "worker/cluster/job_ledger.h"
-#include "worker/raft/types.h"
 
 namespace cluster {
 
@@ -38,11 +36,11 @@ struct JobRecorderOptions {
 
 class JobRecorder {
  public:
-  // Proposes a command; the future resolves once it is applied here, or with why it was not
-  // (ClusterMember::node().Propose in the worker).
-  using Propose = std::function<std::future<raft::Result<raft::Index>>(std::string command)>;
+  // Commits a command: true once it is applied here. Waits until then, or until `give_up`
+  // (asked while waiting) says to stop (ClusterMember::Commit in the worker).
+  using Commit = std::function<bool(std::string command, const std::function<bool()>& give_up)>;
 
-  JobRecorder(JobRecorderOptions options, Propose propose, common::Metrics& metrics);
+  JobRecorder(JobRecorderOptions options, Commit commit, common::Metrics& metrics);
   ~JobRecorder();  // Stop()
 
   // Sets the record's member and queues it. Never blocks beyond a short lock.
@@ -60,7 +58,7 @@ class JobRecorder {
   bool PastDeadline() const;  // mu_ held
 
   const JobRecorderOptions options_;
-  const Propose propose_;
+  const Commit commit_;
   common::Counter& dropped_;
 
   mutable std::mutex mu_;

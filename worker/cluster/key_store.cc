@@ -62,15 +62,16 @@ std::string NewKeyId() { return Hex(RandomBytes(kIdBytes)); }
 
 std::string HashKeySecret(std::string_view secret) { return Sha256Hex(secret); }
 
-std::string InvalidKeyName(std::string_view name) {
+Outcome CheckKeyName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameLength) {
-    return "name must be 1-" + std::to_string(kMaxNameLength) + " characters";
+    return Refuse("name must be 1-" + std::to_string(kMaxNameLength) + " characters");
   }
   const bool allowed = std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' || c == '.' ||
            c == '_' || c == '-';
   });
-  return allowed ? "" : "name may hold only letters, digits, spaces, '.', '_' and '-'";
+  if (!allowed) return Refuse("name may hold only letters, digits, spaces, '.', '_' and '-'");
+  return {};
 }
 
 std::string EncodeCreateKey(const ApiKey& key, std::string_view hash) {
@@ -84,29 +85,29 @@ std::string EncodeCreateKey(const ApiKey& key, std::string_view hash) {
 
 std::string EncodeDeleteKey(std::string_view id) { return EncodeCommand({{"op", "delete_key"}, {"id", id}}); }
 
-std::string KeyStore::Apply(raft::Index index, const Command& command) {
+Outcome KeyStore::Apply(raft::Index index, const Command& command) {
   if (command.op() == "create_key") return Create(index, command.header);
   std::lock_guard lk(mu_);
   const auto it = by_id_.find(StringField(command.header, "id"));
-  if (it == by_id_.end()) return "no such API key";
+  if (it == by_id_.end()) return Refuse("no such API key");
   id_by_hash_.erase(it->second.hash);
   by_id_.erase(it);
   return {};
 }
 
-std::string KeyStore::Create(raft::Index index, const json& header) {
+Outcome KeyStore::Create(raft::Index index, const json& header) {
   Stored s{{StringField(header, "id"), StringField(header, "name"), KeyRole::kUser, StringField(header, "created_at")},
            StringField(header, "hash"), index};
   const auto role = KeyRoleFromName(StringField(header, "role"));
   if (!role || !IsLowerHex(s.key.id, 2 * kIdBytes) || !IsLowerHex(s.hash, 64) ||
       s.key.created_at.empty() || s.key.created_at.size() > kMaxCreatedAtLength) {
-    return "malformed create_key command";
+    return Refuse("malformed create_key command");
   }
   s.key.role = *role;
-  if (std::string why = InvalidKeyName(s.key.name); !why.empty()) return why;
+  if (auto valid = CheckKeyName(s.key.name); !valid) return valid;
   std::lock_guard lk(mu_);
-  if (std::string why = WhyNotAddLocked(s.key.name); !why.empty()) return why;
-  if (by_id_.contains(s.key.id) || id_by_hash_.contains(s.hash)) return "the key's id or secret is already in use";
+  if (auto room = WhyNotAddLocked(s.key.name); !room) return room;
+  if (by_id_.contains(s.key.id) || id_by_hash_.contains(s.hash)) return Refuse("the key's id or secret is already in use");
   Insert(std::move(s));
   return {};
 }
@@ -117,15 +118,15 @@ void KeyStore::Insert(Stored stored) {
   by_id_.emplace(std::move(id), std::move(stored));
 }
 
-std::string KeyStore::WhyNotAdd(std::string_view name) const {
+Outcome KeyStore::WhyNotAdd(std::string_view name) const {
   std::lock_guard lk(mu_);
   return WhyNotAddLocked(name);
 }
 
-std::string KeyStore::WhyNotAddLocked(std::string_view name) const {
-  if (by_id_.size() >= kMaxKeys) return "the cluster holds the most API keys allowed (" + std::to_string(kMaxKeys) + ")";
+Outcome KeyStore::WhyNotAddLocked(std::string_view name) const {
+  if (by_id_.size() >= kMaxKeys) return Refuse("the cluster holds the most API keys allowed (" + std::to_string(kMaxKeys) + ")");
   for (const auto& [id, s] : by_id_) {
-    if (s.key.name == name) return "an API key named \"" + std::string(name) + "\" exists (id " + id + ")";
+    if (s.key.name == name) return Refuse("an API key named \"" + std::string(name) + "\" exists (id " + id + ")");
   }
   return {};
 }

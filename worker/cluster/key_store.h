@@ -43,8 +43,8 @@ struct ApiKey {
 std::string NewKeySecret();  // "stego_" + 32 random bytes, URL-safe base64
 std::string NewKeyId();      // 8 random bytes in hex
 std::string HashKeySecret(std::string_view secret);  // SHA-256, lower-case hex
-// Why `name` is not a valid key name (1-64 of letters, digits, space, '.', '_', '-'), or "".
-std::string InvalidKeyName(std::string_view name);
+// Whether `name` is a valid key name (1-64 of letters, digits, space, '.', '_', '-'); kRefused says why not.
+Outcome CheckKeyName(std::string_view name);
 
 // The commands. `hash` is HashKeySecret(secret).
 std::string EncodeCreateKey(const ApiKey& key, std::string_view hash);
@@ -56,7 +56,7 @@ class KeyStore final : public StateSection {
 
   std::string_view name() const override { return "keys"; }
   bool Owns(std::string_view op) const override { return op == "create_key" || op == "delete_key"; }
-  std::string Apply(raft::Index index, const Command& command) override;
+  Outcome Apply(raft::Index index, const Command& command) override;
   std::string Snapshot() const override;
   void Restore(std::string_view data) override;
 
@@ -65,9 +65,9 @@ class KeyStore final : public StateSection {
   bool empty() const;
   std::vector<ApiKey> List() const;  // in the order they were created
   bool Contains(std::string_view id) const;
-  // Why a key named `name` cannot be added now (name taken, limit reached), or "". Apply checks
-  // the same; the proposer asks first for a clear answer.
-  std::string WhyNotAdd(std::string_view name) const;
+  // Whether a key named `name` can be added now; kRefused says why not (name taken, limit
+  // reached). Apply checks the same; the proposer asks first for a clear answer.
+  Outcome WhyNotAdd(std::string_view name) const;
 
  private:
   struct Stored {
@@ -75,8 +75,8 @@ class KeyStore final : public StateSection {
     std::string hash;
     raft::Index index = 0;  // where it was created: the listing order
   };
-  std::string WhyNotAddLocked(std::string_view name) const;
-  std::string Create(raft::Index index, const nlohmann::json& header);
+  Outcome WhyNotAddLocked(std::string_view name) const;
+  Outcome Create(raft::Index index, const nlohmann::json& header);
   void Insert(Stored stored);
 
   mutable std::mutex mu_;

@@ -1,5 +1,9 @@
 // ClusterMember: this worker as a member of the Raft group — its identity, durable Raft state,
-// peer port, membership (bootstrap, join, promotion) and the replicated ClusterState.
+// peer port, membership (bootstrap, join, promotion) and the replicated ClusterState. The API
+// sees a narrow face (commit a command and get its outcome, confirm freshness, the leader hint,
+// role and indexes, the views); the Raft node stays inside. Its code is split by concern:
+// member.cc (lifecycle and that face), identity.cc, formation.cc (bootstrap, join, promotion),
+// peer_routes.cc (the peer port's routes) and views.cc (the JSON views).
 //
 // Identity. A member's Raft id is drawn at random the first time its data directory is used and
 // kept there (`identity`); its name (--node-id, the pod name) is only a label. So a member whose
@@ -35,6 +39,7 @@
 
 #include "common/expected.h"
 #include "common/metrics.h"
+#include "worker/cluster/error.h"
 #include "worker/cluster/cluster_state.h"
 #include "worker/cluster/peer_call.h"
 #include "worker/cluster/peer_discovery.h"
@@ -59,10 +64,10 @@ struct MemberOptions {
   raft::NodeOptions raft;          // timings and limits (id and bootstrap are set here)
   // This member's health and load for /cluster/status: {healthy, cpu_pct, mem_pct, qps_1m,
   // p95_ms}. Served to the other members on the peer port (GET /raft/v1/load).
-  std::function<nlohmann::json()> load_report;
+  std::function<nlohmann::json()> load_report{};
   // Routes the application adds to the peer port (e.g. jobs the leader dispatches here). Each
   // must check the cluster secret itself (raft::transport::RequireClusterSecret).
-  std::function<void(http::Router&)> add_peer_routes;
+  std::function<void(http::Router&)> add_peer_routes{};
   // The peer port's compute pool, which runs joins and the jobs the leader dispatches here: the
   // memory budget it shares with the API server, what one job is charged beyond its body, and the
   // nice value of its threads (Raft messages are handled on the IO threads, never lowered).
@@ -71,16 +76,64 @@ struct MemberOptions {
   int compute_nice = 0;
 };
 
+// A position in the replicated log.
+using Index = raft::Index;
+
+// Where clients should send what needs the leader; empty names while no leader is known.
+struct LeaderHint {
+  std::string name;     // its --node-id
+  std::string address;  // host:port of its API
+  bool known() const { return !name.empty(); }
+};
+
 class ClusterMember {
  public:
-  static common::Expected<std::unique_ptr<ClusterMember>, std::string> Start(MemberOptions options,
-                                                                            common::Metrics& metrics);
+  static common::Expected<std::unique_ptr<ClusterMember>, Error> Start(MemberOptions options,
+                                                                      common::Metrics& metrics);
   ~ClusterMember();  // Stop()
 
-  raft::Node& node() { return *node_; }
+  // --- What the API uses (member.cc) ---
+
+  // The replicated state, to read. Reads see what this member has applied; ConfirmFresh first
+  // for a read that must see every write acknowledged before it began.
   const ClusterState& state() const { return state_; }
-  const MemberOptions& options() const { return options_; }
-  raft::NodeId id() const { return id_; }
+  // Proposes `command` (command.h) and waits until it is applied here (a follower forwards it to
+  // the leader): its log index, or why not. kRefused: committed, but the state skipped it when
+  // applied; kTimeout: the outcome is unknown (retry only idempotent writes). `give_up`, asked
+  // every 50 ms while waiting, ends the wait early with kTimeout.
+  common::Expected<Index, Error> Commit(std::string command, const std::function<bool()>& give_up = nullptr);
+  // Read-index (§6.4): returns once this member has applied everything committed before the call.
+  common::Expected<void, Error> ConfirmFresh();
+  LeaderHint Leader() const;
+  bool IsLeader() const;
+  Index applied() const;
+  Index commit() const;
+  // Waits up to `wait` until this member has applied `index`.
+  bool AwaitApplied(Index index, std::chrono::milliseconds wait) const;
+  // Why this member cannot serve yet (no leader known, applied behind commit), or nullopt.
+  std::optional<std::string> NotReady() const;
+
+  // Leader only: hands leadership to `target` (a member's name), or to the most up-to-date active
+  // voter when empty, and waits up to `wait` for it to take over. Returns the new leader's name.
+  common::Expected<std::string, Error> HandOver(const std::string& target, std::chrono::milliseconds wait);
+  // Leader only: one membership change, by name (promote, remove) or with the newcomer's
+  // identity (add). Resolves once the change is applied here.
+  enum class MemberAction { kAdd, kPromote, kRemove };
+  common::Expected<Index, Error> ChangeMember(MemberAction action, raft::NodeId id, const MemberInfo& info);
+  // The Raft id of the member called `name`, or kNone.
+  raft::NodeId IdOf(const std::string& name) const;
+
+  // A paused member neither sends nor accepts Raft messages (nor snapshots), as a hung or
+  // partitioned process would look to its peers (fault injection: /admin/fail pause or isolate).
+  // Its own clock keeps running: a paused leader steps down by check-quorum, and on restore it
+  // rejoins as a follower. The other peer-port routes (join, cluster, load) keep answering.
+  void SetPaused(bool paused);
+
+  // Graceful leave for SIGTERM: a leader first hands leadership to an up-to-date voter (waiting
+  // at most `grace`), then everything stops. Idempotent.
+  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(3));
+
+  // --- Views (views.cc) ---
 
   // This member's view, as /raft/status serves it.
   nlohmann::json RaftStatus() const;
@@ -96,40 +149,25 @@ class ClusterMember {
   // GET `path` on every other member's peer port at once (300 ms); status 0 where none answered.
   std::map<raft::NodeId, PeerReply> AskEveryone(const std::map<raft::NodeId, MemberInfo>& members,
                                                 const std::string& path) const;
-  // Why this member cannot serve yet (no leader known, applied behind commit), or nullopt.
-  std::optional<std::string> NotReady() const;
-
-  // Leader only: hands leadership to `target` (a member's name), or to the most up-to-date active
-  // voter when empty, and waits up to `wait` for it to take over. Returns the new leader's name.
-  common::Expected<std::string, raft::Error> HandOver(const std::string& target, std::chrono::milliseconds wait);
-
-  // Leader only: one membership change, by name (promote, remove) or with the newcomer's
-  // identity (add). Resolves once the change is applied here.
-  enum class MemberAction { kAdd, kPromote, kRemove };
-  common::Expected<raft::Index, raft::Error> ChangeMember(MemberAction action, raft::NodeId id, const MemberInfo& info);
-  // The Raft id of the member called `name`, or kNone.
-  raft::NodeId IdOf(const std::string& name) const;
-
-  // A paused member neither sends nor accepts Raft messages (nor snapshots), as a hung or
-  // partitioned process would look to its peers (fault injection: /admin/fail pause or isolate).
-  // Its own clock keeps running: a paused leader steps down by check-quorum, and on restore it
-  // rejoins as a follower. The other peer-port routes (join, cluster, load) keep answering.
-  void SetPaused(bool paused);
-
-  // Graceful leave for SIGTERM: a leader first hands leadership to an up-to-date voter (waiting
-  // at most `grace`), then everything stops. Idempotent.
-  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(3));
 
  private:
   ClusterMember(MemberOptions options, common::Metrics& metrics, raft::NodeId id);
-  common::Expected<void, std::string> Run(std::unique_ptr<raft::RocksStorage> storage);
+  raft::NodeStatus Status() const { return node_->Status(); }
+
+  // Formation (formation.cc).
+  common::Expected<void, Error> Run(std::unique_ptr<raft::RocksStorage> storage);
   // Whether a peer answers that a cluster exists; an error when the peers cannot be found.
-  common::Expected<bool, std::string> ClusterExistsElsewhere();
+  common::Expected<bool, Error> ClusterExistsElsewhere();
   void JoinLoop();
   void LeaderDuties();
   void OnMembers(const std::map<raft::NodeId, MemberInfo>& members);
+
+  // Peer-port routes (peer_routes.cc).
+  void AddPeerRoutes();
   http::Response Join(http::Request& request);
   http::Response Describe(http::Request& request);
+
+  // Views (views.cc).
   nlohmann::json MembersJson() const;
   nlohmann::json StatusJson(const raft::NodeStatus& st) const;  // RaftStatus() of a given snapshot
 

@@ -47,7 +47,9 @@ Response Response::Error(int status, std::string_view code, std::string_view err
   body["code"] = code;
   body["detail"] = detail;
   body["request_id"] = request_id;
-  return Json(status, body);
+  Response response = Json(status, body);
+  response.error_code = code;
+  return response;
 }
 
 Response Response::Error(const Request& request, int status, std::string_view code, std::string_view error,

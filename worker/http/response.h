@@ -25,6 +25,9 @@ struct Response {
   std::string content_type;  // no Content-Type header when empty
   Headers headers;           // extra fields; Content-Length, Connection and X-Request-Id are the server's
   std::string body;
+  // Error answers only: the `code` of their JSON body, kept so that middleware (a job ledger,
+  // metrics) need not parse the body back. Not sent.
+  std::string error_code;
 
   static Response Json(int status, const nlohmann::json& body);
   static Response Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");

@@ -41,6 +41,9 @@ struct RouteOptions {
   // cluster leader dispatches to another member) without holding a compute thread. Empty: the
   // route's own handler runs on the compute pool as usual.
   std::function<Handler(const Request&)> relay{};
+  // The kind of job the route computes ("embed", "extract"...), for middleware that acts on jobs
+  // (a cluster member's job ledger and dispatch); empty for every other route.
+  std::string job{};
 };
 
 struct RouteInfo {
@@ -48,6 +51,10 @@ struct RouteInfo {
   std::string pattern;
   RouteOptions options;
 };
+
+// Wraps a route's handler (and may set its options) as it is added: concerns that apply to many
+// routes and that their handlers should know nothing of.
+using Middleware = std::function<Handler(RouteInfo& route, Handler handler)>;
 
 class Router {
  public:

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/cluster/heard.h"
+
 #include "worker/cluster/command.h"
 
 namespace cluster {
@@ -30,24 +32,24 @@ TEST(CommandTest, RefusesWhatIsNotACommand) {
 
 TEST(ClusterStateTest, ConfigPatchesApplyInLogOrderAndKeepEachOthersKeys) {
   ClusterState state(nullptr);
-  state.Apply(1, EncodeConfigPatch({{"default_lsb_bits", 3}}));
-  state.Apply(2, EncodeConfigPatch({{"max_pixels", 1000}}));
-  EXPECT_EQ(state.config().Get("default_lsb_bits"), 3);
-  EXPECT_EQ(state.config().Get("max_pixels"), 1000);
+  const std::string heard1 = Heard(state.ApplyCommand(1, EncodeConfigPatch({{"default_lsb_bits", 3}})));
+  const std::string heard2 = Heard(state.ApplyCommand(2, EncodeConfigPatch({{"max_pixels", 1000}})));
+  EXPECT_EQ(state.config().view().default_lsb_bits, 3);
+  EXPECT_EQ(state.config().view().max_pixels, 1000u);
   EXPECT_EQ(state.config().version(), 2u);
-  EXPECT_EQ(state.OutcomeAt(1), "");
-  EXPECT_EQ(state.OutcomeAt(2), "");
+  EXPECT_EQ(heard1, "");
+  EXPECT_EQ(heard2, "");
 }
 
 TEST(ClusterStateTest, CorsOriginsIsAListOfOriginsStoredNormalized) {
   EXPECT_EQ(DefaultConfig()["cors_origins"], json::array()) << "no cross-origin page by default";
   ClusterState state(nullptr);
-  state.Apply(1, EncodeConfigPatch({{"cors_origins", json::array({"HTTP://GUI.example:8090/", "*", "http://gui.example:8090"})}}));
-  EXPECT_EQ(state.OutcomeAt(1), "");
-  EXPECT_EQ(state.config().GetList("cors_origins"), (std::vector<std::string>{"http://gui.example:8090", "*"}));
-  EXPECT_EQ(state.config().Get("default_lsb_bits"), 1) << "the integer keys are untouched";
+  const std::string heard1 = Heard(state.ApplyCommand(1, EncodeConfigPatch({{"cors_origins", json::array({"HTTP://GUI.example:8090/", "*", "http://gui.example:8090"})}})));
+  EXPECT_EQ(heard1, "");
+  EXPECT_EQ(state.config().view().cors_origins, (std::vector<std::string>{"http://gui.example:8090", "*"}));
+  EXPECT_EQ(state.config().view().default_lsb_bits, 1) << "the integer keys are untouched";
   state.Apply(2, EncodeConfigPatch({{"cors_origins", json::array()}}));
-  EXPECT_TRUE(state.config().GetList("cors_origins").empty());
+  EXPECT_TRUE(state.config().view().cors_origins.empty());
 }
 
 TEST(ClusterStateTest, ABadCorsOriginsValueIsRefusedNamingTheKey) {
@@ -65,20 +67,23 @@ TEST(ClusterStateTest, ABadCorsOriginsValueIsRefusedNamingTheKey) {
 
 TEST(ClusterStateTest, TheProposerLearnsWhyACommittedCommandWasSkipped) {
   ClusterState state(nullptr);
-  state.Apply(1, EncodeConfigPatch({{"default_lsb_bits", 9}}));
-  state.Apply(2, R"({"op":"from_a_newer_version"})");
-  EXPECT_NE(state.OutcomeAt(1).find("default_lsb_bits"), std::string::npos) << state.OutcomeAt(1);
-  EXPECT_NE(state.OutcomeAt(2), "");
-  EXPECT_EQ(state.config().Get("default_lsb_bits"), 1);  // unchanged
+  const std::string heard1 = Heard(state.ApplyCommand(1, EncodeConfigPatch({{"default_lsb_bits", 9}})));
+  const std::string heard2 = Heard(state.ApplyCommand(2, R"({"op":"from_a_newer_version"})"));
+  EXPECT_NE(heard1.find("default_lsb_bits"), std::string::npos) << heard1;
+  EXPECT_NE(heard2, "");
+  EXPECT_EQ(state.config().view().default_lsb_bits, 1);  // unchanged
   EXPECT_EQ(state.config().version(), 0u);
 }
 
-TEST(ClusterStateTest, OutcomesAreBounded) {
+TEST(ClusterStateTest, ApplyAnswersTheOutcomeForTheRaftNodeToHandBack) {
   ClusterState state(nullptr);
-  const raft::Index n = ClusterState::kOutcomesKept + 10;
-  for (raft::Index i = 1; i <= n; ++i) state.Apply(i, "not json");
-  EXPECT_EQ(state.OutcomeAt(1), "");  // forgotten
-  EXPECT_NE(state.OutcomeAt(n), "");
+  // What raft::Node hands to the proposal's future, read as ClusterMember::Commit reads it.
+  const raft::ApplyResponse skipped = state.Apply(1, "not json");
+  ASSERT_EQ(skipped.type(), typeid(Outcome));
+  EXPECT_EQ(std::any_cast<Outcome>(skipped).error().code, ErrorCode::kRefused);
+  const raft::ApplyResponse applied = state.Apply(2, EncodeConfigPatch({{"max_pixels", 1000}}));
+  EXPECT_TRUE(std::any_cast<Outcome>(applied));
+  EXPECT_EQ(state.config().view().max_pixels, 1000u);
 }
 
 TEST(ClusterStateTest, SnapshotRestoresMembersAndEverySection) {
@@ -91,7 +96,7 @@ TEST(ClusterStateTest, SnapshotRestoresMembersAndEverySection) {
   a.Apply(2, EncodeConfigPatch({{"default_lsb_bits", 2}}));
 
   ClusterState b([&](const auto& members) { seen = members; });
-  b.Restore(2, a.Snapshot());
+  ASSERT_TRUE(b.Restore(2, a.Snapshot()));
   EXPECT_EQ(b.members(), a.members());
   EXPECT_EQ(seen, a.members());
   EXPECT_EQ(b.config().config(), a.config().config());
@@ -103,7 +108,10 @@ TEST(ClusterStateTest, ADamagedSnapshotIsRefused) {
   ClusterState a(nullptr);
   const std::string snap = a.Snapshot();
   ClusterState b(nullptr);
-  EXPECT_THROW(b.Restore(1, snap.substr(0, snap.size() - 1)), std::exception);
+  const auto cut = b.Restore(1, snap.substr(0, snap.size() - 1));
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().code, raft::ErrorCode::kCorruptState);
+  EXPECT_NE(cut.error().message.find("damaged"), std::string::npos) << cut.error().message;
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/cluster/heard.h"
+
 #include "worker/cluster/cluster_state.h"
 
 namespace cluster {
@@ -36,8 +38,8 @@ TEST(CoverIdTest, IsTheLowercaseHexSha256AndParsesEitherCase) {
 
 TEST(CoverLibraryTest, APutAddsTheCoverUnderTheHashOfItsBytes) {
   ClusterState state(nullptr);
-  state.Apply(5, Put("abc"));
-  EXPECT_EQ(state.OutcomeAt(5), "");
+  const std::string heard5 = Heard(state.ApplyCommand(5, Put("abc")));
+  EXPECT_EQ(heard5, "");
   const auto cover = state.covers().Find(kAbcId);
   ASSERT_TRUE(cover);
   EXPECT_EQ(*cover->bytes, "abc");
@@ -64,8 +66,8 @@ TEST(CoverLibraryTest, TheIdComesFromTheBytesNotFromTheProposer) {
 TEST(CoverLibraryTest, PuttingTheSameBytesAgainKeepsTheFirstCover) {
   ClusterState state(nullptr);
   state.Apply(5, Put("abc", "first.png"));
-  state.Apply(9, Put("abc", "second.png"));
-  EXPECT_EQ(state.OutcomeAt(9), "") << "an idempotent put is not a refusal";
+  const std::string heard9 = Heard(state.ApplyCommand(9, Put("abc", "second.png")));
+  EXPECT_EQ(heard9, "") << "an idempotent put is not a refusal";
   ASSERT_EQ(state.covers().List().size(), 1u);
   EXPECT_EQ(state.covers().Find(kAbcId)->meta.name, "first.png");
   EXPECT_EQ(state.covers().Find(kAbcId)->meta.added_at, 5u) << "the proposer of 9 learns the cover was already there";
@@ -78,36 +80,35 @@ TEST(CoverLibraryTest, MalformedPutsAreSkipped) {
   CoverMeta long_name = Described(std::string(kMaxCoverNameBytes + 1, 'a'));
   CoverMeta no_format = Described();
   no_format.format = "";
-  state.Apply(1, EncodePutCover(Described(), ""));  // no bytes
-  state.Apply(2, EncodePutCover(two_channels, "abc"));
-  state.Apply(3, EncodePutCover(long_name, "abc"));
-  state.Apply(4, EncodePutCover(no_format, "abc"));
-  state.Apply(5, EncodeCommand({{"op", "put_cover"}, {"cover", "not an object"}}, "abc"));
-  for (raft::Index i = 1; i <= 5; ++i) EXPECT_NE(state.OutcomeAt(i), "") << i;
+  const std::vector<std::string> malformed = {
+      EncodePutCover(Described(), ""),  // no bytes
+      EncodePutCover(two_channels, "abc"), EncodePutCover(long_name, "abc"), EncodePutCover(no_format, "abc"),
+      EncodeCommand({{"op", "put_cover"}, {"cover", "not an object"}}, "abc")};
+  for (raft::Index i = 1; i <= 5; ++i) EXPECT_NE(Heard(state.ApplyCommand(i, malformed[i - 1])), "") << i;
   EXPECT_TRUE(state.covers().List().empty());
 }
 
 TEST(CoverLibraryTest, LimitsAreTheReplicatedConfigurationAtTheCommandsIndex) {
   ClusterState state(nullptr);
   state.Apply(1, EncodeConfigPatch({{"max_cover_bytes", 1024}, {"max_covers", 2}}));
-  state.Apply(2, Put(std::string(1025, 'x')));
-  EXPECT_NE(state.OutcomeAt(2).find("max_cover_bytes"), std::string::npos) << state.OutcomeAt(2);
-  EXPECT_EQ(state.covers().RoomFor(1025), state.OutcomeAt(2)) << "the proposer's check is the same one";
+  const std::string heard2 = Heard(state.ApplyCommand(2, Put(std::string(1025, 'x'))));
+  EXPECT_NE(heard2.find("max_cover_bytes"), std::string::npos) << heard2;
+  EXPECT_EQ(Heard(state.covers().RoomFor(1025)), heard2) << "the proposer's check is the same one";
 
-  state.Apply(3, Put(std::string(1024, 'a')));
-  state.Apply(4, Put(std::string(1024, 'b')));
-  state.Apply(5, Put(std::string(1024, 'c')));
-  EXPECT_EQ(state.OutcomeAt(3), "");
-  EXPECT_EQ(state.OutcomeAt(4), "");
-  EXPECT_NE(state.OutcomeAt(5).find("max_covers"), std::string::npos) << state.OutcomeAt(5);
-  state.Apply(6, Put(std::string(1024, 'a')));
-  EXPECT_EQ(state.OutcomeAt(6), "") << "a cover already there is answered even when the library is full";
+  const std::string heard3 = Heard(state.ApplyCommand(3, Put(std::string(1024, 'a'))));
+  const std::string heard4 = Heard(state.ApplyCommand(4, Put(std::string(1024, 'b'))));
+  const std::string heard5 = Heard(state.ApplyCommand(5, Put(std::string(1024, 'c'))));
+  EXPECT_EQ(heard3, "");
+  EXPECT_EQ(heard4, "");
+  EXPECT_NE(heard5.find("max_covers"), std::string::npos) << heard5;
+  const std::string heard6 = Heard(state.ApplyCommand(6, Put(std::string(1024, 'a'))));
+  EXPECT_EQ(heard6, "") << "a cover already there is answered even when the library is full";
 
   state.Apply(7, EncodeConfigPatch({{"max_cover_bytes", 1 << 20}, {"max_covers", 100}, {"max_library_bytes", 1 << 20}}));
-  state.Apply(8, Put(std::string((1 << 20) - 2048, 'd')));
-  EXPECT_EQ(state.OutcomeAt(8), "");
-  state.Apply(9, Put("one byte too many"));
-  EXPECT_NE(state.OutcomeAt(9).find("max_library_bytes"), std::string::npos) << state.OutcomeAt(9);
+  const std::string heard8 = Heard(state.ApplyCommand(8, Put(std::string((1 << 20) - 2048, 'd'))));
+  EXPECT_EQ(heard8, "");
+  const std::string heard9 = Heard(state.ApplyCommand(9, Put("one byte too many")));
+  EXPECT_NE(heard9.find("max_library_bytes"), std::string::npos) << heard9;
   EXPECT_EQ(state.covers().List().size(), 3u);
 }
 
@@ -115,15 +116,15 @@ TEST(CoverLibraryTest, DeleteFreesTheRoomAndAnUnknownIdIsSkipped) {
   ClusterState state(nullptr);
   state.Apply(1, EncodeConfigPatch({{"max_covers", 1}}));
   state.Apply(2, Put("abc"));
-  EXPECT_NE(state.covers().RoomFor(1), "");
-  state.Apply(3, EncodeDeleteCover(kAbcId));
-  EXPECT_EQ(state.OutcomeAt(3), "");
+  EXPECT_NE(Heard(state.covers().RoomFor(1)), "");
+  const std::string heard3 = Heard(state.ApplyCommand(3, EncodeDeleteCover(kAbcId)));
+  EXPECT_EQ(heard3, "");
   EXPECT_FALSE(state.covers().Find(kAbcId));
-  EXPECT_EQ(state.covers().RoomFor(1), "");
-  state.Apply(4, EncodeDeleteCover(kAbcId));
-  EXPECT_NE(state.OutcomeAt(4).find("no such cover"), std::string::npos) << state.OutcomeAt(4);
-  state.Apply(5, EncodeCommand({{"op", "delete_cover"}, {"id", 7}}));
-  EXPECT_NE(state.OutcomeAt(5), "");
+  EXPECT_EQ(Heard(state.covers().RoomFor(1)), "");
+  const std::string heard4 = Heard(state.ApplyCommand(4, EncodeDeleteCover(kAbcId)));
+  EXPECT_NE(heard4.find("no such cover"), std::string::npos) << heard4;
+  const std::string heard5 = Heard(state.ApplyCommand(5, EncodeCommand({{"op", "delete_cover"}, {"id", 7}})));
+  EXPECT_NE(heard5, "");
 }
 
 TEST(CoverLibraryTest, ListsOldestFirst) {
@@ -140,17 +141,17 @@ TEST(CoverLibraryTest, SnapshotCarriesMetadataAndBytesBinarySafe) {
   ConfigStore config;
   CoverLibrary a(config);
   const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
-  a.Apply(3, *DecodeCommand(Put(png, "with-nul.png")));
-  a.Apply(4, *DecodeCommand(Put("abc", "")));
+  ASSERT_TRUE(a.Apply(3, *DecodeCommand(Put(png, "with-nul.png"))));
+  ASSERT_TRUE(a.Apply(4, *DecodeCommand(Put("abc", ""))));
   const std::string snapshot = a.Snapshot();
 
   CoverLibrary b(config);
-  b.Apply(1, *DecodeCommand(Put("replaced by the restore")));
+  ASSERT_TRUE(b.Apply(1, *DecodeCommand(Put("replaced by the restore"))));
   b.Restore(snapshot);
   EXPECT_EQ(b.List(), a.List());
   EXPECT_EQ(*b.Find(CoverIdOf(png))->bytes, png);
   EXPECT_EQ(b.Snapshot(), snapshot);
-  EXPECT_EQ(b.RoomFor(1), "");
+  EXPECT_EQ(Heard(b.RoomFor(1)), "");
 
   b.Restore("");  // a snapshot taken before the library existed
   EXPECT_TRUE(b.List().empty());
@@ -159,10 +160,10 @@ TEST(CoverLibraryTest, SnapshotCarriesMetadataAndBytesBinarySafe) {
 TEST(CoverLibraryTest, ADamagedSnapshotIsRefusedAndTheLibraryKept) {
   ConfigStore config;
   CoverLibrary a(config);
-  a.Apply(1, *DecodeCommand(Put("abc")));
+  ASSERT_TRUE(a.Apply(1, *DecodeCommand(Put("abc"))));
   const std::string snapshot = a.Snapshot();
   CoverLibrary b(config);
-  b.Apply(1, *DecodeCommand(Put("kept")));
+  ASSERT_TRUE(b.Apply(1, *DecodeCommand(Put("kept"))));
   EXPECT_THROW(b.Restore(snapshot.substr(0, snapshot.size() - 1)), std::exception);
   EXPECT_THROW(b.Restore(snapshot + "x"), std::exception);
   EXPECT_THROW(b.Restore("garbage"), std::exception);
@@ -174,17 +175,17 @@ TEST(CoverLibraryTest, TheSameCommandsGiveTheSameStateOnEveryMember) {
       Put("abc"), EncodeConfigPatch({{"max_covers", 2}}), Put("def", "d.png"), Put("ghi"), EncodeDeleteCover(kAbcId),
       Put("ghi", "again.png"), Put("abc")};
   ClusterState a(nullptr), b(nullptr);
+  std::vector<std::string> heard;
   for (std::size_t i = 0; i < log.size(); ++i) {
-    a.Apply(i + 1, log[i]);
-    b.Apply(i + 1, log[i]);
-    EXPECT_EQ(a.OutcomeAt(i + 1), b.OutcomeAt(i + 1)) << i;
+    heard.push_back(Heard(a.ApplyCommand(i + 1, log[i])));
+    EXPECT_EQ(heard.back(), Heard(b.ApplyCommand(i + 1, log[i]))) << i;
   }
   EXPECT_EQ(a.Snapshot(), b.Snapshot());
-  EXPECT_NE(a.OutcomeAt(4), "") << "the library was full";
+  EXPECT_NE(heard[3], "") << "the library was full";
   EXPECT_EQ(a.covers().List().size(), 2u);
 
   ClusterState c(nullptr);  // a member that catches up from a snapshot
-  c.Restore(log.size(), a.Snapshot());
+  ASSERT_TRUE(c.Restore(log.size(), a.Snapshot()));
   EXPECT_EQ(c.covers().List(), a.covers().List());
   EXPECT_EQ(c.Snapshot(), a.Snapshot());
 }

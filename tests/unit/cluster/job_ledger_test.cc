@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/cluster/heard.h"
+
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -42,8 +44,8 @@ std::vector<std::string> NewestIds(const ClusterState& state, std::size_t limit 
 
 TEST(JobLedgerTest, ABatchIsAppendedInOrderAndFoundById) {
   ClusterState state(nullptr);
-  state.Apply(1, EncodeJobBatch({Job("a"), Job("b", "no_payload"), Job("c")}));
-  EXPECT_EQ(state.OutcomeAt(1), "");
+  const std::string heard1 = Heard(state.ApplyCommand(1, EncodeJobBatch({Job("a"), Job("b", "no_payload"), Job("c")})));
+  EXPECT_EQ(heard1, "");
   EXPECT_EQ(NewestIds(state), (std::vector<std::string>{"c", "b", "a"}));
   EXPECT_EQ(NewestIds(state, 2), (std::vector<std::string>{"c", "b"}));
   EXPECT_EQ(state.jobs().Find("b"), Job("b", "no_payload"));
@@ -79,7 +81,7 @@ TEST(JobLedgerTest, OnlyTheNewestJobRetentionRecordsAreKept) {
 
 TEST(JobLedgerTest, TheDefaultRetentionIsTenThousand) {
   ClusterState state(nullptr);
-  EXPECT_EQ(state.config().Get("job_retention"), 10'000);
+  EXPECT_EQ(state.config().view().job_retention, 10'000u);
   std::vector<JobRecord> batch;
   for (int i = 0; i < 10'005; ++i) batch.push_back(Job("j" + std::to_string(i)));
   state.Apply(1, EncodeJobBatch(batch));
@@ -131,14 +133,14 @@ TEST(JobLedgerTest, MalformedRecordsAreSkippedAndTheRestApplied) {
                                  but("http_status", 42), but("status", "maybe"),
                                  but("error", "no_payload"),  // an ok job with an error code
                                  failed_without_code, but("id", std::string(129, 'x')), JobJson(Job("last"))});
-  state.Apply(1, EncodeCommand({{"op", "append_jobs"}, {"jobs", jobs}}));
-  EXPECT_EQ(state.OutcomeAt(1), "");
+  const std::string heard1 = Heard(state.ApplyCommand(1, EncodeCommand({{"op", "append_jobs"}, {"jobs", jobs}})));
+  EXPECT_EQ(heard1, "");
   EXPECT_EQ(NewestIds(state), (std::vector<std::string>{"last", "good"}));
 
-  state.Apply(2, EncodeCommand({{"op", "append_jobs"}, {"jobs", "none"}}));
-  state.Apply(3, EncodeCommand({{"op", "append_jobs"}}));
-  EXPECT_NE(state.OutcomeAt(2), "");
-  EXPECT_NE(state.OutcomeAt(3), "");
+  const std::string heard2 = Heard(state.ApplyCommand(2, EncodeCommand({{"op", "append_jobs"}, {"jobs", "none"}})));
+  const std::string heard3 = Heard(state.ApplyCommand(3, EncodeCommand({{"op", "append_jobs"}})));
+  EXPECT_NE(heard2, "");
+  EXPECT_NE(heard3, "");
   EXPECT_EQ(state.jobs().size(), 2u);
 }
 
@@ -148,7 +150,7 @@ TEST(JobLedgerTest, ASnapshotCarriesTheRecordsAndTheirOrder) {
   a.Apply(2, EncodeJobBatch({Job("a"), Job("b", "capacity_exceeded"), Job("a2")}));
 
   ClusterState b(nullptr);
-  b.Restore(2, a.Snapshot());
+  ASSERT_TRUE(b.Restore(2, a.Snapshot()));
   EXPECT_EQ(NewestIds(b), NewestIds(a));
   EXPECT_EQ(b.jobs().Find("b"), a.jobs().Find("b"));
   EXPECT_EQ(b.Snapshot(), a.Snapshot());
@@ -158,27 +160,24 @@ TEST(JobLedgerTest, ASnapshotCarriesTheRecordsAndTheirOrder) {
   EXPECT_EQ(b.Snapshot(), a.Snapshot());
 
   ClusterState empty(nullptr);
-  b.Restore(4, empty.Snapshot());
+  ASSERT_TRUE(b.Restore(4, empty.Snapshot()));
   EXPECT_EQ(b.jobs().size(), 0u);
 }
 
-// Applies what the recorder proposes to a ClusterState, as Raft would once committed; fails the
-// next `failures` proposals first (no leader).
+// Applies what the recorder commits to a ClusterState, as Raft would once committed; fails the
+// next `failures` commits first (no leader).
 class FakeRaft {
  public:
-  JobRecorder::Propose Proposer() {
-    return [this](std::string command) {
-      std::promise<raft::Result<raft::Index>> applied;
+  JobRecorder::Commit Committer() {
+    return [this](std::string command, const std::function<bool()>&) {
       std::lock_guard lk(mu_);
       if (failures_ > 0) {
         --failures_;
-        applied.set_value(raft::Fail(raft::ErrorCode::kNoLeader, "no leader"));
-      } else {
-        state.Apply(next_, command);
-        ++proposals_;
-        applied.set_value(next_++);
+        return false;
       }
-      return applied.get_future();
+      const bool applied = state.ApplyCommand(next_++, command).has_value();
+      ++proposals_;
+      return applied;
     };
   }
   void FailNext(int n) {
@@ -204,7 +203,7 @@ double Dropped(common::Metrics& metrics) { return metrics.GetCounter("stego_job_
 TEST(JobRecorderTest, AFullBatchGoesAtOnceAndTheRestAfterAnInterval) {
   FakeRaft raft;
   common::Metrics metrics;
-  JobRecorder recorder({.member = "node2", .batch = 3, .interval = 1s}, raft.Proposer(), metrics);
+  JobRecorder recorder({.member = "node2", .batch = 3, .interval = 1s}, raft.Committer(), metrics);
   for (const char* id : {"a", "b", "c", "d"}) recorder.Record(Job(id));
   ASSERT_TRUE(testsupport::Eventually([&] { return raft.state.jobs().size() >= 3; }, 500ms))
       << "a full batch waits for nothing";
@@ -220,7 +219,7 @@ TEST(JobRecorderTest, AFailedProposalKeepsItsBatchAndIsRetried) {
   FakeRaft raft;
   common::Metrics metrics;
   raft.FailNext(3);
-  JobRecorder recorder({.member = "node1", .interval = 20ms}, raft.Proposer(), metrics);
+  JobRecorder recorder({.member = "node1", .interval = 20ms}, raft.Committer(), metrics);
   recorder.Record(Job("a"));
   recorder.Record(Job("b"));
   ASSERT_TRUE(testsupport::Eventually([&] { return raft.state.jobs().size() == 2; }, 2s));
@@ -234,7 +233,7 @@ TEST(JobRecorderTest, AFullBufferDropsTheOldestAndCountsThem) {
   FakeRaft raft;
   common::Metrics metrics;
   // Nothing is proposed before Stop: the batch is never full and the interval never ends.
-  JobRecorder recorder({.member = "node1", .capacity = 3, .batch = 100, .interval = 1h}, raft.Proposer(), metrics);
+  JobRecorder recorder({.member = "node1", .capacity = 3, .batch = 100, .interval = 1h}, raft.Committer(), metrics);
   for (const char* id : {"a", "b", "c", "d", "e"}) recorder.Record(Job(id));
   EXPECT_EQ(Dropped(metrics), 2);
   recorder.Stop();  // flushes what is left
@@ -247,7 +246,7 @@ TEST(JobRecorderTest, StopGivesUpAtItsDeadlineWhenNoProposalSucceeds) {
   FakeRaft raft;
   common::Metrics metrics;
   raft.FailNext(1'000'000);
-  JobRecorder recorder({.member = "node1", .interval = 20ms}, raft.Proposer(), metrics);
+  JobRecorder recorder({.member = "node1", .interval = 20ms}, raft.Committer(), metrics);
   recorder.Record(Job("a"));
   recorder.Record(Job("b"));
   const auto start = std::chrono::steady_clock::now();

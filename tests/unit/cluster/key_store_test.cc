@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/cluster/heard.h"
+
 #include "worker/cluster/cluster_state.h"
 
 namespace cluster {
@@ -36,12 +38,12 @@ TEST(KeyStoreTest, KeyMaterialIsRandomUrlSafeAndRecognisable) {
 }
 
 TEST(KeyStoreTest, NamesAreValidatedAndLengthLimited) {
-  EXPECT_EQ(InvalidKeyName("ci pipeline-2.prod_x"), "");
-  EXPECT_NE(InvalidKeyName(""), "");
-  EXPECT_NE(InvalidKeyName(std::string(65, 'a')), "");
-  EXPECT_EQ(InvalidKeyName(std::string(64, 'a')), "");
-  EXPECT_NE(InvalidKeyName("tab\there"), "");
-  EXPECT_NE(InvalidKeyName("<script>"), "");
+  EXPECT_EQ(Heard(CheckKeyName("ci pipeline-2.prod_x")), "");
+  EXPECT_NE(Heard(CheckKeyName("")), "");
+  EXPECT_NE(Heard(CheckKeyName(std::string(65, 'a'))), "");
+  EXPECT_EQ(Heard(CheckKeyName(std::string(64, 'a'))), "");
+  EXPECT_NE(Heard(CheckKeyName("tab\there")), "");
+  EXPECT_NE(Heard(CheckKeyName("<script>")), "");
 }
 
 TEST(KeyStoreTest, CreatedKeysAreFoundByTheirSecretAndDeletedKeysAreNot) {
@@ -49,9 +51,9 @@ TEST(KeyStoreTest, CreatedKeysAreFoundByTheirSecretAndDeletedKeysAreNot) {
   const KeyStore& keys = state.keys();
   EXPECT_TRUE(keys.empty());
   const Proposed user = Propose("ci"), admin = Propose("ops", KeyRole::kAdmin);
-  state.Apply(1, user.command);
+  const std::string heard1 = Heard(state.ApplyCommand(1, user.command));
   state.Apply(2, admin.command);
-  EXPECT_EQ(state.OutcomeAt(1), "");
+  EXPECT_EQ(heard1, "");
   EXPECT_FALSE(keys.empty());
   EXPECT_EQ(keys.RoleOf(user.secret), KeyRole::kUser);
   EXPECT_EQ(keys.RoleOf(admin.secret), KeyRole::kAdmin);
@@ -60,14 +62,14 @@ TEST(KeyStoreTest, CreatedKeysAreFoundByTheirSecretAndDeletedKeysAreNot) {
   EXPECT_EQ(keys.List(), (std::vector<ApiKey>{user.key, admin.key})) << "in creation order";
   EXPECT_TRUE(keys.Contains(user.key.id));
 
-  state.Apply(3, EncodeDeleteKey(user.key.id));
-  EXPECT_EQ(state.OutcomeAt(3), "");
+  const std::string heard3 = Heard(state.ApplyCommand(3, EncodeDeleteKey(user.key.id)));
+  EXPECT_EQ(heard3, "");
   EXPECT_EQ(keys.RoleOf(user.secret), std::nullopt);
   EXPECT_FALSE(keys.Contains(user.key.id));
   EXPECT_EQ(keys.List(), std::vector<ApiKey>{admin.key});
 
-  state.Apply(4, EncodeDeleteKey(user.key.id));
-  EXPECT_EQ(state.OutcomeAt(4), "no such API key");
+  const std::string heard4 = Heard(state.ApplyCommand(4, EncodeDeleteKey(user.key.id)));
+  EXPECT_EQ(heard4, "no such API key");
   state.Apply(5, EncodeDeleteKey(admin.key.id));
   EXPECT_TRUE(keys.empty());
 }
@@ -75,18 +77,18 @@ TEST(KeyStoreTest, CreatedKeysAreFoundByTheirSecretAndDeletedKeysAreNot) {
 TEST(KeyStoreTest, ApplySkipsADuplicateNameAndMalformedCommands) {
   KeyStore keys;
   const Proposed first = Propose("ci");
-  ASSERT_EQ(keys.Apply(1, *DecodeCommand(first.command)), "");
+  ASSERT_EQ(Heard(keys.Apply(1, *DecodeCommand(first.command))), "");
   const Proposed again = Propose("ci");
-  EXPECT_NE(keys.Apply(2, *DecodeCommand(again.command)).find("named \"ci\""), std::string::npos);
-  EXPECT_NE(keys.WhyNotAdd("ci"), "");
-  EXPECT_EQ(keys.WhyNotAdd("cd"), "");
+  EXPECT_NE(Heard(keys.Apply(2, *DecodeCommand(again.command))).find("named \"ci\""), std::string::npos);
+  EXPECT_NE(Heard(keys.WhyNotAdd("ci")), "");
+  EXPECT_EQ(Heard(keys.WhyNotAdd("cd")), "");
 
   const Proposed ok = Propose("cd");
   for (auto [field, value] : std::vector<std::pair<const char*, nlohmann::json>>{
            {"role", "root"}, {"hash", "not-a-hash"}, {"id", ""}, {"name", "bad/name"}, {"created_at", 7}}) {
     auto command = *DecodeCommand(ok.command);
     command.header[field] = value;
-    EXPECT_NE(keys.Apply(3, command), "") << field;
+    EXPECT_NE(Heard(keys.Apply(3, command)), "") << field;
   }
   EXPECT_EQ(keys.List().size(), 1u);
   EXPECT_EQ(keys.RoleOf(again.secret), std::nullopt);
@@ -96,11 +98,11 @@ TEST(KeyStoreTest, TheLimitIsCheckedWhenApplied) {
   KeyStore keys;
   raft::Index index = 0;
   for (std::size_t i = 0; i < KeyStore::kMaxKeys; ++i) {
-    ASSERT_EQ(keys.Apply(++index, *DecodeCommand(Propose("k" + std::to_string(i)).command)), "");
+    ASSERT_EQ(Heard(keys.Apply(++index, *DecodeCommand(Propose("k" + std::to_string(i)).command))), "");
   }
-  EXPECT_NE(keys.WhyNotAdd("one-more"), "");
+  EXPECT_NE(Heard(keys.WhyNotAdd("one-more")), "");
   const Proposed over = Propose("one-more");
-  EXPECT_NE(keys.Apply(++index, *DecodeCommand(over.command)).find("most API keys"), std::string::npos);
+  EXPECT_NE(Heard(keys.Apply(++index, *DecodeCommand(over.command))).find("most API keys"), std::string::npos);
   EXPECT_EQ(keys.RoleOf(over.secret), std::nullopt);
   EXPECT_EQ(keys.List().size(), KeyStore::kMaxKeys);
 }
@@ -115,7 +117,7 @@ TEST(KeyStoreTest, SnapshotCarriesTheKeysAndAnOlderSnapshotResetsThem) {
 
   ClusterState b(nullptr);
   b.Apply(1, Propose("only-on-b").command);
-  b.Restore(4, a.Snapshot());
+  ASSERT_TRUE(b.Restore(4, a.Snapshot()));
   EXPECT_EQ(b.keys().List(), a.keys().List());
   EXPECT_EQ(b.keys().RoleOf(user.secret), KeyRole::kUser);
   EXPECT_EQ(b.keys().RoleOf(admin.secret), KeyRole::kAdmin);
@@ -123,7 +125,7 @@ TEST(KeyStoreTest, SnapshotCarriesTheKeysAndAnOlderSnapshotResetsThem) {
   EXPECT_EQ(b.Snapshot(), a.Snapshot());
 
   KeyStore c;
-  c.Apply(1, *DecodeCommand(user.command));
+  ASSERT_TRUE(c.Apply(1, *DecodeCommand(user.command)));
   c.Restore("");  // a snapshot from before this section existed
   EXPECT_TRUE(c.empty());
 }

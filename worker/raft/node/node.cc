@@ -97,7 +97,9 @@ class Node::Loop {
     }
     auto snap = storage_->snapshot();
     if (!snap) return common::Unexpected<Error>{snap.error()};
-    if (!snap->empty()) RestoreFrom(*snap);
+    if (!snap->empty()) {
+      if (auto r = RestoreFrom(*snap); !r) return r;
+    }
     Config cfg = options_.raft;
     cfg.applied = applied_;
     if (!cfg.logger) cfg.logger = &logger_;
@@ -163,7 +165,7 @@ class Node::Loop {
 
   // --- Requests (loop thread) ---
 
-  void DoPropose(std::string payload, Waiter<Index> w) {
+  void DoPropose(std::string payload, Waiter<Applied> w) {
     const std::uint64_t seq = next_seq_++;
     if (auto r = raw_->Propose(Seal(options_.raft.id, seq, payload)); !r) {
       w.promise.set_value(common::Unexpected<Error>{r.error()});
@@ -237,7 +239,14 @@ class Node::Loop {
       Fatal("raft " + std::to_string(options_.raft.id) + ": persisting failed: " + r.error().message);
     }
     if (!rd.messages.empty()) transport_.Send(std::move(rd.messages));
-    if (rd.snapshot && !rd.snapshot->empty()) RestoreFrom(*rd.snapshot);
+    if (rd.snapshot && !rd.snapshot->empty()) {
+      // A snapshot the leader sent that this member cannot read: it must not go on without that
+      // state, nor ask for it again forever.
+      if (auto r = RestoreFrom(*rd.snapshot); !r) {
+        Fatal("raft " + std::to_string(options_.raft.id) + ": cannot restore the snapshot at " +
+              std::to_string(rd.snapshot->meta.index) + ": " + r.error().message);
+      }
+    }
     for (const Entry& e : rd.committed_entries) ApplyEntry(e);
     for (ReadState& rs : rd.read_states) {
       wire::Reader r(rs.context);
@@ -251,11 +260,12 @@ class Node::Loop {
     MaybeSnapshot();
   }
 
-  void RestoreFrom(const Snapshot& snap) {
-    sm_.Restore(snap.meta.index, snap.data);
+  Result<void> RestoreFrom(const Snapshot& snap) {
+    if (auto r = sm_.Restore(snap.meta.index, snap.data); !r) return r;
     applied_ = snap.meta.index;
     applied_conf_ = snap.meta.conf;
     snapshot_index_ = snap.meta.index;
+    return {};
   }
 
   void ApplyEntry(const Entry& e) {
@@ -276,10 +286,10 @@ class Node::Loop {
       spdlog::warn("raft {}: entry {} has no proposer header; skipped", options_.raft.id, e.index);
       return;
     }
-    sm_.Apply(e.index, env->payload);
+    ApplyResponse response = sm_.Apply(e.index, env->payload);
     if (env->proposer != options_.raft.id) return;
     if (auto it = proposals_.find(env->seq); it != proposals_.end()) {
-      it->second.promise.set_value(e.index);
+      it->second.promise.set_value(Applied{e.index, std::move(response)});
       proposals_.erase(it);
     }
   }
@@ -338,7 +348,8 @@ class Node::Loop {
       it = waiters.erase(it);
     }
   }
-  static Waiter<Index>& Get(Waiter<Index>& w) { return w; }
+  template <class T>
+  static Waiter<T>& Get(Waiter<T>& w) { return w; }
   static Waiter<Index>& Get(std::pair<ConfChange, Waiter<Index>>& p) { return p.second; }
 
   void Expire(Clock::time_point now) {
@@ -425,7 +436,7 @@ class Node::Loop {
   std::uint64_t next_seq_ = 1;
   Term last_term_ = 0;
   bool was_leader_ = false;
-  std::map<std::uint64_t, Waiter<Index>> proposals_;  // by sequence number
+  std::map<std::uint64_t, Waiter<Applied>> proposals_;  // by sequence number
   std::map<std::uint64_t, Waiter<Index>> reads_;      // read-index issued, no answer yet
   std::multimap<Index, Waiter<Index>> ready_reads_;   // answered; wait for applied >= index
   std::map<Index, std::pair<ConfChange, Waiter<Index>>> conf_waiters_;  // by log index
@@ -443,8 +454,8 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options,
 Node::Node(std::unique_ptr<Loop> loop) : loop_(std::move(loop)) {}
 Node::~Node() { Stop(); }
 
-std::future<Result<Index>> Node::Propose(std::string payload) {
-  return loop_->Request<Index>([payload = std::move(payload)](Loop& l, Waiter<Index> w) mutable {
+std::future<Result<Applied>> Node::Propose(std::string payload) {
+  return loop_->Request<Applied>([payload = std::move(payload)](Loop& l, Waiter<Applied> w) mutable {
     l.DoPropose(std::move(payload), std::move(w));
   });
 }

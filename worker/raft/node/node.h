@@ -3,7 +3,7 @@
 // StateMachine — the loop that rawnode.h describes, done once, correctly, for every caller.
 //
 //   auto node = raft::Node::Start(options, std::move(storage), state_machine, transport);
-//   auto applied = (*node)->Propose("payload");        // future: the index it was applied at
+//   auto applied = (*node)->Propose("payload");  // future: the index and what Apply answered
 //   transport delivers peers' messages with (*node)->Receive(messages);
 //
 // Threading: every public method is thread-safe and returns without waiting for the loop; results
@@ -16,6 +16,7 @@
 // writes idempotent.
 #pragma once
 
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <future>
@@ -33,19 +34,33 @@
 
 namespace raft {
 
+// What applying an entry answered (the application's outcome, e.g. "refused: no such key"),
+// handed back to the member that proposed it. Opaque to Raft, which only carries it; the
+// application reads it with std::any_cast of the type its Apply returns.
+using ApplyResponse = std::any;
+
+// A proposal's result: where it was applied, and what the state machine answered.
+struct Applied {
+  Index index = 0;
+  ApplyResponse response;
+};
+
 // The replicated application. Called on the node's thread only.
 class StateMachine {
  public:
   virtual ~StateMachine() = default;
   // A committed client entry, in log order, once per index in this process's lifetime (after a
-  // restart, replay starts after the restored snapshot).
-  virtual void Apply(Index index, std::string_view payload) = 0;
+  // restart, replay starts after the restored snapshot). The answer reaches the proposer's
+  // future on this member; on the others it is dropped.
+  virtual ApplyResponse Apply(Index index, std::string_view payload) = 0;
   // A committed membership change; the core already uses the new configuration.
   virtual void ApplyConf(Index index, const ConfEntry& entry) = 0;
   // The state as of the last applied index (taken for log compaction).
   virtual std::string Snapshot() = 0;
-  // Replaces the state with a snapshot's (at start-up, or one received from the leader).
-  virtual void Restore(Index index, std::string_view data) = 0;
+  // Replaces the state with a snapshot's (at start-up, or one received from the leader). An error
+  // (kCorruptState: the snapshot cannot be read) stops the node like damaged storage: at start-up
+  // Node::Start fails with it; later the process ends with the message (logger.h's Fatal).
+  virtual Result<void> Restore(Index index, std::string_view data) = 0;
 };
 
 // Carries messages to peers. Send must not block on the network: queue and return.
@@ -98,9 +113,10 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // Replicates `payload`; resolves with the index it was applied at. Followers forward to the
-  // leader. Fails at once with kNoLeader/kProposalDropped when it cannot be accepted.
-  std::future<Result<Index>> Propose(std::string payload);
+  // Replicates `payload`; resolves once it is applied here, with its index and what the state
+  // machine's Apply answered. Followers forward to the leader. Fails at once with
+  // kNoLeader/kProposalDropped when it cannot be accepted.
+  std::future<Result<Applied>> Propose(std::string payload);
   // Linearizable read (§6.4): resolves once this node has applied everything committed before
   // the call, with that index. The caller then reads its state machine.
   std::future<Result<Index>> ReadIndex();
