@@ -25,9 +25,6 @@
 namespace cluster {
 class ClusterMember;
 }
-namespace raft {
-struct Error;
-}
 
 namespace api {
 
