@@ -28,6 +28,10 @@ Result<void> CheckLimits(const ImageInfo& info, const DecodeLimits& limits);
 // when the library loads, so it cannot follow `limits`; the probe is the guard.)
 Result<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeLimits& limits = {});
 
+// kLossyOutput for a format that does not keep every pixel bit (JPEG), so no image written in it
+// can carry a payload. EncodeImage refuses those, and more depending on the image.
+Result<void> CheckLossless(ImageFormat format);
+
 // Encodes losslessly. Refused with kLossyOutput: JPEG; BMP of an image with any transparency (BMP
 // keeps no alpha); WebP of an image with fully transparent pixels (OpenCV's lossless WebP lets
 // libwebp rewrite the colour under alpha 0, which would destroy payload bits there). A gray image
