@@ -84,10 +84,16 @@ Result<void> CheckLossless(ImageFormat format) {
                                            FormatsWhere(KeepsEveryBit));
 }
 
-Result<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeLimits& limits) {
+Result<ImageInfo> ProbeWithinLimits(std::span<const uint8_t> bytes, const DecodeLimits& limits) {
   Result<ImageInfo> info = ProbeImage(bytes);
-  if (!info) return common::Unexpected{info.error()};
-  if (Result<void> ok = CheckLimits(*info, limits); !ok) return common::Unexpected{ok.error()};
+  if (!info) return info;
+  if (Result<void> ok = CheckLimits(*info, limits); !ok) return common::Unexpected{std::move(ok).error()};
+  return info;
+}
+
+Result<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeLimits& limits) {
+  Result<ImageInfo> info = ProbeWithinLimits(bytes, limits);
+  if (!info) return common::Unexpected{std::move(info).error()};
 
   if (bytes.size() > static_cast<size_t>(INT_MAX)) return Fail(ErrorCode::kImageTooLarge, "image file over 2 GiB");
   // imdecode only reads its input; the Mat header merely wraps the caller's bytes.

@@ -21,6 +21,9 @@ struct DecodeLimits {
 // kImageTooLarge when the probed image exceeds the limits.
 Result<void> CheckLimits(const ImageInfo& info, const DecodeLimits& limits);
 
+// ProbeImage, then CheckLimits: the header is enough to refuse an oversized image.
+Result<ImageInfo> ProbeWithinLimits(std::span<const uint8_t> bytes, const DecodeLimits& limits);
+
 // Probes, checks the limits, then decodes with every channel kept (alpha too). 16-bit images are
 // scaled to 8 bits; JPEG covers are turned upright by their EXIF orientation. Result: 1, 3 or 4
 // channels, as ProbeImage predicted, and the probed pixel count.
