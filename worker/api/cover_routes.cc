@@ -21,9 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-template <class T>
-using Answer = common::Expected<T, http::Response>;
-
 // The largest upload body: max_cover_bytes is at most 12 MiB, plus the form's framing. Anything
 // larger is refused by the server (413) before it is read.
 constexpr std::uint64_t kMaxUploadBody = 13u << 20;

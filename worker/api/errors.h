@@ -2,12 +2,18 @@
 // http::Response::Error, and the engine's byte counts as extra fields where it has them.
 #pragma once
 
+#include "common/expected.h"
 #include "worker/http/multipart.h"
 #include "worker/http/request.h"
 #include "worker/http/response.h"
 #include "worker/stego/error.h"
 
 namespace api {
+
+// An api-internal result whose error is already the HTTP answer to send: a step that refuses
+// (form reading, a cover lookup, a commit) has said why, and its caller only returns it.
+template <class T>
+using Answer = common::Expected<T, http::Response>;
 
 // 400 bad option, 413 too large / over capacity, 415 not an image we read, 422 the image carries
 // no readable payload (no payload, damaged, wrong password), 500 a library failed.
