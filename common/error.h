@@ -17,6 +17,8 @@ template <class Code>
 struct Error {
   Code code{};
   std::string message;
+
+  friend bool operator==(const Error&, const Error&) = default;
 };
 
 template <class Code>

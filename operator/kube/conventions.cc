@@ -2,8 +2,10 @@
 
 #include <cstdio>
 #include <ctime>
+#include <optional>
+#include <utility>
 
-#include <openssl/evp.h>
+#include "common/base64.h"
 
 #include "common/rfc3339.h"
 
@@ -75,15 +77,9 @@ common::Expected<std::string, std::string> DecodeBase64(std::string_view text) {
     if (c != '\n' && c != '\r' && c != ' ' && c != '\t') clean.push_back(c);
   }
   if (clean.size() % 4 != 0) return Unexpected{std::string("not valid base64 (length)")};
-  std::string out(clean.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
-  if (n < 0) return Unexpected{std::string("not valid base64")};
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  std::size_t padding = 0;
-  for (auto it = clean.rbegin(); it != clean.rend() && *it == '=' && padding < 2; ++it) ++padding;
-  out.resize(static_cast<std::size_t>(n) - padding);
-  return out;
+  std::optional<std::string> decoded = common::Base64Decode(clean);
+  if (!decoded) return Unexpected{std::string("not valid base64")};
+  return std::move(*decoded);
 }
 
 std::string FormatTime(WallTime t) { return common::FormatRfc3339(t); }

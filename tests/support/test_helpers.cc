@@ -3,11 +3,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+
+#include "common/base64.h"
 
 namespace testsupport {
 
@@ -33,14 +36,9 @@ std::filesystem::path FreshScratchDirectory(std::string_view prefix, std::string
 }
 
 std::string FromBase64(const std::string& text) {
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0 || text.size() % 4 != 0) throw std::invalid_argument("not base64");
-  std::size_t padding = 0;
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++padding;
-  out.resize(static_cast<std::size_t>(n) - padding);
-  return out;
+  std::optional<std::string> bytes = common::Base64Decode(text);
+  if (!bytes) throw std::invalid_argument("not base64");
+  return std::move(*bytes);
 }
 
 }  // namespace testsupport

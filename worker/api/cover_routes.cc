@@ -12,6 +12,7 @@
 #include "worker/api/errors.h"
 #include "worker/api/form.h"
 #include "worker/api/replicated.h"
+#include "worker/api/sanitize.h"
 #include "worker/cluster/cover_library.h"
 #include "worker/cluster/member.h"
 #include "worker/stego/engine.h"

@@ -68,8 +68,8 @@ http::Response ErrorResponse(const http::Request& request, const stego::Error& e
 }
 
 http::Response ErrorResponse(const http::Request& request, const http::MultipartError& error) {
-  return http::Response::Error(request, error.HttpStatus(), error.Code(), "malformed multipart/form-data body",
-                               error.message);
+  return http::Response::Error(request, http::HttpStatusOf(error.code), http::MultipartErrcName(error.code),
+                               "malformed multipart/form-data body", error.message);
 }
 
 http::Response BadParameter(const http::Request& request, std::string_view field, std::string_view detail) {

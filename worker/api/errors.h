@@ -10,7 +10,8 @@
 
 namespace api {
 
-// An api-internal result whose error is already the HTTP answer to send.
+// An api-internal result whose error is already the HTTP answer to send: a step that refuses
+// (form reading, a cover lookup, a commit) has said why, and its caller only returns it.
 template <class T>
 using Answer = common::Expected<T, http::Response>;
 

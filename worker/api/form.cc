@@ -7,8 +7,8 @@
 
 namespace api {
 
-Form::Result<Form> Form::Parse(const http::Request& request, std::initializer_list<std::string_view> fields,
-                               const http::MultipartLimits& limits) {
+Answer<Form> Form::Parse(const http::Request& request, std::initializer_list<std::string_view> fields,
+                         const http::MultipartLimits& limits) {
   Form form;
   // No multipart body is empty (it has at least its close delimiter): an empty body is no fields.
   if (request.body.empty()) return form;
@@ -34,8 +34,7 @@ std::optional<std::string_view> Form::Text(std::string_view name) const {
   return std::string_view(part->data);
 }
 
-Form::Result<int> Form::Int(const http::Request& request, std::string_view name, int min, int max,
-                            int fallback) const {
+Answer<int> Form::Int(const http::Request& request, std::string_view name, int min, int max, int fallback) const {
   const auto text = Text(name);
   if (!text) return fallback;
   int value = 0;

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/expected.h"
+#include "worker/api/errors.h"
 #include "worker/http/multipart.h"
 #include "worker/http/request.h"
 #include "worker/http/response.h"
@@ -17,18 +17,15 @@ namespace api {
 
 class Form {
  public:
-  template <class T>
-  using Result = common::Expected<T, http::Response>;
-
   // An empty body is an empty form (every field absent).
-  static Result<Form> Parse(const http::Request& request, std::initializer_list<std::string_view> fields,
+  static Answer<Form> Parse(const http::Request& request, std::initializer_list<std::string_view> fields,
                             const http::MultipartLimits& limits);
 
   const http::MultipartPart* Get(std::string_view name) const { return form_.Find(name); }
   // A field's text, or nullopt when absent.
   std::optional<std::string_view> Text(std::string_view name) const;
   // An integer field within [min, max]; `fallback` when absent.
-  Result<int> Int(const http::Request& request, std::string_view name, int min, int max, int fallback) const;
+  Answer<int> Int(const http::Request& request, std::string_view name, int min, int max, int fallback) const;
 
  private:
   http::MultipartForm form_;

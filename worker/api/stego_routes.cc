@@ -10,10 +10,11 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
+#include "common/base64.h"
 #include "worker/api/errors.h"
 #include "worker/api/form.h"
+#include "worker/api/sanitize.h"
 #include "worker/stego/engine.h"
 
 namespace api {
@@ -22,7 +23,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kTextMime = "text/plain; charset=utf-8";
-constexpr std::string_view kBinaryMime = "application/octet-stream";
 
 std::span<const uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -35,11 +35,7 @@ http::Response JsonWithBase64(const json& fields, std::string_view name, std::sp
   std::string& body = response.body;
   body.pop_back();  // the closing brace
   body.append(fields.empty() ? "\"" : ",\"").append(name).append("\":\"");
-  const size_t at = body.size();
-  body.resize(at + 4 * ((bytes.size() + 2) / 3));
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(body.data() + at), bytes.data(),
-                                static_cast<int>(bytes.size()));
-  body.resize(at + static_cast<size_t>(n));
+  common::AppendBase64(body, bytes);
   body.append("\"}");
   return response;
 }
@@ -54,35 +50,14 @@ std::string_view Stem(std::string_view name) {
   return dot == std::string_view::npos || dot == 0 ? name : name.substr(0, dot);
 }
 
-// A MIME type we are willing to echo in Content-Type: type/subtype[; params] in visible ASCII.
-std::string SafeMime(std::string_view mime) {
-  const bool has_slash = mime.find('/') != std::string_view::npos;
-  bool printable = !mime.empty() && mime.size() <= 127;
-  for (char ch : mime) printable = printable && ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
-  return has_slash && printable ? std::string(mime) : std::string(kBinaryMime);
+// The stego image's file name, from the cover's: "holiday.jpg" comes back as "holiday-stego.png",
+// the default cover (no name) as "stego.png".
+std::string StegoFileName(const std::optional<std::string>& cover_name, stego::ImageFormat format) {
+  const std::string stem = cover_name ? std::string(Stem(SafeFileName(*cover_name, "cover"))) + "-" : "";
+  return stem + "stego" + std::string(stego::FormatExtension(format));
 }
 
-// Strict UTF-8 (no overlongs, no surrogates): only then is a text payload echoed as a JSON string.
-bool IsUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto lead = static_cast<unsigned char>(s[i]);
-    const size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
-    if (length == 0 || i + length > s.size()) return false;
-    uint32_t code = length == 1 ? lead : lead & (0x7f >> length);
-    for (size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(s[i + k]);
-      if ((next & 0xc0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3f);
-    }
-    static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kMinimum[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    i += length;
-  }
-  return true;
-}
-
-// Messages are stored without name or type (see ReadEmbedJob).
+// Messages are stored without name or type (see ReadEmbedCall).
 bool IsMessage(const stego::Extracted& extracted) { return extracted.mime.empty() && extracted.filename.empty(); }
 
 std::string MimeOf(const stego::Extracted& extracted) {
@@ -97,26 +72,26 @@ http::Response Download(std::string content_type, std::string_view filename, std
   return response;
 }
 
-template <class T>
-using Answer = common::Expected<T, http::Response>;
-
-// What an embed call asked for, once its form is read.
-struct EmbedJob {
-  const http::MultipartPart* cover = nullptr;  // an uploaded cover
-  std::optional<LibraryCover> library;         // or one from the library; neither: the default cover
-  std::string_view secret;
-  stego::EmbedOptions options;
-  stego::ImageFormat format = stego::ImageFormat::kPng;
+// What an embed call asked for, once its form is read: the engine's job (its spans point into the
+// form, which must outlive it) and the name the cover came with.
+struct EmbedCall {
+  stego::EmbedJob job;
+  std::optional<std::string> cover_name;  // an upload's or a library cover's; nullopt: the default cover
 };
 
-struct EmbedDone {
-  std::string image;
-  std::string filename;
-  stego::ImageFormat format;
-  int channels = 0;
-  stego::ImageDims dims;
-  stego::EmbedReport report;
-};
+json CoverInfo(const stego::Embedded& done) {
+  return {{"width", done.dims.width},
+          {"height", done.dims.height},
+          {"channels", done.channels},
+          {"lsb_per_channel", done.report.lsb_bits},
+          {"capacity_bytes", done.report.capacity_bytes}};
+}
+
+std::string Notes(const stego::Embedded& done) {
+  return std::string(stego::FormatName(done.format)) + ", " + std::to_string(done.report.lsb_bits) +
+         " LSB per colour channel, " + (done.report.compressed ? "deflated" : "stored uncompressed") + ", " +
+         (done.report.encrypted ? "AES-256-GCM encrypted with keyed pixel order" : "not encrypted");
+}
 
 class StegoHandlers {
  public:
@@ -124,7 +99,10 @@ class StegoHandlers {
       : settings_(std::move(settings)),
         phases_(settings_.metrics->HistogramFamily("stego_phase_duration_seconds",
                                                    "Time spent in each phase of embed and extract calls.", {"phase"},
-                                                   common::Histogram::LatencyBuckets())) {
+                                                   common::Histogram::LatencyBuckets())),
+        observe_([phases = &phases_](std::string_view phase, std::chrono::steady_clock::duration elapsed) {
+          phases->WithLabels({phase}).Observe(std::chrono::duration<double>(elapsed).count());
+        }) {
     limits_.max_total_bytes = settings_.max_upload_bytes;
     limits_.max_file_bytes = settings_.max_upload_bytes;
     limits_.max_field_bytes = settings_.max_upload_bytes;
@@ -135,24 +113,26 @@ class StegoHandlers {
     auto form =
         Form::Parse(request, {"cover", "cover_id", "file", "message", "password", "lsb_bits", "format"}, limits_);
     if (!form) return form.error();
-    auto job = ReadEmbedJob(request, *form);
-    if (!job) return job.error();
-    auto done = RunEmbed(request, *job);
-    if (!done) return done.error();
+    auto call = ReadEmbedCall(request, *form);
+    if (!call) return call.error();
+    auto done = stego::RunEmbed(call->job, observe_);
+    if (!done) return ErrorResponse(request, done.error());
+    const std::string filename = StegoFileName(call->cover_name, done->format);
     if (!WantsJson(request)) {
-      return Download(std::string(stego::FormatMimeType(done->format)), done->filename, std::move(done->image));
+      return Download(std::string(stego::FormatMimeType(done->format)), filename,
+                      std::string(done->file.begin(), done->file.end()));
     }
     json body = {
         {"request_id", request.request_id},
-        {"filename", done->filename},
+        {"filename", filename},
         {"mime", stego::FormatMimeType(done->format)},
         {"cover_info", CoverInfo(*done)},
-        {"secret_size_bytes", job->secret.size()},
+        {"secret_size_bytes", call->job.secret.size()},
         {"payload_size_bytes", done->report.container_bytes},
         {"compressed", done->report.compressed},
         {"encrypted", done->report.encrypted},
     };
-    return JsonWithBase64(body, "stego_image_b64", AsBytes(done->image));
+    return JsonWithBase64(body, "stego_image_b64", done->file);
   }
 
   // The prototype's embed: `file` is the secret, hidden in the default cover; our fields
@@ -161,23 +141,23 @@ class StegoHandlers {
   http::Response CompatEmbed(http::Request& request) const {
     auto form = Form::Parse(request, {"file", "cover", "cover_id", "message", "password", "lsb_bits"}, limits_);
     if (!form) return form.error();
-    auto job = ReadEmbedJob(request, *form);
-    if (!job) return job.error();
-    auto done = RunEmbed(request, *job);
-    if (!done) return done.error();
+    auto call = ReadEmbedCall(request, *form);
+    if (!call) return call.error();
+    auto done = stego::RunEmbed(call->job, observe_);
+    if (!done) return ErrorResponse(request, done.error());
     const json body = {
         {"request_id", request.request_id},
         {"cover_info", CoverInfo(*done)},
-        {"secret_size_bytes", job->secret.size()},
+        {"secret_size_bytes", call->job.secret.size()},
         // The prototype's meaning: the size of the stego image it returns (its GUI shows it so).
-        {"payload_size_bytes", done->image.size()},
+        {"payload_size_bytes", done->file.size()},
         {"notes", Notes(*done)},
     };
-    return JsonWithBase64(body, "stego_image_b64", AsBytes(done->image));
+    return JsonWithBase64(body, "stego_image_b64", done->file);
   }
 
   http::Response Extract(http::Request& request) const {
-    auto extracted = RunExtract(request);
+    auto extracted = ExtractFromForm(request);
     if (!extracted) return extracted.error();
     const bool is_text = IsMessage(*extracted);
     const std::string filename = SafeFileName(extracted->filename, is_text ? "message.txt" : "payload.bin");
@@ -197,7 +177,7 @@ class StegoHandlers {
   }
 
   http::Response CompatExtract(http::Request& request) const {
-    auto extracted = RunExtract(request);
+    auto extracted = ExtractFromForm(request);
     if (!extracted) return extracted.error();
     const json body = {
         {"request_id", request.request_id},
@@ -210,21 +190,23 @@ class StegoHandlers {
   http::Response Capacity(http::Request& request) const {
     auto form = Form::Parse(request, {"cover", "lsb_bits"}, limits_);
     if (!form) return form.error();
-    auto lsb_bits = form->Int(request, "lsb_bits", 1, 4, Tunables().default_lsb_bits);
+    auto lsb_bits = form->Int(request, "lsb_bits", stego::kMinLsbBits, stego::kMaxLsbBits, Tunables().default_lsb_bits);
     if (!lsb_bits) return lsb_bits.error();
     std::string format = "png";
     stego::ImageDims dims = stego::ImageDims::Of(settings_.default_cover->image());
     int channels = settings_.default_cover->image().channels;
     if (const auto* cover = form->Get("cover")) {
       // The header is enough: capacity never needs the pixels.
-      auto info = ProbeWithinLimits(AsBytes(cover->data));
+      auto info = stego::ProbeWithinLimits(AsBytes(cover->data), {MaxPixels()});
       if (!info) return ErrorResponse(request, info.error());
       format = stego::FormatName(info->format);
       dims = info->dims();
       channels = info->colour_channels + (info->has_alpha ? 1 : 0);
     }
     json by_lsb = json::object();
-    for (int bits = 1; bits <= 4; ++bits) by_lsb[std::to_string(bits)] = *stego::MaxDataBytes({dims, bits});
+    for (int bits = stego::kMinLsbBits; bits <= stego::kMaxLsbBits; ++bits) {
+      by_lsb[std::to_string(bits)] = *stego::MaxDataBytes({dims, bits});
+    }
     const json body = {
         {"request_id", request.request_id},
         {"format", format},
@@ -256,29 +238,28 @@ class StegoHandlers {
   }
 
  private:
-  // Runs one phase of a call and records how long it took.
-  template <class Work>
-  auto Timed(std::string_view phase, Work&& work) const {
-    const auto start = std::chrono::steady_clock::now();
-    auto result = work();
-    phases_.WithLabels({phase}).Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    return result;
-  }
-
   // Reads cover (`cover`, `cover_id` or neither: the default one), payload (`file` or `message`),
-  // password, depth and output format.
-  Answer<EmbedJob> ReadEmbedJob(const http::Request& request, const Form& form) const {
-    EmbedJob job;
-    job.cover = form.Get("cover");
+  // password, depth and output format. What only the engine can judge (a lossy output format, the
+  // cover, the capacity) it judges in RunEmbed.
+  Answer<EmbedCall> ReadEmbedCall(const http::Request& request, const Form& form) const {
+    EmbedCall call;
+    call.job.cover = std::cref(*settings_.default_cover);
+    call.job.limits.max_pixels = MaxPixels();
+    const auto* cover = form.Get("cover");
+    if (cover) {
+      call.job.cover = stego::UploadedCover{AsBytes(cover->data)};
+      call.cover_name = cover->filename.value_or("");
+    }
     if (const auto id = form.Text("cover_id")) {
-      if (job.cover) {
+      if (cover) {
         return common::Unexpected{
             BadParameter(request, "cover_id", "give either 'cover' (an image) or 'cover_id' (a library cover), not both")};
       }
       if (!settings_.library_cover) return common::Unexpected{NotClustered(request)};
       auto library = settings_.library_cover(request, *id);
-      if (!library) return common::Unexpected{std::move(library.error())};
-      job.library = std::move(*library);
+      if (!library) return common::Unexpected{std::move(library).error()};
+      call.job.cover = stego::StoredCover{library->info, std::move(library->decode)};
+      call.cover_name = std::move(library->name);
     }
     const auto* file = form.Get("file");
     const auto* text = form.Get("message");
@@ -287,91 +268,38 @@ class StegoHandlers {
           BadParameter(request, "file", "give exactly one of 'file' (a file) or 'message' (a text message)")};
     }
     if (file) {
-      job.secret = file->data;
-      job.options.filename = SafeFileName(file->filename.value_or(""), "");
-      job.options.mime = SafeMime(file->content_type);
+      call.job.secret = AsBytes(file->data);
+      call.job.options.filename = SafeFileName(file->filename.value_or(""), "");
+      call.job.options.mime = SafeMime(file->content_type);
     } else {
       // A message is stored with neither name nor type: the most compact record, and what
       // capacity figures assume. Extract answers it as UTF-8 text.
-      job.secret = text->data;
+      call.job.secret = AsBytes(text->data);
     }
-    auto lsb_bits = form.Int(request, "lsb_bits", 1, 4, Tunables().default_lsb_bits);
+    auto lsb_bits = form.Int(request, "lsb_bits", stego::kMinLsbBits, stego::kMaxLsbBits, Tunables().default_lsb_bits);
     if (!lsb_bits) return common::Unexpected{lsb_bits.error()};
-    job.options.lsb_bits = *lsb_bits;
-    job.options.password = std::string(form.Text("password").value_or(""));
-    const std::string_view format_name = form.Text("format").value_or("png");
-    const auto format = stego::ParseImageFormat(format_name);
+    call.job.options.lsb_bits = *lsb_bits;
+    call.job.options.password = std::string(form.Text("password").value_or(""));
+    const auto format = stego::ParseImageFormat(form.Text("format").value_or("png"));
     if (!format) {
-      return common::Unexpected{BadParameter(request, "format", "output format must be png, bmp, tiff or webp")};
+      return common::Unexpected{BadParameter(
+          request, "format",
+          "output format must be " + stego::FormatsWhere([](const stego::FormatTraits& t) { return t.lossless; }))};
     }
-    if (!stego::IsLossless(*format)) {
-      return common::Unexpected{ErrorResponse(
-          request, stego::Fail(stego::ErrorCode::kLossyOutput,
-                               std::string(format_name) + " is lossy and would destroy the hidden bits; use png, bmp, tiff or webp")
-                       .error)};
-    }
-    job.format = *format;
-    return job;
+    call.job.format = *format;
+    return call;
   }
 
-  // Everything cheap is checked before anything heavy: header-declared size and capacity come
-  // before the cover is decoded, the key derived or a pixel touched.
-  Answer<EmbedDone> RunEmbed(const http::Request& request, const EmbedJob& job) const {
-    auto packed = Timed("pack", [&] { return stego::Pack(AsBytes(job.secret), job.options); });
-    if (!packed) return common::Unexpected{ErrorResponse(request, packed.error())};
-    if (!job.cover && !job.library) return EmbedIntoDefault(request, job, *packed);
-    // A library cover's geometry is in its metadata; an upload's is in its header.
-    auto info = job.library ? WithinLimits(job.library->info)
-                            : Timed("probe", [&] { return ProbeWithinLimits(AsBytes(job.cover->data)); });
-    if (!info) return common::Unexpected{ErrorResponse(request, info.error())};
-    if (auto fits = stego::CheckCapacity(*packed, info->dims()); !fits) {
-      return common::Unexpected{ErrorResponse(request, fits.error())};
-    }
-    auto cover = Timed("decode", [&] { return DecodeCover(job); });
-    if (!cover) return common::Unexpected{ErrorResponse(request, cover.error())};
-    auto report = Timed("embed", [&] { return stego::Embed(*cover, *packed); });
-    if (!report) return common::Unexpected{ErrorResponse(request, report.error())};
-    auto encoded = Timed("encode", [&] { return stego::EncodeImage(*cover, job.format); });
-    if (!encoded) return common::Unexpected{ErrorResponse(request, encoded.error())};
-    // The cover's name, so "holiday.jpg" comes back as "holiday-stego.png".
-    const std::string name = job.library ? job.library->name : job.cover->filename.value_or("");
-    return Done(std::move(*encoded), std::string(Stem(SafeFileName(name, "cover"))) + "-", job.format, *cover, *report);
-  }
-
-  // The default cover is shared by every request and never copied: only the rows the payload
-  // reaches are, and only their PNG bands are deflated (png_writer.h).
-  Answer<EmbedDone> EmbedIntoDefault(const http::Request& request, const EmbedJob& job,
-                                     const stego::PackedPayload& packed) const {
-    const stego::PngTemplate& cover = *settings_.default_cover;
-    auto stego = Timed("embed", [&] { return stego::EmbedRows(cover.image(), packed); });
-    if (!stego) return common::Unexpected{ErrorResponse(request, stego.error())};
-    auto encoded = Timed("encode", [&] { return stego::EncodeImage(cover, stego->top, job.format); });
-    if (!encoded) return common::Unexpected{ErrorResponse(request, encoded.error())};
-    return Done(std::move(*encoded), "", job.format, cover.image(), stego->report);
-  }
-
-  static EmbedDone Done(std::vector<uint8_t> encoded, const std::string& stem, stego::ImageFormat format,
-                        const stego::Image& cover, const stego::EmbedReport& report) {
-    EmbedDone done;
-    done.image.assign(encoded.begin(), encoded.end());
-    done.filename = stem + "stego" + std::string(stego::FormatExtension(format));
-    done.format = format;
-    done.channels = cover.channels;
-    done.dims = stego::ImageDims::Of(cover);
-    done.report = report;
-    return done;
-  }
-
-  Answer<stego::Extracted> RunExtract(const http::Request& request) const {
+  Answer<stego::Extracted> ExtractFromForm(const http::Request& request) const {
     auto form = Form::Parse(request, {"file", "password"}, limits_);
     if (!form) return common::Unexpected{form.error()};
     const auto* file = form->Get("file");
     if (!file) return common::Unexpected{BadParameter(request, "file", "the stego image is required")};
-    auto image = Timed("decode", [&] { return stego::DecodeImage(AsBytes(file->data), {MaxPixels()}); });
-    if (!image) return common::Unexpected{ErrorResponse(request, image.error())};
-    auto extracted = Timed("extract", [&] {
-      return stego::Extract(*image, form->Text("password").value_or(""), settings_.max_upload_bytes);
-    });
+    auto extracted = stego::RunExtract({.file = AsBytes(file->data),
+                                        .password = form->Text("password").value_or(""),
+                                        .max_output_bytes = settings_.max_upload_bytes,
+                                        .limits = {MaxPixels()}},
+                                       observe_);
     if (!extracted) return common::Unexpected{ErrorResponse(request, extracted.error())};
     return std::move(*extracted);
   }
@@ -394,43 +322,9 @@ class StegoHandlers {
   StegoTunables Tunables() const { return settings_.tunables ? settings_.tunables() : StegoTunables{}; }
   uint64_t MaxPixels() const { return std::min(settings_.max_pixels, Tunables().max_pixels); }
 
-  // The header is enough to refuse an oversized image: no pixel is decoded.
-  stego::Result<stego::ImageInfo> ProbeWithinLimits(std::span<const uint8_t> bytes) const {
-    auto info = stego::ProbeImage(bytes);
-    if (!info) return info;
-    return WithinLimits(*info);
-  }
-
-  // A library cover was within the limits when it was added; they may have been lowered since.
-  stego::Result<stego::ImageInfo> WithinLimits(const stego::ImageInfo& info) const {
-    if (auto within = stego::CheckLimits(info, {MaxPixels()}); !within) return common::Unexpected{within.error()};
-    return info;
-  }
-
-  // The pixels of the job's cover (uploaded or from the library), as a copy embed may write into.
-  stego::Result<stego::Image> DecodeCover(const EmbedJob& job) const {
-    if (!job.library) return stego::DecodeImage(AsBytes(job.cover->data), {MaxPixels()});
-    auto shared = job.library->decode();
-    if (!shared) return common::Unexpected{shared.error()};
-    return **shared;
-  }
-
-  static json CoverInfo(const EmbedDone& done) {
-    return {{"width", done.dims.width},
-            {"height", done.dims.height},
-            {"channels", done.channels},
-            {"lsb_per_channel", done.report.lsb_bits},
-            {"capacity_bytes", done.report.capacity_bytes}};
-  }
-
-  static std::string Notes(const EmbedDone& done) {
-    return std::string(stego::FormatName(done.format)) + ", " + std::to_string(done.report.lsb_bits) +
-           " LSB per colour channel, " + (done.report.compressed ? "deflated" : "stored uncompressed") + ", " +
-           (done.report.encrypted ? "AES-256-GCM encrypted with keyed pixel order" : "not encrypted");
-  }
-
   StegoSettings settings_;
   common::Family<common::Histogram>& phases_;
+  stego::PhaseObserver observe_;  // records each phase of RunEmbed and RunExtract in phases_
   http::MultipartLimits limits_;
   mutable std::mutex dataset_mu_;
   mutable std::array<std::shared_ptr<const std::string>, stego::kDatasetSize> dataset_png_;  // guarded by dataset_mu_
@@ -456,18 +350,6 @@ void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
   add("POST", "/api/embed", "compat_embed", &StegoHandlers::CompatEmbed, "embed");
   add("POST", "/api/extract", "compat_extract", &StegoHandlers::CompatExtract, "extract");
   add("GET", "/api/dataset/{i}", "compat_dataset", &StegoHandlers::Dataset, "");
-}
-
-std::string SafeFileName(std::string_view name, std::string_view fallback) {
-  if (const auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) name.remove_prefix(slash + 1);
-  std::string safe;
-  for (char ch : name.substr(0, 100)) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    ch == '.' || ch == '_' || ch == '-';
-    safe.push_back(ok ? ch : '_');
-  }
-  while (!safe.empty() && safe.front() == '.') safe.erase(safe.begin());
-  return safe.empty() ? std::string(fallback) : safe;
 }
 
 bool IsStegoRoute(std::string_view route) {

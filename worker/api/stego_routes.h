@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/expected.h"
 #include "common/metrics.h"
 #include "worker/api/endpoints.h"
+#include "worker/api/errors.h"
 #include "worker/http/request.h"
 #include "worker/http/response.h"
 #include "worker/stego/error.h"
@@ -42,8 +42,7 @@ struct LibraryCover {
 };
 
 // Finds the cover a request's cover_id names, or answers why not (400 malformed id, 404 unknown).
-using LibraryCoverLookup =
-    std::function<common::Expected<LibraryCover, http::Response>(const http::Request&, std::string_view id)>;
+using LibraryCoverLookup = std::function<Answer<LibraryCover>(const http::Request&, std::string_view id)>;
 
 struct StegoSettings {
   size_t max_upload_bytes = 32u << 20;
@@ -70,10 +69,6 @@ struct StegoSettings {
 inline constexpr uint64_t kStegoJobWorkingSetBytes = 16ull << 20;
 
 void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings);
-
-// A name safe in a header and on a user's disk: letters, digits, '.', '_', '-'; no leading dot;
-// at most 100 characters. Anything else becomes '_'; `fallback` when nothing is left.
-std::string SafeFileName(std::string_view name, std::string_view fallback);
 
 // Whether `route` (a route name, the metrics label) is one of the stego jobs added above.
 bool IsStegoRoute(std::string_view route);

@@ -4,9 +4,9 @@
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/base64.h"
 #include "worker/cluster/hex.h"
 
 namespace cluster {
@@ -28,18 +28,6 @@ std::string RandomBytes(std::size_t n) {
   return out;
 }
 
-// RFC 4648 §5 without padding: the secret travels in headers and shells unquoted.
-std::string Base64Url(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  std::replace(out.begin(), out.end(), '+', '-');
-  std::replace(out.begin(), out.end(), '/', '_');
-  return out;
-}
-
 // A command's string field, or "" when it is absent or not a string.
 std::string StringField(const json& header, const char* key) {
   const auto it = header.find(key);
@@ -56,7 +44,8 @@ std::optional<KeyRole> KeyRoleFromName(std::string_view name) {
   return std::nullopt;
 }
 
-std::string NewKeySecret() { return std::string(kSecretPrefix) + Base64Url(RandomBytes(kSecretBytes)); }
+// URL-safe base64 without padding: the secret travels in headers and shells unquoted.
+std::string NewKeySecret() { return std::string(kSecretPrefix) + common::Base64UrlEncode(RandomBytes(kSecretBytes)); }
 
 std::string NewKeyId() { return Hex(RandomBytes(kIdBytes)); }
 

@@ -4,23 +4,16 @@
 #include <cstring>
 #include <utility>
 
+#include "worker/http/headers.h"
+
 namespace http {
 namespace {
 
 using common::Expected;
+using common::Fail;
 using common::Unexpected;
 
-Unexpected<MultipartError> Fail(MultipartErrc errc, std::string message) {
-  return Unexpected<MultipartError>{MultipartError{errc, std::move(message)}};
-}
-
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return Lower(x) == Lower(y);
-         });
-}
 
 // RFC 9110 tchar.
 bool IsTokenChar(char c) {
@@ -121,8 +114,8 @@ Expected<void, MultipartError> ValidateBoundary(std::string_view b) {
 
 }  // namespace
 
-int MultipartError::HttpStatus() const {
-  switch (errc) {
+int HttpStatusOf(MultipartErrc code) {
+  switch (code) {
     case MultipartErrc::kNotMultipart:
       return 415;
     case MultipartErrc::kTooManyParts:
@@ -136,8 +129,8 @@ int MultipartError::HttpStatus() const {
   }
 }
 
-std::string_view MultipartError::Code() const {
-  switch (errc) {
+std::string_view MultipartErrcName(MultipartErrc code) {
+  switch (code) {
     case MultipartErrc::kNotMultipart: return "multipart_not_form_data";
     case MultipartErrc::kBadBoundary: return "multipart_bad_boundary";
     case MultipartErrc::kBadContentType: return "multipart_bad_content_type";
@@ -165,7 +158,7 @@ const MultipartPart* MultipartForm::Find(std::string_view name) const {
 Expected<std::string, MultipartError> BoundaryFromContentType(std::string_view content_type) {
   const std::size_t semi = content_type.find(';');
   const std::string_view media = Trim(content_type.substr(0, semi));
-  if (!IEquals(media, "multipart/form-data")) {
+  if (!EqualsIgnoreCase(media, "multipart/form-data")) {
     return Fail(MultipartErrc::kNotMultipart, "expected Content-Type multipart/form-data, got " + Quote(media));
   }
   if (semi == std::string_view::npos) return Fail(MultipartErrc::kBadBoundary, "Content-Type has no boundary parameter");
@@ -225,8 +218,8 @@ struct MultipartParser::State {
 
   MultipartForm form;
 
-  Expected<void, MultipartError> SetError(MultipartErrc errc, std::string message) {
-    error = MultipartError{errc, std::move(message)};
+  Expected<void, MultipartError> SetError(MultipartErrc code, std::string message) {
+    error = MultipartError{code, std::move(message)};
     phase = Phase::kFailed;
     return Unexpected<MultipartError>{*error};
   }
@@ -323,12 +316,12 @@ struct MultipartParser::State {
         return SetError(MultipartErrc::kMalformedHeaders, PartLabel() + ": control character in header " + Quote(name));
       }
     }
-    if (IEquals(name, "Content-Disposition")) {
+    if (EqualsIgnoreCase(name, "Content-Disposition")) {
       if (have_disposition) return SetError(MultipartErrc::kBadContentDisposition, PartLabel() + ": duplicate Content-Disposition");
       have_disposition = true;
       return Disposition(value);
     }
-    if (IEquals(name, "Content-Type")) {
+    if (EqualsIgnoreCase(name, "Content-Type")) {
       if (have_content_type) return SetError(MultipartErrc::kMalformedHeaders, PartLabel() + ": duplicate Content-Type");
       if (value.empty()) return SetError(MultipartErrc::kMalformedHeaders, PartLabel() + ": empty Content-Type");
       have_content_type = true;
@@ -340,7 +333,7 @@ struct MultipartParser::State {
   Expected<void, MultipartError> Disposition(std::string_view value) {
     const std::size_t semi = value.find(';');
     const std::string_view type = Trim(value.substr(0, semi));
-    if (!IEquals(type, "form-data")) {
+    if (!EqualsIgnoreCase(type, "form-data")) {
       return SetError(MultipartErrc::kBadContentDisposition,
                       PartLabel() + ": Content-Disposition must be form-data, got " + Quote(type));
     }

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
 #include "common/expected.h"
 
 namespace http {
@@ -55,14 +56,11 @@ enum class MultipartErrc {
   kBodyTooLarge,          // 413
 };
 
-struct MultipartError {
-  MultipartErrc errc = MultipartErrc::kMalformedDelimiter;
-  std::string message;  // human readable, names the part when known
+// The message names the part when known.
+using MultipartError = common::Error<MultipartErrc>;
 
-  int HttpStatus() const;         // 400, 413 or 415
-  std::string_view Code() const;  // stable snake_case, e.g. "multipart_truncated"
-  bool operator==(const MultipartError&) const = default;
-};
+int HttpStatusOf(MultipartErrc code);                 // 400, 413 or 415
+std::string_view MultipartErrcName(MultipartErrc code);  // stable snake_case, e.g. "multipart_truncated"
 
 struct MultipartPart {
   std::string name;

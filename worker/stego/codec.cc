@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <string>
+#include <utility>
 
 #include "worker/stego/png_writer.h"
 
@@ -39,6 +40,11 @@ Result<Image> ToImage(const cv::Mat& decoded, const ImageInfo& info) {
   return image;
 }
 
+// What to suggest instead of a format that would lose bits: those that keep what it loses.
+bool KeepsEveryBit(const FormatTraits& t) { return t.lossless; }
+bool KeepsAlpha(const FormatTraits& t) { return t.lossless && t.keeps_alpha; }
+bool KeepsHiddenColour(const FormatTraits& t) { return KeepsAlpha(t) && t.keeps_hidden_colour; }
+
 bool AnyAlpha(const Image& image, bool (*pred)(uint8_t)) {
   if (!image.has_alpha()) return false;
   for (size_t i = 3; i < image.pixels.size(); i += 4) {
@@ -71,10 +77,23 @@ Result<void> CheckLimits(const ImageInfo& info, const DecodeLimits& limits) {
   return {};
 }
 
-Result<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeLimits& limits) {
+Result<void> CheckLossless(ImageFormat format) {
+  if (IsLossless(format)) return {};
+  return Fail(ErrorCode::kLossyOutput, std::string(Traits(format).label) +
+                                           " output is lossy and would destroy the payload; use " +
+                                           FormatsWhere(KeepsEveryBit));
+}
+
+Result<ImageInfo> ProbeWithinLimits(std::span<const uint8_t> bytes, const DecodeLimits& limits) {
   Result<ImageInfo> info = ProbeImage(bytes);
-  if (!info) return common::Unexpected{info.error()};
-  if (Result<void> ok = CheckLimits(*info, limits); !ok) return common::Unexpected{ok.error()};
+  if (!info) return info;
+  if (Result<void> ok = CheckLimits(*info, limits); !ok) return common::Unexpected{std::move(ok).error()};
+  return info;
+}
+
+Result<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeLimits& limits) {
+  Result<ImageInfo> info = ProbeWithinLimits(bytes, limits);
+  if (!info) return common::Unexpected{std::move(info).error()};
 
   if (bytes.size() > static_cast<size_t>(INT_MAX)) return Fail(ErrorCode::kImageTooLarge, "image file over 2 GiB");
   // imdecode only reads its input; the Mat header merely wraps the caller's bytes.
@@ -99,26 +118,19 @@ Result<std::vector<uint8_t>> EncodeImage(const Image& image, ImageFormat format)
       image.pixels.size() != image.pixel_count() * static_cast<size_t>(image.channels)) {
     return Fail(ErrorCode::kInvalidArgument, "cannot encode an empty or inconsistent image");
   }
-  switch (format) {
-    case ImageFormat::kPng:
-      return WritePng(image);
-    case ImageFormat::kJpeg:
-      return Fail(ErrorCode::kLossyOutput, "JPEG output is lossy and would destroy the payload; use png, bmp, "
-                                           "tiff or webp");
-    case ImageFormat::kBmp:
-      if (AnyAlpha(image, [](uint8_t a) { return a != 255; })) {
-        return Fail(ErrorCode::kLossyOutput, "BMP output would drop the image's transparency; use png, tiff or webp");
-      }
-      break;
-    case ImageFormat::kWebp:
-      if (AnyAlpha(image, [](uint8_t a) { return a == 0; })) {
-        return Fail(ErrorCode::kLossyOutput, "lossless WebP rewrites colour under fully transparent pixels, which "
-                                             "would destroy payload bits there; use png or tiff");
-      }
-      break;
-    case ImageFormat::kTiff:
-      break;
+  if (Result<void> ok = CheckLossless(format); !ok) return common::Unexpected{std::move(ok).error()};
+  const FormatTraits& traits = Traits(format);
+  if (!traits.keeps_alpha && AnyAlpha(image, [](uint8_t a) { return a != 255; })) {
+    return Fail(ErrorCode::kLossyOutput, std::string(traits.label) +
+                                             " output would drop the image's transparency; use " +
+                                             FormatsWhere(KeepsAlpha));
   }
+  if (!traits.keeps_hidden_colour && AnyAlpha(image, [](uint8_t a) { return a == 0; })) {
+    return Fail(ErrorCode::kLossyOutput, "lossless " + std::string(traits.label) +
+                                             " rewrites colour under fully transparent pixels, which would destroy "
+                                             "payload bits there; use " + FormatsWhere(KeepsHiddenColour));
+  }
+  if (format == ImageFormat::kPng) return WritePng(image);
   return EncodeWithOpenCv(image, format);
 }
 

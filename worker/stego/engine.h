@@ -2,76 +2,28 @@
 // This is the header callers include. Pure: bytes and pixels in, bytes and pixels out; no I/O, no
 // logging, no global state besides the PNG writer's thread pool (parallel.h).
 //
-// An embed request runs, cheapest refusal first:
-//   ProbeImage(file)               format and size from the header           (probe.h)
-//   Pack(data, options)            record + deflate when smaller              (payload.h)
-//   CheckCapacity(packed, dims)    exact fit, before decoding                 (capacity.h)
-//   DecodeImage(file, limits)      pixels                                     (codec.h)
-//   Embed(cover, packed)           key derivation, encryption, the bits       (here)
-//   EncodeImage(cover, format)     a lossless file                            (codec.h)
+// An embed request runs, cheapest refusal first (RunEmbed, pipeline.h):
+//   CheckLossless(format)          the output can keep the bits                (codec.h)
+//   ProbeImage(file)               format and size from the header             (probe.h)
+//   CheckLimits(info, limits)      pixel count, before any allocation          (codec.h)
+//   Pack(data, options)            record + deflate when smaller               (payload.h)
+//   CheckCapacity(packed, dims)    exact fit, before decoding                  (capacity.h)
+//   DecodeImage(file, limits)      pixels                                      (codec.h)
+//   Embed(cover, packed)           key derivation, encryption, the bits        (embed.h)
+//   EncodeImage(cover, format)     a lossless file                             (codec.h)
 // or, for a cover shared by many requests (the worker's default cover), EmbedRows and
 // EncodeImage(template, rows, format), which leave the cover untouched and copy only the rows the
 // payload reaches;
-// and an extract request: DecodeImage, then Extract.
+// and an extract request (RunExtract): DecodeImage, then Extract.
 #pragma once
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-#include <vector>
 
 #include "worker/stego/capacity.h"
 #include "worker/stego/codec.h"
+#include "worker/stego/embed.h"
 #include "worker/stego/error.h"
 #include "worker/stego/image.h"
+#include "worker/stego/lsb.h"  // kMinLsbBits, kMaxLsbBits: the depths EmbedOptions::lsb_bits may take
 #include "worker/stego/payload.h"
+#include "worker/stego/pipeline.h"
 #include "worker/stego/probe.h"
 #include "worker/stego/synthetic.h"
-
-namespace stego {
-
-struct EmbedReport {
-  int lsb_bits = 1;
-  size_t data_bytes = 0;       // the caller's payload
-  size_t stored_bytes = 0;     // the body as written: deflated if smaller, plus the GCM tag
-  size_t container_bytes = 0;  // preamble + header + body
-  size_t capacity_bytes = 0;   // the most data bytes this cover holds with these options, uncompressed
-  bool compressed = false;
-  bool encrypted = false;
-  bool keyed_order = false;
-};
-
-// Writes the packed payload into the cover's low bits (alpha untouched). With a password: derives
-// the keys (scrypt, the slow step), encrypts, and scatters the body in the keyed order.
-// Errors: kInvalidArgument for a malformed cover, kCapacityExceeded, kInternal (OpenSSL).
-Result<EmbedReport> Embed(Image& cover, const PackedPayload& packed);
-
-// A stego image as the rows an embed changed over an unchanged cover: rows below top.height are the
-// cover's own.
-struct StegoRows {
-  Image top;
-  EmbedReport report;
-};
-
-// Embed without copying the cover: `top` is a copy of only the rows the payload reaches (every row
-// with a password, whose keyed order scatters the payload), written as Embed would. Same errors.
-Result<StegoRows> EmbedRows(const Image& cover, const PackedPayload& packed);
-
-struct Extracted {
-  std::vector<uint8_t> data;
-  std::string filename;
-  std::string mime;
-  int lsb_bits = 1;
-  bool compressed = false;
-  bool encrypted = false;
-  bool keyed_order = false;
-};
-
-// Reads a payload back. `password` is ignored for unencrypted payloads; `max_output_bytes` bounds the
-// recovered data, checked before inflating. Errors, each its own code: kNoPayload, kBadMagic,
-// kUnsupportedVersion, kTruncatedPayload, kCrcMismatch, kPasswordRequired, kWrongPassword,
-// kCorruptPayload, kOutputTooLarge. A gray stego image saved as WebP decodes as BGR with B = G = R;
-// Extract recognises that and reads it as gray.
-Result<Extracted> Extract(const Image& image, std::string_view password, size_t max_output_bytes);
-
-}  // namespace stego

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <string>
 
 namespace stego {
@@ -12,51 +13,50 @@ Image Image::Blank(int width, int height, int channels) {
   return image;
 }
 
+namespace {
+
+// In ImageFormat's order, so that Traits indexes it.
+constexpr FormatTraits kFormats[] = {
+    {ImageFormat::kPng, "png", "", "PNG", "image/png", ".png", true, true, true},
+    {ImageFormat::kBmp, "bmp", "", "BMP", "image/bmp", ".bmp", true, false, true},
+    {ImageFormat::kTiff, "tiff", "tif", "TIFF", "image/tiff", ".tiff", true, true, true},
+    {ImageFormat::kWebp, "webp", "", "WebP", "image/webp", ".webp", true, true, false},
+    {ImageFormat::kJpeg, "jpeg", "jpg", "JPEG", "image/jpeg", ".jpg", false, false, true},
+};
+
+constexpr bool InEnumOrder() {
+  for (size_t i = 0; i < std::size(kFormats); ++i) {
+    if (static_cast<size_t>(kFormats[i].format) != i) return false;
+  }
+  return true;
+}
+static_assert(InEnumOrder(), "kFormats must list every ImageFormat in declaration order");
+
+}  // namespace
+
+const FormatTraits& Traits(ImageFormat format) { return kFormats[static_cast<size_t>(format)]; }
+
 std::optional<ImageFormat> ParseImageFormat(std::string_view name) {
   std::string lower(name);
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower == "png") return ImageFormat::kPng;
-  if (lower == "bmp") return ImageFormat::kBmp;
-  if (lower == "tiff" || lower == "tif") return ImageFormat::kTiff;
-  if (lower == "webp") return ImageFormat::kWebp;
-  if (lower == "jpeg" || lower == "jpg") return ImageFormat::kJpeg;
+  for (const FormatTraits& traits : kFormats) {
+    if (lower == traits.name || (!traits.alias.empty() && lower == traits.alias)) return traits.format;
+  }
   return std::nullopt;
 }
 
-std::string_view FormatName(ImageFormat format) {
-  switch (format) {
-    case ImageFormat::kPng: return "png";
-    case ImageFormat::kBmp: return "bmp";
-    case ImageFormat::kTiff: return "tiff";
-    case ImageFormat::kWebp: return "webp";
-    case ImageFormat::kJpeg: return "jpeg";
+std::string FormatsWhere(bool (*suits)(const FormatTraits&)) {
+  std::vector<std::string_view> names;
+  for (const FormatTraits& traits : kFormats) {
+    if (suits(traits)) names.push_back(traits.name);
   }
-  return "unknown";
-}
-
-std::string_view FormatMimeType(ImageFormat format) {
-  switch (format) {
-    case ImageFormat::kPng: return "image/png";
-    case ImageFormat::kBmp: return "image/bmp";
-    case ImageFormat::kTiff: return "image/tiff";
-    case ImageFormat::kWebp: return "image/webp";
-    case ImageFormat::kJpeg: return "image/jpeg";
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
   }
-  return "application/octet-stream";
+  return out;
 }
-
-std::string_view FormatExtension(ImageFormat format) {
-  switch (format) {
-    case ImageFormat::kPng: return ".png";
-    case ImageFormat::kBmp: return ".bmp";
-    case ImageFormat::kTiff: return ".tiff";
-    case ImageFormat::kWebp: return ".webp";
-    case ImageFormat::kJpeg: return ".jpg";
-  }
-  return "";
-}
-
-bool IsLossless(ImageFormat format) { return format != ImageFormat::kJpeg; }
 
 }  // namespace stego

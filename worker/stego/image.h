@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -39,12 +40,32 @@ struct ImageDims {
 
 enum class ImageFormat { kPng, kBmp, kTiff, kWebp, kJpeg };
 
+// What the engine knows of a format, in one table (image.cc) that every question about formats reads.
+struct FormatTraits {
+  ImageFormat format;
+  std::string_view name;       // "png": the API's and the logs' name
+  std::string_view alias;      // another spelling ParseImageFormat accepts ("tif"), or empty
+  std::string_view label;      // "PNG": how messages for humans write it
+  std::string_view mime_type;  // "image/png"
+  std::string_view extension;  // ".png": output file names, and how OpenCV picks its encoder
+  bool lossless;               // stores every pixel bit (everything but JPEG): only these carry a payload
+  bool keeps_alpha;            // an alpha channel survives encoding (BMP keeps none)
+  // Colour under fully transparent pixels survives encoding. OpenCV's lossless WebP lets libwebp
+  // rewrite it, which would destroy payload bits there.
+  bool keeps_hidden_colour;
+};
+
+const FormatTraits& Traits(ImageFormat format);
+
 // "png", "bmp", "tiff"/"tif", "webp", "jpeg"/"jpg", case-insensitive; nullopt for anything else.
 std::optional<ImageFormat> ParseImageFormat(std::string_view name);
-std::string_view FormatName(ImageFormat format);       // "png"
-std::string_view FormatMimeType(ImageFormat format);   // "image/png"
-std::string_view FormatExtension(ImageFormat format);  // ".png"
-// Whether the format stores every pixel bit (everything but JPEG); only those can carry a payload.
-bool IsLossless(ImageFormat format);
+inline std::string_view FormatName(ImageFormat format) { return Traits(format).name; }            // "png"
+inline std::string_view FormatMimeType(ImageFormat format) { return Traits(format).mime_type; }   // "image/png"
+inline std::string_view FormatExtension(ImageFormat format) { return Traits(format).extension; }  // ".png"
+inline bool IsLossless(ImageFormat format) { return Traits(format).lossless; }
+
+// "png, tiff or webp": the formats whose traits satisfy `suits`, in table order, for a message that
+// says what to use instead.
+std::string FormatsWhere(bool (*suits)(const FormatTraits&));
 
 }  // namespace stego

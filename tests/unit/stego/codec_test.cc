@@ -120,6 +120,22 @@ TEST(ImageFormats, NamesMimeTypesAndExtensions) {
   EXPECT_TRUE(IsLossless(ImageFormat::kBmp));
 }
 
+TEST(ImageFormats, OneTableAnswersForEveryFormat) {
+  for (ImageFormat format : {ImageFormat::kPng, ImageFormat::kBmp, ImageFormat::kTiff, ImageFormat::kWebp,
+                             ImageFormat::kJpeg}) {
+    EXPECT_EQ(Traits(format).format, format);
+    EXPECT_EQ(ParseImageFormat(FormatName(format)), format) << "a format's name reads back as itself";
+    EXPECT_EQ(CheckLossless(format).has_value(), IsLossless(format)) << FormatName(format);
+  }
+  EXPECT_EQ(FormatExtension(ImageFormat::kJpeg), ".jpg");
+  EXPECT_EQ(FormatMimeType(ImageFormat::kBmp), "image/bmp");
+  EXPECT_EQ(CheckLossless(ImageFormat::kJpeg).error().code, ErrorCode::kLossyOutput);
+  // Refusals name what to use instead, from the same table.
+  EXPECT_EQ(FormatsWhere([](const FormatTraits& t) { return t.lossless; }), "png, bmp, tiff or webp");
+  EXPECT_EQ(FormatsWhere([](const FormatTraits& t) { return t.lossless && t.keeps_alpha; }), "png, tiff or webp");
+  EXPECT_NE(CheckLossless(ImageFormat::kJpeg).error().message.find("use png, bmp, tiff or webp"), std::string::npos);
+}
+
 TEST(Errors, NamesAreStableSnakeCase) {
   EXPECT_EQ(ErrorCodeName(ErrorCode::kInvalidArgument), "invalid_argument");
   EXPECT_EQ(ErrorCodeName(ErrorCode::kCapacityExceeded), "capacity_exceeded");

@@ -1,4 +1,4 @@
-#include "worker/stego/engine.h"
+#include "worker/stego/embed.h"
 
 #include <libdeflate.h>
 
@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "worker/stego/capacity.h"
 #include "worker/stego/container.h"
 #include "worker/stego/crypto.h"
 #include "worker/stego/keyed_order.h"
