@@ -18,7 +18,9 @@ struct ConfigKey {
 
 // The integer keys an administrator may set, each with its range.
 constexpr ConfigKey kConfigKeys[] = {
-    {"default_lsb_bits", 1, 4, 1},                // embed/capacity depth when a request names none
+    // Embed/capacity depth when a request names none: the engine's range (stego::kMinLsbBits..
+    // kMaxLsbBits; worker/cluster knows nothing of stego, tests/unit/api/tunables_test.cc holds them equal).
+    {"default_lsb_bits", 1, 4, 1},
     {"max_pixels", 64, 400'000'000, 40'000'000},  // largest image; --max-pixels caps it per member
     // The cover library (cover_library.h). One cover must fit a Raft message: the peer port takes
     // 16 MiB batches. The library is held in memory by every member, and must fit a snapshot

@@ -4,9 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/test_helpers.h"
 #include "tests/unit/cluster/heard.h"
-
 #include "worker/cluster/command.h"
+#include "worker/raft/node/node.h"
 
 namespace cluster {
 namespace {
@@ -112,6 +113,36 @@ TEST(ClusterStateTest, ADamagedSnapshotIsRefused) {
   ASSERT_FALSE(cut);
   EXPECT_EQ(cut.error().code, raft::ErrorCode::kCorruptState);
   EXPECT_NE(cut.error().message.find("damaged"), std::string::npos) << cut.error().message;
+}
+
+// A member whose stored snapshot it cannot read must not start (nor throw on the node's thread):
+// raft::Node::Start fails with the state machine's message, which the member reports and exits on.
+TEST(ClusterStateTest, ANodeRefusesToStartFromASnapshotItsStateCannotRead) {
+  const auto dir = testsupport::FreshScratchDirectory("cluster-state", "damaged-snapshot");
+  {
+    auto storage = raft::RocksStorage::Open(dir.string());
+    ASSERT_TRUE(storage) << storage.error().message;
+    const raft::BootstrapState boot = raft::Bootstrap(raft::ConfState{{1}, {}});
+    raft::Ready ready;
+    ready.entries = boot.entries;
+    ready.hard_state = boot.hard_state;
+    ready.must_sync = true;
+    ASSERT_TRUE((*storage)->Persist(ready));
+    ASSERT_TRUE((*storage)->create_snapshot(1, raft::ConfState{{1}, {}}, "not a cluster state snapshot"));
+  }
+  struct NoPeers final : raft::Transport {
+    void Send(std::vector<raft::Message>) override {}
+  } transport;
+  ClusterState state(nullptr);
+  auto storage = raft::RocksStorage::Open(dir.string());
+  ASSERT_TRUE(storage) << storage.error().message;
+  raft::NodeOptions options;
+  options.raft.id = 1;
+  auto node = raft::Node::Start(options, std::move(*storage), state, transport);
+  ASSERT_FALSE(node);
+  EXPECT_EQ(node.error().code, raft::ErrorCode::kCorruptState);
+  EXPECT_NE(node.error().message.find("snapshot at 1 is damaged"), std::string::npos) << node.error().message;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
