@@ -28,10 +28,6 @@ constexpr std::uint64_t kMaxUploadBody = 13u << 20;
 // Pixels of decoded library covers kept for embed, all covers together.
 constexpr std::size_t kDecodedCacheBytes = 128u << 20;
 
-std::span<const std::uint8_t> Bytes(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
 // What the header of a stored cover would say: the metadata was taken from its decoded image.
 stego::ImageInfo InfoOf(const cluster::CoverMeta& meta) {
   return {.format = stego::ParseImageFormat(meta.format).value_or(stego::ImageFormat::kPng),
@@ -105,10 +101,10 @@ http::Response Upload(http::Request& request, cluster::ClusterMember& m, const C
   const std::string id = cluster::CoverIdOf(file->data);
   if (auto existing = library.Find(id)) return Uploaded(200, existing->meta);
   // Only what embed can use enters the library: the header is read, then every pixel decoded.
-  auto info = stego::ProbeImage(Bytes(file->data));
+  auto info = stego::ProbeImage(AsBytes(file->data));
   if (!info) return ErrorResponse(request, info.error());
   const auto max_pixels = std::min(settings.max_pixels, config.max_pixels);
-  auto image = stego::DecodeImage(Bytes(file->data), {max_pixels});
+  auto image = stego::DecodeImage(AsBytes(file->data), {max_pixels});
   if (!image) return ErrorResponse(request, image.error());
   if (auto room = library.RoomFor(size); !room) {
     return http::Response::Error(request, 409, "library_full", "the cover library is full", room.error().message);
@@ -179,7 +175,7 @@ class DecodedCovers {
     if (auto cached = Lookup(cover.meta.id)) return cached;
     // Decoded outside the lock: two requests may decode the same cover at once, which costs time,
     // not correctness. Its pixel count is known, and was within the limits when it was checked.
-    auto decoded = stego::DecodeImage(Bytes(*cover.bytes), {InfoOf(cover.meta).pixel_count()});
+    auto decoded = stego::DecodeImage(AsBytes(*cover.bytes), {InfoOf(cover.meta).pixel_count()});
     if (!decoded) return common::Unexpected{decoded.error()};
     auto image = std::make_shared<const stego::Image>(std::move(*decoded));
     Insert(cover.meta.id, image);

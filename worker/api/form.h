@@ -3,8 +3,10 @@
 // silently), and every refusal is already the HTTP answer to send.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -14,6 +16,11 @@
 #include "worker/http/response.h"
 
 namespace api {
+
+// A field's (or any string's) bytes, as the engine takes them.
+inline std::span<const std::uint8_t> AsBytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
 
 class Form {
  public:

@@ -24,10 +24,6 @@ using nlohmann::json;
 
 constexpr std::string_view kTextMime = "text/plain; charset=utf-8";
 
-std::span<const uint8_t> AsBytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 // A 200 JSON answer with one large base64 field: nlohmann escapes a string byte by byte, which cost
 // as much as deflating the stego image; base64 needs no escaping, so it is written after the others.
 http::Response JsonWithBase64(const json& fields, std::string_view name, std::span<const uint8_t> bytes) {
