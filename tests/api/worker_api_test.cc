@@ -14,6 +14,7 @@ TEST_F(WorkerApi, MessageRoundTripThroughTheDefaultCover) {
   ASSERT_EQ(stego.status, 200) << stego.body;
   EXPECT_EQ(stego.Header("Content-Type"), "image/png");
   EXPECT_EQ(stego.Header("Content-Disposition"), "attachment; filename=\"stego.png\"");
+  EXPECT_EQ(stego.Header("X-Stego-Member"), "api-test") << "a job's answer names the worker it ran on";
   const stego::Image image = Decode(stego.body);
   EXPECT_EQ(image.width, 1920);
   EXPECT_EQ(image.height, 1080);
@@ -23,6 +24,7 @@ TEST_F(WorkerApi, MessageRoundTripThroughTheDefaultCover) {
   EXPECT_EQ(message.body, "meet at noon");
   EXPECT_EQ(message.Header("Content-Type"), "text/plain; charset=utf-8");
   EXPECT_EQ(message.Header("Content-Disposition"), "attachment; filename=\"message.txt\"");
+  EXPECT_EQ(message.Header("X-Stego-Member"), "api-test");
 }
 
 TEST_F(WorkerApi, FileRoundTripKeepsNameAndTypeInEveryFormatWithPassword) {
@@ -180,6 +182,7 @@ TEST_F(WorkerApi, DatasetServesFiftyDeterministicImages) {
   auto first = Client().Get("/api/v1/dataset/0");
   ASSERT_EQ(first.status, 200);
   EXPECT_EQ(first.Header("Content-Type"), "image/png");
+  EXPECT_FALSE(first.Header("X-Stego-Member")) << "not a job";
   EXPECT_EQ(first.body, Client().Get("/api/v1/dataset/0").body);
   EXPECT_NE(first.body, Client().Get("/api/v1/dataset/1").body);
   EXPECT_EQ(Client().Get("/api/v1/dataset/49").status, 200);

@@ -12,7 +12,7 @@ common::Expected<std::unique_ptr<ClusterBinding>, cluster::Error> ClusterBinding
     cluster::MemberOptions options, const PauseSwitch& pause, const LoadMeter& load, common::Metrics& metrics) {
   std::unique_ptr<ClusterBinding> binding(new ClusterBinding(pause, load));
   ClusterBinding* self = binding.get();
-  binding->jobs_ = std::make_unique<cluster::JobTable>(options.name);
+  binding->jobs_ = std::make_unique<cluster::JobTable>();
   options.load_report = [self] { return self->LoadReport(); };
   options.add_peer_routes = [self, secret = options.secret](http::Router& peer_router) {
     cluster::AddPeerJobRoutes(peer_router, *self->jobs_,

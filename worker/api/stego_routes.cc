@@ -329,12 +329,21 @@ class StegoHandlers {
 }  // namespace
 
 void AddStegoRoutes(Endpoints& endpoints, StegoSettings settings) {
+  const std::string member = settings.member_name;
   auto handlers = std::make_shared<const StegoHandlers>(std::move(settings));
   // `job`: the kind of job the route computes, for middleware (a cluster member records the upload
   // jobs in its job ledger and may place them on another member); empty: served here, unrecorded.
   auto add = [&](const char* method, const char* pattern, std::string name,
                  http::Response (StegoHandlers::*route)(http::Request&) const, std::string job) {
     http::Handler handler = [handlers, route](http::Request& request) { return ((*handlers).*route)(request); };
+    if (!job.empty()) {
+      // Where the job ran, which is another member when the cluster's leader placed it there.
+      handler = [member, handler = std::move(handler)](http::Request& request) {
+        http::Response response = handler(request);
+        response.headers.Set("X-Stego-Member", member);
+        return response;
+      };
+    }
     endpoints.Add(method, pattern, Access::kUser, std::move(handler),
                   {.name = std::move(name), .compute = true, .working_set_bytes = kStegoJobWorkingSetBytes,
                    .job = std::move(job)});

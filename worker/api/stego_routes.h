@@ -45,6 +45,8 @@ struct LibraryCover {
 using LibraryCoverLookup = std::function<Answer<LibraryCover>(const http::Request&, std::string_view id)>;
 
 struct StegoSettings {
+  // This worker's name (--node-id): every job's answer names where it ran in X-Stego-Member.
+  std::string member_name{};
   size_t max_upload_bytes = 32u << 20;
   uint64_t max_pixels = 40'000'000;  // this member's hard cap (--max-pixels)
   // The replicated configuration's values; null: the defaults above.

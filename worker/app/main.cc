@@ -136,7 +136,8 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   api::Endpoints endpoints(router, pause, access);
   if (cluster) endpoints.Use(cluster->JobMiddleware());
   api::AddStegoRoutes(endpoints,
-                      {.max_upload_bytes = config.max_upload_bytes,
+                      {.member_name = config.node_id,
+                       .max_upload_bytes = config.max_upload_bytes,
                        .max_pixels = config.max_pixels,
                        .tunables = cluster ? [c = cluster.get()] { return c->Tunables(); } : std::function<api::StegoTunables()>{},
                        .default_cover = std::make_shared<const stego::PngTemplate>(std::move(*default_cover)),

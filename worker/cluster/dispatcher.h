@@ -45,7 +45,6 @@ class ClusterMember;
 
 class JobTable {
  public:
-  explicit JobTable(std::string member_name) : member_name_(std::move(member_name)) {}
 
   // Registers `job` under `route` and returns it wrapped in the in-flight count, which is what the
   // member's own API route must call too; the table must outlive the wrapper. Thread-safe.
@@ -55,7 +54,6 @@ class JobTable {
   int in_flight() const { return in_flight_.load(); }
 
  private:
-  const std::string member_name_;
   mutable std::mutex mu_;
   std::map<std::string, http::Handler, std::less<>> jobs_;
   std::atomic<int> in_flight_{0};
