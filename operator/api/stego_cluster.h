@@ -42,48 +42,48 @@ struct RaftSpec {
 struct StorageSpec {
   std::string type = "EmptyDir";  // or PersistentVolumeClaim
   std::string size = "1Gi";
-  std::optional<std::string> storage_class_name;
+  std::optional<std::string> storage_class_name{};
 };
 
 struct PodOverrides {
-  StringMap labels;
-  StringMap annotations;
-  StringMap node_selector;
+  StringMap labels{};
+  StringMap annotations{};
+  StringMap node_selector{};
   Json tolerations = Json::array();                  // core/v1 Toleration[], passed through
-  std::optional<Json> affinity;                      // core/v1 Affinity, passed through
+  std::optional<Json> affinity{};                      // core/v1 Affinity, passed through
   Json topology_spread_constraints = Json::array();  // core/v1 TopologySpreadConstraint[]
-  std::optional<std::string> priority_class_name;
+  std::optional<std::string> priority_class_name{};
   Json env = Json::array();  // core/v1 EnvVar[]
   std::int64_t termination_grace_period_seconds = 30;
 };
 
 struct ServicesSpec {
   std::string type = "ClusterIP";
-  StringMap annotations;
+  StringMap annotations{};
 };
 
 struct IngressSpec {
   bool enabled = false;
-  std::optional<std::string> class_name;
-  std::optional<std::string> host;
+  std::optional<std::string> class_name{};
+  std::optional<std::string> host{};
   std::string path = "/";
-  std::optional<std::string> tls_secret_name;
-  StringMap annotations;
+  std::optional<std::string> tls_secret_name{};
+  StringMap annotations{};
 };
 
 struct StegoClusterSpec {
   int replicas = 3;
   std::string image = "localhost/stego-worker:latest";
   std::string image_pull_policy = "IfNotPresent";
-  std::optional<Json> resources;  // core/v1 ResourceRequirements {requests, limits}
-  WorkerSpec worker;
-  RaftSpec raft;
-  StorageSpec storage;
-  PodOverrides pod;
-  ServicesSpec services;
-  IngressSpec ingress;
+  std::optional<Json> resources{};  // core/v1 ResourceRequirements {requests, limits}
+  WorkerSpec worker{};
+  RaftSpec raft{};
+  StorageSpec storage{};
+  PodOverrides pod{};
+  ServicesSpec services{};
+  IngressSpec ingress{};
   bool pod_disruption_budget = true;
-  std::optional<std::string> auth_secret_name;
+  std::optional<std::string> auth_secret_name{};
   bool paused = false;
 };
 
@@ -96,9 +96,9 @@ common::Expected<StegoClusterSpec, std::string> SpecFromJson(const Json& j);
 Json SpecToJson(const StegoClusterSpec& spec);
 
 struct MemberStatus {
-  std::string name;  // the pod
+  std::string name{};  // the pod
   std::uint64_t raft_id = 0;
-  std::string role;  // Leader, Follower, Learner, Unknown
+  std::string role{};  // Leader, Follower, Learner, Unknown
   bool ready = false;
   std::uint64_t applied_index = 0;
   std::uint64_t lag = 0;
@@ -107,12 +107,12 @@ struct MemberStatus {
 
 // metav1.Condition.
 struct Condition {
-  std::string type;
-  std::string status;  // "True", "False", "Unknown"
+  std::string type{};
+  std::string status{};  // "True", "False", "Unknown"
   std::int64_t observed_generation = 0;
-  std::string last_transition_time;  // RFC 3339
-  std::string reason;
-  std::string message;
+  std::string last_transition_time{};  // RFC 3339
+  std::string reason{};
+  std::string message{};
   bool operator==(const Condition&) const = default;
 };
 

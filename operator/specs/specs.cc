@@ -1,0 +1,214 @@
+#include "operator/specs/specs.h"
+
+namespace stegocluster::specs {
+namespace {
+
+constexpr char kDataDir[] = "/var/lib/stego";
+constexpr char kSecretKey[] = "cluster-secret";
+constexpr char kAdminKey[] = "admin-key";
+
+Json Metadata(const Cluster& c, const std::string& name) {
+  return {{"name", name},
+          {"namespace", c.ns},
+          {"labels", Labels(c)},
+          {"ownerReferences",
+           Json::array({{{"apiVersion", std::string(kGroup) + "/" + std::string(kVersion)},
+                         {"kind", kKind},
+                         {"name", c.name},
+                         {"uid", c.uid},
+                         {"controller", true},
+                         {"blockOwnerDeletion", true}}})}};
+}
+
+Json Ports() {
+  return Json::array({{{"name", "http"}, {"port", kHttpPort}, {"targetPort", "http"}},
+                      {{"name", "peer"}, {"port", kPeerPort}, {"targetPort", "peer"}}});
+}
+
+Json Service(const Cluster& c, const std::string& name, Json spec) {
+  Json meta = Metadata(c, name);
+  if (!c.spec.services.annotations.empty() && name != c.name + "-peers") {
+    meta["annotations"] = c.spec.services.annotations;
+  }
+  return {{"apiVersion", "v1"}, {"kind", "Service"}, {"metadata", std::move(meta)}, {"spec", std::move(spec)}};
+}
+
+Json FromSecret(const Cluster& c, const char* env, const char* key) {
+  return {{"name", env}, {"valueFrom", {{"secretKeyRef", {{"name", AuthSecretName(c)}, {"key", key}}}}}};
+}
+
+Json FromField(const char* env, const char* path) {
+  return {{"name", env}, {"valueFrom", {{"fieldRef", {{"fieldPath", path}}}}}};
+}
+
+Json Probe(const char* path, int period_seconds, int failures) {
+  return {{"httpGet", {{"path", path}, {"port", "http"}}}, {"periodSeconds", period_seconds},
+          {"failureThreshold", failures}, {"timeoutSeconds", 2}};
+}
+
+Json Container(const Cluster& c) {
+  const StegoClusterSpec& s = c.spec;
+  // Flags from the spec; the secrets come from the environment (STEGO_*), never in argv.
+  Json args = Json::array({"--node-id=$(POD_NAME)", "--http=0.0.0.0:" + std::to_string(kHttpPort),
+                           "--peer=0.0.0.0:" + std::to_string(kPeerPort), "--advertise=$(POD_IP)",
+                           "--peers-dns=" + c.name + "-peers:" + std::to_string(kPeerPort),
+                           std::string("--data-dir=") + kDataDir,
+                           "--max-upload-bytes=" + std::to_string(s.worker.max_upload_bytes),
+                           "--max-pixels=" + std::to_string(s.worker.max_pixels),
+                           "--threads=" + std::to_string(s.worker.threads), "--log-format=" + s.worker.log_format,
+                           "--log-level=" + s.worker.log_level});
+  Json env = Json::array({FromField("POD_NAME", "metadata.name"), FromField("POD_IP", "status.podIP"),
+                          FromSecret(c, "STEGO_CLUSTER_SECRET", kSecretKey),
+                          FromSecret(c, "STEGO_ADMIN_KEY", kAdminKey)});
+  for (const Json& var : s.pod.env) env.push_back(var);
+  Json container = {
+      {"name", "worker"},
+      {"image", s.image},
+      {"imagePullPolicy", s.image_pull_policy},
+      {"args", std::move(args)},
+      {"env", std::move(env)},
+      {"ports", Json::array({{{"name", "http"}, {"containerPort", kHttpPort}},
+                             {{"name", "peer"}, {"containerPort", kPeerPort}}})},
+      // Ready once it knows a leader and has applied what is committed; alive while it serves.
+      {"readinessProbe", Probe("/readyz", 2, 2)},
+      {"livenessProbe", Probe("/healthz", 10, 6)},
+      {"volumeMounts", Json::array({{{"name", "data"}, {"mountPath", kDataDir}}})},
+      {"securityContext",
+       {{"runAsNonRoot", true},
+        {"readOnlyRootFilesystem", true},
+        {"allowPrivilegeEscalation", false},
+        {"capabilities", {{"drop", Json::array({"ALL"})}}}}},
+  };
+  if (s.resources) container["resources"] = *s.resources;
+  return container;
+}
+
+Json PodSpec(const Cluster& c) {
+  const PodOverrides& p = c.spec.pod;
+  Json pod = {
+      {"containers", Json::array({Container(c)})},
+      // Workers never talk to Kubernetes.
+      {"automountServiceAccountToken", false},
+      {"enableServiceLinks", false},
+      {"terminationGracePeriodSeconds", p.termination_grace_period_seconds},
+      {"securityContext",
+       {{"runAsNonRoot", true}, {"runAsUser", 65532}, {"runAsGroup", 65532}, {"fsGroup", 65532},
+        {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
+  };
+  if (c.spec.storage.type == "EmptyDir") {
+    pod["volumes"] = Json::array({{{"name", "data"}, {"emptyDir", {{"sizeLimit", c.spec.storage.size}}}}});
+  }
+  if (!p.node_selector.empty()) pod["nodeSelector"] = p.node_selector;
+  if (!p.tolerations.empty()) pod["tolerations"] = p.tolerations;
+  if (p.affinity) pod["affinity"] = *p.affinity;
+  if (!p.topology_spread_constraints.empty()) pod["topologySpreadConstraints"] = p.topology_spread_constraints;
+  if (p.priority_class_name) pod["priorityClassName"] = *p.priority_class_name;
+  return pod;
+}
+
+}  // namespace
+
+Json Labels(const Cluster& c) {
+  return {{"app.kubernetes.io/name", "stego-worker"},
+          {"app.kubernetes.io/instance", c.name},
+          {"app.kubernetes.io/managed-by", "stego-operator"},
+          {kClusterLabel, c.name}};
+}
+
+Json Selector(const Cluster& c) { return {{kClusterLabel, c.name}}; }
+
+std::string SelectorString(const Cluster& c) { return std::string(kClusterLabel) + "=" + c.name; }
+
+int Quorum(int replicas) { return replicas / 2 + 1; }
+
+std::string AuthSecretName(const Cluster& c) { return c.spec.auth_secret_name.value_or(c.name + "-auth"); }
+
+Json ClientService(const Cluster& c) {
+  return Service(c, c.name, {{"type", c.spec.services.type}, {"selector", Selector(c)}, {"ports", Ports()}});
+}
+
+Json PeersService(const Cluster& c) {
+  // Members find each other before they are ready (a cluster forms only once they do).
+  return Service(c, c.name + "-peers", {{"clusterIP", "None"}, {"publishNotReadyAddresses", true},
+                                        {"selector", Selector(c)}, {"ports", Ports()}});
+}
+
+Json LeaderService(const Cluster& c) {
+  Json selector = Selector(c);
+  selector[kRoleLabel] = "leader";
+  return Service(c, c.name + "-leader", {{"type", c.spec.services.type}, {"selector", std::move(selector)},
+                                         {"ports", Ports()}});
+}
+
+Json StatefulSet(const Cluster& c) {
+  Json pod_labels = Labels(c);
+  for (const auto& [k, v] : c.spec.pod.labels) pod_labels[k] = v;
+  Json template_meta = {{"labels", std::move(pod_labels)}};
+  if (!c.spec.pod.annotations.empty()) template_meta["annotations"] = c.spec.pod.annotations;
+  Json spec = {
+      {"replicas", c.spec.replicas},
+      {"serviceName", c.name + "-peers"},
+      {"selector", {{"matchLabels", Selector(c)}}},
+      // Parallel: readiness needs a quorum, so OrderedReady could wait forever for pod 0.
+      {"podManagementPolicy", "Parallel"},
+      // The operator decides who restarts and when (leader last, after a transfer).
+      {"updateStrategy", {{"type", "OnDelete"}}},
+      {"template", {{"metadata", std::move(template_meta)}, {"spec", PodSpec(c)}}},
+  };
+  if (c.spec.storage.type == "PersistentVolumeClaim") {
+    Json claim_spec = {{"accessModes", Json::array({"ReadWriteOnce"})},
+                       {"resources", {{"requests", {{"storage", c.spec.storage.size}}}}}};
+    if (c.spec.storage.storage_class_name) claim_spec["storageClassName"] = *c.spec.storage.storage_class_name;
+    spec["volumeClaimTemplates"] = Json::array({{{"metadata", {{"name", "data"}}}, {"spec", std::move(claim_spec)}}});
+  }
+  return {{"apiVersion", "apps/v1"}, {"kind", "StatefulSet"}, {"metadata", Metadata(c, c.name)}, {"spec", std::move(spec)}};
+}
+
+Json AuthSecret(const Cluster& c, const std::string& cluster_secret, const std::string& admin_key) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", Metadata(c, c.name + "-auth")},
+          {"type", "Opaque"},
+          {"stringData", {{kSecretKey, cluster_secret}, {kAdminKey, admin_key}}}};
+}
+
+Json PodDisruptionBudget(const Cluster& c) {
+  // A voluntary disruption may take only what leaves a quorum: with 1 or 2 members, nothing.
+  const int may_go = c.spec.replicas - Quorum(c.spec.replicas);
+  return {{"apiVersion", "policy/v1"},
+          {"kind", "PodDisruptionBudget"},
+          {"metadata", Metadata(c, c.name)},
+          {"spec", {{"maxUnavailable", may_go}, {"selector", {{"matchLabels", Selector(c)}}}}}};
+}
+
+Json Ingress(const Cluster& c) {
+  const IngressSpec& i = c.spec.ingress;
+  Json meta = Metadata(c, c.name);
+  if (!i.annotations.empty()) meta["annotations"] = i.annotations;
+  Json path = {{"path", i.path},
+               {"pathType", "Prefix"},
+               {"backend", {{"service", {{"name", c.name + "-leader"}, {"port", {{"name", "http"}}}}}}}};
+  Json spec = {{"rules", Json::array({{{"host", i.host.value_or("")}, {"http", {{"paths", Json::array({path})}}}}})}};
+  if (i.class_name) spec["ingressClassName"] = *i.class_name;
+  if (i.tls_secret_name) {
+    spec["tls"] = Json::array({{{"hosts", Json::array({i.host.value_or("")})}, {"secretName", *i.tls_secret_name}}});
+  }
+  return {{"apiVersion", "networking.k8s.io/v1"}, {"kind", "Ingress"}, {"metadata", std::move(meta)}, {"spec", std::move(spec)}};
+}
+
+Json NetworkPolicy(const Cluster& c) {
+  return {{"apiVersion", "networking.k8s.io/v1"},
+          {"kind", "NetworkPolicy"},
+          {"metadata", Metadata(c, c.name + "-peers")},
+          {"spec",
+           {{"podSelector", {{"matchLabels", Selector(c)}}},
+            {"policyTypes", Json::array({"Ingress"})},
+            {"ingress",
+             Json::array({// the API: from anywhere (the Ingress controller, clients)
+                          {{"ports", Json::array({{{"port", kHttpPort}, {"protocol", "TCP"}}})}},
+                          // the peer port: from the cluster's own members only
+                          {{"from", Json::array({{{"podSelector", {{"matchLabels", Selector(c)}}}}})},
+                           {"ports", Json::array({{{"port", kPeerPort}, {"protocol", "TCP"}}})}}})}}}};
+}
+
+}  // namespace stegocluster::specs

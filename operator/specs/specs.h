@@ -1,0 +1,57 @@
+// Pure builders: a StegoCluster in, the desired object out, as server-side apply takes it (only the
+// fields the operator owns). No API calls, no clock, no randomness: the same cluster always gives
+// the same objects, so a converged cluster needs no write, and the pod template depends on the spec
+// alone (upgrading the operator does not restart the workers).
+//
+//   <name>          Service: every ready member (the API)
+//   <name>-peers    headless Service: every member, ready or not (peer discovery, --peers-dns)
+//   <name>-leader   Service: the pod labelled stegocluster.io/role=leader
+//   <name>          StatefulSet: the members (Parallel, OnDelete; the operator picks who restarts)
+//   <name>-auth     Secret: cluster secret and admin key, unless spec.auth.secretName names one
+//   <name>          PodDisruptionBudget: at most a minority down, so a quorum stays
+//   <name>          Ingress to <name>-leader, when enabled
+//   <name>-peers    NetworkPolicy: the peer port open to the cluster's own pods only
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "operator/api/stego_cluster.h"
+
+namespace stegocluster::specs {
+
+// The cluster as the builders need it: its identity and its parsed spec.
+struct Cluster {
+  std::string name;
+  std::string ns;
+  std::string uid;  // for the owner reference
+  StegoClusterSpec spec;
+};
+
+inline constexpr int kHttpPort = 8081;
+inline constexpr int kPeerPort = 7000;
+inline constexpr char kRoleLabel[] = "stegocluster.io/role";
+inline constexpr char kClusterLabel[] = "stegocluster.io/cluster";
+
+// The labels every owned object carries; the member pods' selector is {kClusterLabel: name}.
+Json Labels(const Cluster& c);
+Json Selector(const Cluster& c);
+// The member pods' selector as a string (status.selector, for the scale subresource and HPA).
+std::string SelectorString(const Cluster& c);
+// The smallest majority of `replicas` voters.
+int Quorum(int replicas);
+// The Secret holding the cluster secret and the admin key: the user's, or <name>-auth.
+std::string AuthSecretName(const Cluster& c);
+
+Json ClientService(const Cluster& c);
+Json PeersService(const Cluster& c);
+Json LeaderService(const Cluster& c);
+Json StatefulSet(const Cluster& c);
+// Only for <name>-auth: the operator creates it once with fresh values and never writes it again.
+Json AuthSecret(const Cluster& c, const std::string& cluster_secret, const std::string& admin_key);
+Json PodDisruptionBudget(const Cluster& c);
+Json Ingress(const Cluster& c);
+Json NetworkPolicy(const Cluster& c);
+
+}  // namespace stegocluster::specs
