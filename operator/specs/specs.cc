@@ -25,10 +25,12 @@ Json Ports() {
                       {{"name", "peer"}, {"port", kPeerPort}, {"targetPort", "peer"}}});
 }
 
-Json Service(const Cluster& c, const std::string& name, Json spec) {
+// `for_clients`: a Service clients reach (the spec's type and annotations apply), not the peers'.
+Json Service(const Cluster& c, const std::string& name, Json spec, bool for_clients) {
   Json meta = Metadata(c, name);
-  if (!c.spec.services.annotations.empty() && name != c.name + "-peers") {
-    meta["annotations"] = c.spec.services.annotations;
+  if (for_clients) {
+    spec["type"] = c.spec.services.type;
+    if (!c.spec.services.annotations.empty()) meta["annotations"] = c.spec.services.annotations;
   }
   return {{"apiVersion", "v1"}, {"kind", "Service"}, {"metadata", std::move(meta)}, {"spec", std::move(spec)}};
 }
@@ -124,20 +126,20 @@ int Quorum(int replicas) { return replicas / 2 + 1; }
 std::string AuthSecretName(const Cluster& c) { return c.spec.auth_secret_name.value_or(c.name + "-auth"); }
 
 Json ClientService(const Cluster& c) {
-  return Service(c, c.name, {{"type", c.spec.services.type}, {"selector", Selector(c)}, {"ports", Ports()}});
+  return Service(c, c.name, {{"selector", Selector(c)}, {"ports", Ports()}}, /*for_clients=*/true);
 }
 
 Json PeersService(const Cluster& c) {
   // Members find each other before they are ready (a cluster forms only once they do).
-  return Service(c, c.name + "-peers", {{"clusterIP", "None"}, {"publishNotReadyAddresses", true},
-                                        {"selector", Selector(c)}, {"ports", Ports()}});
+  return Service(c, c.name + "-peers",
+                 {{"clusterIP", "None"}, {"publishNotReadyAddresses", true}, {"selector", Selector(c)}, {"ports", Ports()}},
+                 /*for_clients=*/false);
 }
 
 Json LeaderService(const Cluster& c) {
   Json selector = Selector(c);
   selector[kRoleLabel] = "leader";
-  return Service(c, c.name + "-leader", {{"type", c.spec.services.type}, {"selector", std::move(selector)},
-                                         {"ports", Ports()}});
+  return Service(c, c.name + "-leader", {{"selector", std::move(selector)}, {"ports", Ports()}}, /*for_clients=*/true);
 }
 
 Json StatefulSet(const Cluster& c) {

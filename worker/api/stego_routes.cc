@@ -186,14 +186,15 @@ class StegoHandlers {
   http::Response Capacity(http::Request& request) const {
     auto form = Form::Parse(request, {"cover", "lsb_bits"}, limits_);
     if (!form) return form.error();
-    auto lsb_bits = form->Int(request, "lsb_bits", stego::kMinLsbBits, stego::kMaxLsbBits, Tunables().default_lsb_bits);
+    const StegoTunables tunables = Tunables();
+    auto lsb_bits = form->Int(request, "lsb_bits", stego::kMinLsbBits, stego::kMaxLsbBits, tunables.default_lsb_bits);
     if (!lsb_bits) return lsb_bits.error();
     std::string format = "png";
     stego::ImageDims dims = stego::ImageDims::Of(settings_.default_cover->image());
     int channels = settings_.default_cover->image().channels;
     if (const auto* cover = form->Get("cover")) {
       // The header is enough: capacity never needs the pixels.
-      auto info = stego::ProbeWithinLimits(AsBytes(cover->data), {MaxPixels()});
+      auto info = stego::ProbeWithinLimits(AsBytes(cover->data), {MaxPixels(tunables)});
       if (!info) return ErrorResponse(request, info.error());
       format = stego::FormatName(info->format);
       dims = info->dims();
@@ -238,9 +239,10 @@ class StegoHandlers {
   // password, depth and output format. What only the engine can judge (a lossy output format, the
   // cover, the capacity) it judges in RunEmbed.
   Answer<EmbedCall> ReadEmbedCall(const http::Request& request, const Form& form) const {
+    const StegoTunables tunables = Tunables();
     EmbedCall call;
     call.job.cover = std::cref(*settings_.default_cover);
-    call.job.limits.max_pixels = MaxPixels();
+    call.job.limits.max_pixels = MaxPixels(tunables);
     const auto* cover = form.Get("cover");
     if (cover) {
       call.job.cover = stego::UploadedCover{AsBytes(cover->data)};
@@ -272,7 +274,7 @@ class StegoHandlers {
       // capacity figures assume. Extract answers it as UTF-8 text.
       call.job.secret = AsBytes(text->data);
     }
-    auto lsb_bits = form.Int(request, "lsb_bits", stego::kMinLsbBits, stego::kMaxLsbBits, Tunables().default_lsb_bits);
+    auto lsb_bits = form.Int(request, "lsb_bits", stego::kMinLsbBits, stego::kMaxLsbBits, tunables.default_lsb_bits);
     if (!lsb_bits) return common::Unexpected{lsb_bits.error()};
     call.job.options.lsb_bits = *lsb_bits;
     call.job.options.password = std::string(form.Text("password").value_or(""));
@@ -294,7 +296,7 @@ class StegoHandlers {
     auto extracted = stego::RunExtract({.file = AsBytes(file->data),
                                         .password = form->Text("password").value_or(""),
                                         .max_output_bytes = settings_.max_upload_bytes,
-                                        .limits = {MaxPixels()}},
+                                        .limits = {MaxPixels(Tunables())}},
                                        observe_);
     if (!extracted) return common::Unexpected{ErrorResponse(request, extracted.error())};
     return std::move(*extracted);
@@ -316,7 +318,8 @@ class StegoHandlers {
   }
 
   StegoTunables Tunables() const { return settings_.tunables ? settings_.tunables() : StegoTunables{}; }
-  uint64_t MaxPixels() const { return std::min(settings_.max_pixels, Tunables().max_pixels); }
+  // This member's cap, lowered by the cluster's configuration.
+  uint64_t MaxPixels(const StegoTunables& tunables) const { return std::min(settings_.max_pixels, tunables.max_pixels); }
 
   StegoSettings settings_;
   common::Family<common::Histogram>& phases_;

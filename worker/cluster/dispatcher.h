@@ -2,8 +2,8 @@
 // included, and retries elsewhere when a member fails mid-job (docs/cluster.md, "Dispatch").
 //
 // The member side — JobTable: the jobs this member can run, by route name. Each run is counted
-// while it lasts (that count is the member's `in_flight`, reported with its load), and its answer
-// names the member in X-Stego-Member, so a client sees where its job ran. AddPeerJobRoutes
+// while it lasts (that count is the member's `in_flight`, reported with its load); its answer
+// names the member in X-Stego-Member (api/stego_routes.h), so a client sees where its job ran. AddPeerJobRoutes
 // serves POST /raft/v1/jobs/{route} on the peer port (cluster secret required): the leader sends
 // the client's request there — body, content type, Accept, query and request id unchanged — and
 // relays the answer back as it is.
@@ -36,7 +36,6 @@
 
 #include "common/metrics.h"
 #include "worker/http/router.h"
-#include "worker/raft/node/node.h"
 #include "worker/raft/types.h"
 
 namespace cluster {

@@ -43,4 +43,8 @@ inline common::Unexpected<Error> Refuse(std::string why) {
   return common::Fail(ErrorCode::kRefused, std::move(why));
 }
 
+inline common::Unexpected<Error> CannotStart(std::string why) {
+  return common::Fail(ErrorCode::kCannotStart, std::move(why));
+}
+
 }  // namespace cluster

@@ -2,8 +2,6 @@
 // promotion of caught-up learners (member.h describes the protocol).
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
-
 #include "worker/cluster/member.h"
 #include "worker/cluster/peer_call.h"
 
@@ -15,8 +13,6 @@ using json = nlohmann::json;
 // How long an ordinal 0 waits for --peers-dns to resolve before giving up (and exiting, so that
 // the failure shows as a restarting pod rather than as a member stuck in silence).
 constexpr auto kResolveWait = std::chrono::seconds(30);
-
-common::Unexpected<Error> CannotStart(std::string why) { return common::Fail(ErrorCode::kCannotStart, std::move(why)); }
 
 }  // namespace
 

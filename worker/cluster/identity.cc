@@ -14,8 +14,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-common::Unexpected<Error> CannotStart(std::string why) { return common::Fail(ErrorCode::kCannotStart, std::move(why)); }
-
 // Writes `text` to `path` so that a crash leaves either the old file or the new one, whole.
 common::Expected<void, Error> WriteDurably(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";

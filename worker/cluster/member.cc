@@ -48,18 +48,17 @@ ClusterMember::ClusterMember(MemberOptions options, common::Metrics& metrics, ra
 
 common::Expected<std::unique_ptr<ClusterMember>, Error> ClusterMember::Start(MemberOptions options,
                                                                             common::Metrics& metrics) {
-  auto cannot_start = [](std::string why) { return common::Fail(ErrorCode::kCannotStart, std::move(why)); };
   if (options.peers_dns && !StatefulSetOrdinal(options.name)) {
-    return cannot_start("with --peers-dns the member name must be a StatefulSet pod's, <set>-<ordinal> "
+    return CannotStart("with --peers-dns the member name must be a StatefulSet pod's, <set>-<ordinal> "
                         "(ordinal 0 bootstraps), not \"" + options.name + "\"");
   }
   std::error_code ec;
   fs::create_directories(options.data_dir, ec);
-  if (ec) return cannot_start("cannot create " + options.data_dir + ": " + ec.message());
+  if (ec) return CannotStart("cannot create " + options.data_dir + ": " + ec.message());
   auto id = LoadOrCreateIdentity(options.data_dir, options.name);
   if (!id) return common::Unexpected{std::move(id).error()};
   auto storage = raft::RocksStorage::Open((fs::path(options.data_dir) / "raft").string());
-  if (!storage) return cannot_start(storage.error().message);
+  if (!storage) return CannotStart(storage.error().message);
   std::unique_ptr<ClusterMember> member(new ClusterMember(std::move(options), metrics, *id));
   if (auto r = member->Run(std::move(*storage)); !r) return common::Unexpected{std::move(r).error()};
   return member;
