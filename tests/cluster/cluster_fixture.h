@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -25,7 +27,11 @@ using testsupport::Eventually;
 using testsupport::HttpClient;
 using testsupport::ProcessUnderTest;
 
-inline constexpr const char* kSecret = "cluster-test-secret";
+// One secret per test process: tests run side by side (ctest -j), and a port one test picked as free
+// may be taken by another test's member a moment later. With its own secret, a member of another
+// test answers 401 and is never mistaken for this cluster's (a bootstrapper that saw it would join
+// instead of forming the cluster).
+inline const std::string kSecret = "cluster-test-secret-" + std::to_string(::getpid());
 inline constexpr const char* kAdminKey = "cluster-test-admin";
 inline const testsupport::HeaderList kAdmin = {{"Authorization", std::string("Bearer ") + kAdminKey},
                                                {"Content-Type", "application/json"}};
