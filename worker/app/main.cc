@@ -24,7 +24,7 @@
 #include "worker/api/service_routes.h"
 #include "worker/api/stego_routes.h"
 #include "worker/app/config.h"
-#include "worker/app/logging.h"
+#include "common/logging.h"
 #include "worker/cluster/member.h"
 #include "worker/http/compute_pool.h"
 #include "worker/http/router.h"
@@ -210,6 +210,6 @@ int main(int argc, char** argv) {
     std::cout << parsed->output;
     return parsed->exit_code;
   }
-  worker::ConfigureLogging(parsed->config.log_format, parsed->config.log_level);
+  common::ConfigureLogging(parsed->config.log_format, parsed->config.log_level);
   return Run(parsed->config, stop_signals);
 }

@@ -1,4 +1,4 @@
-#include "worker/app/logging.h"
+#include "common/logging.h"
 
 #include <chrono>
 #include <memory>
@@ -9,7 +9,7 @@
 
 #include "common/rfc3339.h"
 
-namespace worker {
+namespace common {
 namespace {
 
 // {"time":"2026-11-23T10:00:00.123Z","level":"info","msg":"..."}; nlohmann does the escaping.
@@ -42,4 +42,4 @@ void ConfigureLogging(const std::string& format, const std::string& level) {
   spdlog::set_default_logger(std::move(logger));
 }
 
-}  // namespace worker
+}  // namespace common
