@@ -43,9 +43,9 @@ enum class Propagation { kDefault, kForeground, kBackground, kOrphan };
 
 struct DeleteOptions {
   Propagation propagation = Propagation::kDefault;
-  std::string precondition_uid;               // delete only this incarnation of the name
-  std::string precondition_resource_version;  // delete only if unchanged
-  std::optional<std::int64_t> grace_period_seconds;
+  std::string precondition_uid{};               // delete only this incarnation of the name
+  std::string precondition_resource_version{};  // delete only if unchanged
+  std::optional<std::int64_t> grace_period_seconds{};
 };
 
 struct ApplyOptions {

@@ -23,15 +23,15 @@
 namespace kube {
 
 struct Config {
-  std::string server;  // scheme://host[:port], no trailing slash
-  std::string ca_pem;  // PEM bundle that signs the server's certificate; empty: system roots
-  std::string client_cert_pem;
-  std::string client_key_pem;
-  std::string token;       // a static bearer token
-  std::string token_file;  // a bearer token re-read when the file changes (rotated SA tokens)
+  std::string server{};  // scheme://host[:port], no trailing slash
+  std::string ca_pem{};  // PEM bundle that signs the server's certificate; empty: system roots
+  std::string client_cert_pem{};
+  std::string client_key_pem{};
+  std::string token{};       // a static bearer token
+  std::string token_file{};  // a bearer token re-read when the file changes (rotated SA tokens)
   bool insecure_skip_tls_verify = false;
   std::string default_namespace = "default";
-  std::string context;  // the kubeconfig context used; "" in-cluster
+  std::string context{};  // the kubeconfig context used; "" in-cluster
 };
 
 using ConfigResult = common::Expected<Config, std::string>;

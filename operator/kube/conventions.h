@@ -32,6 +32,10 @@ inline const GroupVersionResource kServices{"", "v1", "services"};
 inline const GroupVersionResource kNamespaces{"", "v1", "namespaces", false};
 inline const GroupVersionResource kStatefulSets{"apps", "v1", "statefulsets"};
 inline const GroupVersionResource kLeases{"coordination.k8s.io", "v1", "leases"};
+inline const GroupVersionResource kEndpointSlices{"discovery.k8s.io", "v1", "endpointslices"};
+inline const GroupVersionResource kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets"};
+inline const GroupVersionResource kIngresses{"networking.k8s.io", "v1", "ingresses"};
+inline const GroupVersionResource kNetworkPolicies{"networking.k8s.io", "v1", "networkpolicies"};
 inline const GroupVersionResource kEvents{"events.k8s.io", "v1", "events"};
 inline const GroupVersionResource kCustomResourceDefinitions{"apiextensions.k8s.io", "v1",
                                                              "customresourcedefinitions", false};

@@ -32,11 +32,11 @@ struct EventHandlers {
 };
 
 struct InformerOptions {
-  std::string ns;  // "" = all namespaces
-  std::string label_selector;
+  std::string ns{};  // "" = all namespaces
+  std::string label_selector{};
   std::int64_t page_size = 500;
   std::chrono::seconds watch_timeout{300};
-  ResumeOptions resume;
+  ResumeOptions resume{};
 };
 
 class Informer {

@@ -22,9 +22,9 @@
 namespace kube {
 
 struct LeaderElectionOptions {
-  std::string ns;
-  std::string name;      // of the Lease
-  std::string identity;  // unique per candidate (pod name + random suffix)
+  std::string ns{};
+  std::string name{};      // of the Lease
+  std::string identity{};  // unique per candidate (pod name + random suffix)
   std::chrono::milliseconds lease_duration{15'000};
   std::chrono::milliseconds renew_deadline{10'000};
   std::chrono::milliseconds retry_period{2'000};

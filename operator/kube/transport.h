@@ -19,15 +19,15 @@ namespace kube {
 
 struct HttpRequest {
   std::string method = "GET";
-  std::string path;  // path and query, already encoded
-  std::string body;
-  std::string content_type;  // of the body
+  std::string path{};  // path and query, already encoded
+  std::string body{};
+  std::string content_type{};  // of the body
   std::string accept = "application/json";
 };
 
 struct HttpResponse {
   int status = 0;
-  std::string body;         // whole body; empty for a 2xx stream
+  std::string body{};         // whole body; empty for a 2xx stream
   std::string retry_after;  // the Retry-After header, when present
 };
 
