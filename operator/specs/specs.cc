@@ -53,7 +53,9 @@ Json Container(const Cluster& c) {
   // Flags from the spec; the secrets come from the environment (STEGO_*), never in argv.
   Json args = Json::array({"--node-id=$(POD_NAME)", "--http=0.0.0.0:" + std::to_string(kHttpPort),
                            "--peer=0.0.0.0:" + std::to_string(kPeerPort), "--advertise=$(POD_IP)",
-                           "--peers-dns=" + c.name + "-peers:" + std::to_string(kPeerPort),
+                           // Namespace-qualified: the pod's DNS search list completes it with the
+                           // cluster domain, whatever that domain is.
+                           "--peers-dns=" + c.name + "-peers." + c.ns + ".svc:" + std::to_string(kPeerPort),
                            std::string("--data-dir=") + kDataDir,
                            "--max-upload-bytes=" + std::to_string(s.worker.max_upload_bytes),
                            "--max-pixels=" + std::to_string(s.worker.max_pixels),

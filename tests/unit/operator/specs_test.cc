@@ -68,7 +68,7 @@ TEST(SpecsTest, TheWorkerRunsLockedDownWithItsSecretsFromTheEnvironment) {
   EXPECT_EQ(w["securityContext"]["allowPrivilegeEscalation"], false);
   EXPECT_EQ(w["readinessProbe"]["httpGet"]["path"], "/readyz");
   EXPECT_EQ(w["livenessProbe"]["httpGet"]["path"], "/healthz");
-  EXPECT_TRUE(HasArg(w, "--peers-dns=demo-peers:7000"));
+  EXPECT_TRUE(HasArg(w, "--peers-dns=demo-peers.ns1.svc:7000"));
   EXPECT_TRUE(HasArg(w, "--advertise=$(POD_IP)"));
   EXPECT_TRUE(HasArg(w, "--node-id=$(POD_NAME)"));
   const std::string argv = w["args"].dump();

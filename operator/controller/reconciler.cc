@@ -1,0 +1,269 @@
+#include "operator/controller/reconciler.h"
+
+#include <algorithm>
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include "operator/controller/drift.h"
+#include "operator/controller/roles.h"
+#include "operator/members/raft_view.h"
+
+namespace stegocluster::controller {
+namespace {
+
+using kube::EventType;
+namespace res = kube::resources;
+
+// 32 random bytes as hex: the generated cluster secret and admin key.
+std::string RandomToken() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+std::string Label(const Json& object, const std::string& key) {
+  return object["metadata"].value("labels", Json::object()).value(key, "");
+}
+
+bool PodReady(const Json& pod) {
+  for (const Json& c : pod.value("status", Json::object()).value("conditions", Json::array())) {
+    if (c.value("type", "") == "Ready") return c.value("status", "") == "True";
+  }
+  return false;
+}
+
+// A StatefulSet pod's ordinal ("demo-10" → 10), for ordering members as people count them.
+long Ordinal(const Json& pod) {
+  const std::string name = pod["metadata"].value("name", "");
+  const auto dash = name.rfind('-');
+  return dash == std::string::npos ? -1 : std::strtol(name.c_str() + dash + 1, nullptr, 10);
+}
+
+bool Paused(const Json& cluster, const StegoClusterSpec& spec) {
+  return spec.paused ||
+         cluster["metadata"].value("annotations", Json::object()).value(kPausedAnnotation, "") == "true";
+}
+
+}  // namespace
+
+const kube::GroupVersionResource& StegoClusters() {
+  static const kube::GroupVersionResource gvr{std::string(kGroup), std::string(kVersion), std::string(kPlural)};
+  return gvr;
+}
+
+std::pair<std::string, std::string> SplitKey(const std::string& key) {
+  const auto slash = key.find('/');
+  if (slash == std::string::npos) return {"", key};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
+ClusterReconciler::ClusterReconciler(kube::Client& client, Caches caches, kube::EventRecorder& events,
+                                     members::MemberProber& prober, common::Metrics& metrics)
+    : client_(client),
+      caches_(caches),
+      events_(events),
+      prober_(prober),
+      writes_(metrics.CounterFamily("stego_operator_writes_total",
+                                    "Writes to the API server by the reconciler, by kind of object and verb.",
+                                    {"kind", "verb"})) {}
+
+ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
+  auto cached = caches_.clusters.Get(key);
+  if (!cached || (*cached)["metadata"].contains("deletionTimestamp")) {
+    prober_.Forget(key);  // the owner references take care of the rest
+    return Requeue{};
+  }
+  const Json& cluster = *cached;
+  const StegoClusterStatus before = StatusFromJson(cluster.value("status", Json::object()));
+  Observation seen{.generation = cluster["metadata"].value("generation", std::int64_t{0})};
+
+  auto spec = SpecFromJson(cluster.value("spec", Json::object()));
+  if (!spec) {
+    seen.blocker = {"InvalidSpec", spec.error()};
+    if (const Condition* was = FindCondition(before, "Degraded"); !was || was->reason != "InvalidSpec") {
+      (void)events_.Record(cluster, EventType::kWarning, "InvalidSpec", "Refuse", spec.error());
+    }
+    auto written = WriteStatus(cluster, before, BuildStatus(seen, before, std::chrono::system_clock::now()));
+    if (!written) return common::Unexpected{written.error()};
+    return Requeue{};
+  }
+  const auto [ns, name] = SplitKey(key);
+  const specs::Cluster c{name, ns, cluster["metadata"].value("uid", ""), *spec};
+  seen.desired_replicas = c.spec.replicas;
+  seen.selector = specs::SelectorString(c);
+  seen.paused = Paused(cluster, c.spec);
+  if (seen.paused) {
+    if (const Condition* was = FindCondition(before, "Progressing"); !was || was->reason != "Paused") {
+      (void)events_.Record(cluster, EventType::kNormal, "Paused", "Pause",
+                           "reconciling stopped: owned objects, labels and members are left as they are");
+    }
+  } else {
+    seen.blocker = EnsureAuthSecret(cluster, c);
+    if (Blocker applied = ApplyOwned(cluster, c); !applied.reason.empty()) seen.blocker = applied;
+  }
+
+  const std::vector<Json> pods = MemberPods(c);
+  std::vector<members::Target> targets;
+  for (const Json& pod : pods) {
+    targets.push_back({pod["metadata"].value("name", ""), pod.value("status", Json::object()).value("podIP", "")});
+  }
+  prober_.Track(key, targets);
+  for (const Json& pod : pods) {
+    const std::string pod_name = pod["metadata"].value("name", "");
+    seen.members.push_back({.pod = pod_name, .ready = PodReady(pod), .view = prober_.View(key, pod_name)});
+  }
+  seen.statefulset = caches_.statefulsets.Get(key);
+
+  const StegoClusterStatus after = BuildStatus(seen, before, std::chrono::system_clock::now());
+  if (!seen.paused) Relabel(cluster, pods, after.leader);
+  if (!after.leader.empty() && after.leader != before.leader) {
+    (void)events_.Record(cluster, EventType::kNormal, "LeaderChanged", "Relabel",
+                         after.leader + " leads term " + std::to_string(after.term) +
+                             (before.leader.empty() ? "" : " (was " + before.leader + ")"));
+  }
+  auto written = WriteStatus(cluster, before, after);
+  if (!written) return common::Unexpected{written.error()};
+  if (!seen.blocker.reason.empty()) return common::Unexpected{seen.blocker.message};
+  const Condition* ready = FindCondition(after, "Ready");
+  // The probes and informers trigger every change; the delay only bounds how stale a status can
+  // get if a trigger were ever missed while the cluster is not ready.
+  if (!seen.paused && ready && ready->status != "True") return Requeue{std::chrono::milliseconds(10'000)};
+  return Requeue{};
+}
+
+Blocker ClusterReconciler::EnsureAuthSecret(const Json& owner, const specs::Cluster& c) {
+  const std::string secret_name = specs::AuthSecretName(c);
+  auto live = client_.Get(res::kSecrets, c.ns, secret_name);
+  if (live) {
+    const Json data = live->value("data", Json::object());
+    for (const char* key : {"cluster-secret", "admin-key"}) {
+      if (!data.contains(key)) {
+        return {"AuthSecretMissing", "Secret " + secret_name + " has no key " + key};
+      }
+    }
+    return {};
+  }
+  if (!live.error().NotFound()) return {"ApplyFailed", live.error().Describe()};
+  if (c.spec.auth_secret_name) {
+    (void)events_.Record(owner, EventType::kWarning, "AuthSecretMissing", "Refuse",
+                         "Secret " + secret_name + " (spec.auth.secretName) does not exist");
+    return {"AuthSecretMissing", "Secret " + secret_name + " (spec.auth.secretName) does not exist"};
+  }
+  const std::string cluster_secret = RandomToken(), admin_key = RandomToken();
+  if (cluster_secret.empty() || admin_key.empty()) return {"ApplyFailed", "no randomness for the Secret"};
+  // Create, never apply: an existing Secret (created meanwhile) is left exactly as it is.
+  auto created = client_.Create(res::kSecrets, c.ns, specs::AuthSecret(c, cluster_secret, admin_key));
+  if (!created && !created.error().AlreadyExists()) return {"ApplyFailed", created.error().Describe()};
+  if (created) {
+    writes_.WithLabels({"Secret", "create"}).Inc();
+    (void)events_.Record(owner, EventType::kNormal, "Created", "Create",
+                         "Secret " + secret_name + " with a new cluster secret and admin key");
+  }
+  return {};
+}
+
+Blocker ClusterReconciler::ApplyOwned(const Json& owner, const specs::Cluster& c) {
+  const std::vector<std::pair<const kube::GroupVersionResource*, Json>> always = {
+      {&res::kServices, specs::PeersService(c)},       {&res::kServices, specs::ClientService(c)},
+      {&res::kServices, specs::LeaderService(c)},      {&res::kStatefulSets, specs::StatefulSet(c)},
+      {&res::kNetworkPolicies, specs::NetworkPolicy(c)}};
+  for (const auto& [gvr, desired] : always) {
+    const kube::Store& cache = gvr == &res::kServices       ? caches_.services
+                               : gvr == &res::kStatefulSets ? caches_.statefulsets
+                                                            : caches_.policies;
+    if (Blocker b = ApplyIfChanged(owner, *gvr, cache, desired); !b.reason.empty()) return b;
+  }
+  Blocker b = c.spec.pod_disruption_budget
+                  ? ApplyIfChanged(owner, res::kPodDisruptionBudgets, caches_.budgets, specs::PodDisruptionBudget(c))
+                  : DeleteIfPresent(owner, res::kPodDisruptionBudgets, caches_.budgets, c.ns, c.name);
+  if (!b.reason.empty()) return b;
+  return c.spec.ingress.enabled ? ApplyIfChanged(owner, res::kIngresses, caches_.ingresses, specs::Ingress(c))
+                                : DeleteIfPresent(owner, res::kIngresses, caches_.ingresses, c.ns, c.name);
+}
+
+Blocker ClusterReconciler::ApplyIfChanged(const Json& owner, const kube::GroupVersionResource& gvr,
+                                          const kube::Store& cache, const Json& desired) {
+  const std::string ns = desired["metadata"]["namespace"], name = desired["metadata"]["name"];
+  const std::string kind = desired["kind"];
+  auto live = cache.Get(ns + "/" + name);
+  if (live && Covers(*live, desired)) return {};
+  auto applied = client_.Apply(gvr, ns, desired, {.field_manager = kFieldManager, .force = true});
+  if (!applied) {
+    (void)events_.Record(owner, EventType::kWarning, "ApplyFailed", "Apply", applied.error().Describe());
+    return {"ApplyFailed", applied.error().Describe()};
+  }
+  writes_.WithLabels({kind, "apply"}).Inc();
+  const bool created = !live;
+  spdlog::info("{} {} {}/{}", created ? "created" : "updated", kind, ns, name);
+  (void)events_.Record(owner, EventType::kNormal, created ? "Created" : "Updated", "Apply",
+                       kind + " " + name + (created ? "" : ": put back what the spec asks"));
+  return {};
+}
+
+Blocker ClusterReconciler::DeleteIfPresent(const Json& owner, const kube::GroupVersionResource& gvr,
+                                           const kube::Store& cache, const std::string& ns, const std::string& name) {
+  auto live = cache.Get(ns + "/" + name);
+  if (!live) return {};
+  // Only our own: an object of that name that this cluster does not control is not ours to delete.
+  const Json owners = (*live)["metadata"].value("ownerReferences", Json::array());
+  const bool ours = std::any_of(owners.begin(), owners.end(), [&](const Json& ref) {
+    return ref.value("uid", "") == owner["metadata"].value("uid", "") && ref.value("controller", false);
+  });
+  if (!ours) return {};
+  auto deleted = client_.Delete(gvr, ns, name, {.precondition_uid = (*live)["metadata"].value("uid", "")});
+  if (!deleted && !deleted.error().NotFound()) return {"ApplyFailed", deleted.error().Describe()};
+  const std::string kind = live->value("kind", gvr.resource);
+  writes_.WithLabels({kind, "delete"}).Inc();
+  (void)events_.Record(owner, EventType::kNormal, "Deleted", "Delete", kind + " " + name + ": disabled in the spec");
+  return {};
+}
+
+std::vector<Json> ClusterReconciler::MemberPods(const specs::Cluster& c) const {
+  std::vector<Json> pods;
+  for (Json& pod : caches_.pods.ByNamespace(c.ns)) {
+    if (Label(pod, specs::kClusterLabel) == c.name && !pod["metadata"].contains("deletionTimestamp")) {
+      pods.push_back(std::move(pod));
+    }
+  }
+  std::sort(pods.begin(), pods.end(), [](const Json& a, const Json& b) { return Ordinal(a) < Ordinal(b); });
+  return pods;
+}
+
+void ClusterReconciler::Relabel(const Json& owner, const std::vector<Json>& pods, const std::string& leader) {
+  for (const RoleChange& change : RoleChanges(pods, leader)) {
+    const std::string ns = owner["metadata"].value("namespace", "");
+    auto patched = client_.MergePatch(kube::resources::kPods, ns, change.pod,
+                                      {{"metadata", {{"labels", {{specs::kRoleLabel, change.role}}}}}});
+    if (!patched) {
+      spdlog::warn("labelling {}/{} {}: {}", ns, change.pod, change.role, patched.error().Describe());
+      (void)events_.Record(owner, EventType::kWarning, "RelabelFailed", "Relabel", patched.error().Describe());
+      return;  // never promote after a failed demotion
+    }
+    writes_.WithLabels({"Pod", "patch"}).Inc();
+    spdlog::info("labelled {}/{} {}", ns, change.pod, change.role);
+  }
+}
+
+common::Expected<void, std::string> ClusterReconciler::WriteStatus(const Json& owner, const StegoClusterStatus& before,
+                                                                   const StegoClusterStatus& after) {
+  if (after == before) return {};
+  Json status = StatusToJson(after);
+  // A merge patch keeps what it does not mention: name what is no longer there.
+  for (const char* gone : {"leader", "term", "lastLeaderTransitionTime"}) {
+    if (!status.contains(gone)) status[gone] = nullptr;
+  }
+  auto patched = client_.MergePatch(StegoClusters(), owner["metadata"].value("namespace", ""),
+                                    owner["metadata"].value("name", ""), {{"status", std::move(status)}}, "status");
+  if (!patched) return common::Unexpected{patched.error().Describe()};
+  writes_.WithLabels({"StegoCluster", "status"}).Inc();
+  return {};
+}
+
+}  // namespace stegocluster::controller

@@ -1,0 +1,87 @@
+// ClusterReconciler: brings one StegoCluster's world to what its spec asks, from a key, never from
+// an event (level-based, as controller-runtime's reconcilers): every pass reads the informers'
+// caches and the members' views afresh, so a missed or repeated trigger changes nothing.
+//
+// One pass, for "namespace/name":
+//   1. The cluster is gone or being deleted: stop probing its members (garbage collection removes
+//      what it owns, through the owner references).
+//   2. The spec does not parse: report InvalidSpec (status and a Warning event) and stop there.
+//   3. Paused (spec.paused or the annotation stegocluster.io/paused: "true"): report it, touch
+//      nothing else.
+//   4. The Secret: <name>-auth is created once with fresh random values and never written again;
+//      a Secret named by spec.auth.secretName must exist with both keys (AuthSecretMissing).
+//   5. The owned objects (specs/), each applied (server-side, field manager stego-operator) only
+//      when the cached live object does not already hold every field we set: a converged cluster
+//      costs no write. The PDB and the Ingress are deleted when disabled.
+//   6. The member pods are probed (members/prober.h); the leader label follows what they say.
+//   7. The status, written only when it changed.
+// Events name every action and every refusal. Thread-safe across keys; the work queue never hands
+// the same key to two workers.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "common/expected.h"
+#include "common/metrics.h"
+#include "operator/api/stego_cluster.h"
+#include "operator/controller/status.h"
+#include "operator/kube/client.h"
+#include "operator/kube/events.h"
+#include "operator/kube/store.h"
+#include "operator/members/prober.h"
+#include "operator/specs/specs.h"
+
+namespace stegocluster::controller {
+
+inline constexpr char kFieldManager[] = "stego-operator";
+inline constexpr char kPausedAnnotation[] = "stegocluster.io/paused";
+// Stands for the StegoCluster resource in the client's calls.
+const kube::GroupVersionResource& StegoClusters();
+
+// The informers' caches a pass reads (owned objects are selected by the managed-by label).
+struct Caches {
+  const kube::Store& clusters;
+  const kube::Store& statefulsets;
+  const kube::Store& services;
+  const kube::Store& pods;
+  const kube::Store& budgets;
+  const kube::Store& ingresses;
+  const kube::Store& policies;
+};
+
+class ClusterReconciler {
+ public:
+  ClusterReconciler(kube::Client& client, Caches caches, kube::EventRecorder& events, members::MemberProber& prober,
+                    common::Metrics& metrics);
+
+  // Success: when to look again even without a trigger (nullopt: only on a trigger). Error: what
+  // failed; the caller requeues with back-off.
+  using Requeue = std::optional<std::chrono::milliseconds>;
+  using Result = common::Expected<Requeue, std::string>;
+  Result Reconcile(const std::string& key);
+
+ private:
+  Blocker EnsureAuthSecret(const Json& owner, const specs::Cluster& c);
+  Blocker ApplyOwned(const Json& owner, const specs::Cluster& c);
+  Blocker ApplyIfChanged(const Json& owner, const kube::GroupVersionResource& gvr, const kube::Store& cache,
+                         const Json& desired);
+  Blocker DeleteIfPresent(const Json& owner, const kube::GroupVersionResource& gvr, const kube::Store& cache,
+                          const std::string& ns, const std::string& name);
+  std::vector<Json> MemberPods(const specs::Cluster& c) const;
+  void Relabel(const Json& owner, const std::vector<Json>& pods, const std::string& leader);
+  common::Expected<void, std::string> WriteStatus(const Json& owner, const StegoClusterStatus& before,
+                                                  const StegoClusterStatus& after);
+
+  kube::Client& client_;
+  const Caches caches_;
+  kube::EventRecorder& events_;
+  members::MemberProber& prober_;
+  common::Family<common::Counter>& writes_;
+};
+
+// "namespace/name" → the two parts (name alone when there is no slash).
+std::pair<std::string, std::string> SplitKey(const std::string& key);
+
+}  // namespace stegocluster::controller
