@@ -13,9 +13,11 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"golang.org/x/net/dns/dnsmessage"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -33,11 +35,13 @@ type config struct {
 	backoffMax     time.Duration
 	shutdownGrace  time.Duration
 	allowHostNetns bool
+	clusterDNS     netip.AddrPort // zero: no cluster DNS
+	clusterDomain  string
 }
 
 func parseFlags() (config, error) {
 	var cfg config
-	var podCIDR, nodeIP string
+	var podCIDR, nodeIP, clusterDNS string
 	flag.StringVar(&cfg.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the control plane (default $KUBECONFIG)")
 	flag.StringVar(&cfg.nodeName, "node-name", "podrunner", "name of the Node to register")
 	flag.StringVar(&cfg.imageDir, "image-dir", os.Getenv("STEGO_PODRUNNER_IMAGE_DIR"),
@@ -50,6 +54,9 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&cfg.backoffInitial, "backoff-initial", 10*time.Second, "first crash-loop back-off (the kubelet's is 10s)")
 	flag.DurationVar(&cfg.backoffMax, "backoff-max", 5*time.Minute, "longest crash-loop back-off (the kubelet's is 5m)")
 	flag.DurationVar(&cfg.shutdownGrace, "shutdown-grace", 10*time.Second, "on exit, the longest a container gets between SIGTERM and SIGKILL")
+	flag.StringVar(&clusterDNS, "cluster-dns", os.Getenv("STEGO_PODRUNNER_CLUSTER_DNS"),
+		"serve the cluster domain's Service names over DNS on this IP[:port] (port 53 by default), as CoreDNS would; empty: off (default $STEGO_PODRUNNER_CLUSTER_DNS, which tests/k8s/netns.sh sets to 10.244.0.1:53)")
+	flag.StringVar(&cfg.clusterDomain, "cluster-domain", "cluster.local", "the cluster DNS domain")
 	flag.BoolVar(&cfg.allowHostNetns, "allow-host-netns", false, "add pod addresses to lo even in the host's network namespace (normally refused)")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -69,7 +76,24 @@ func parseFlags() (config, error) {
 			return cfg, fmt.Errorf("--node-ip: %v", err)
 		}
 	}
+	if clusterDNS != "" {
+		if cfg.clusterDNS, err = parseDNSAddr(clusterDNS); err != nil {
+			return cfg, fmt.Errorf("--cluster-dns: %v", err)
+		}
+	}
+	cfg.clusterDomain = strings.ToLower(strings.Trim(cfg.clusterDomain, "."))
+	if _, err := dnsmessage.NewName(cfg.clusterDomain + "."); err != nil || cfg.clusterDomain == "" {
+		return cfg, fmt.Errorf("--cluster-domain %q: not a domain name", cfg.clusterDomain)
+	}
 	return cfg, nil
+}
+
+// parseDNSAddr reads IP:port, or an IP alone for port 53.
+func parseDNSAddr(s string) (netip.AddrPort, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.AddrPortFrom(a, 53), nil
+	}
+	return netip.ParseAddrPort(s)
 }
 
 func main() {
@@ -136,6 +160,13 @@ func run(cfg config) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if cfg.clusterDNS.IsValid() {
+		dns, err := startClusterDNS(ctx, client, cfg.clusterDNS, cfg.clusterDomain)
+		if err != nil {
+			return fmt.Errorf("cluster DNS on %s: %w", cfg.clusterDNS, err)
+		}
+		defer dns.stop() // after the pods have stopped
+	}
 	r := newRunner(cfg, client)
 	node, err := r.registerNode(ctx)
 	if err != nil {

@@ -60,7 +60,8 @@ func hasCondition(pod *v1.Pod, t v1.PodConditionType, status v1.ConditionStatus)
 	return false
 }
 
-// createFixtures creates the Secret, ConfigMap, Services, the StatefulSet of
+// createFixtures creates the Secret, ConfigMap, Services (headless stego and
+// stego-all, ClusterIP stego-a and stego-b), the StatefulSet of
 // three stego-workers and three one-shot pods.
 func createFixtures(t *testing.T, ctx context.Context, client kubernetes.Interface) {
 	t.Helper()
@@ -87,8 +88,12 @@ func createFixtures(t *testing.T, ctx context.Context, client kubernetes.Interfa
 		}
 		return s
 	}
+	// Like a peers Service: its DNS name lists unready pods too.
+	all := service("stego-all", map[string]string{"app": "stego"}, true)
+	all.Spec.PublishNotReadyAddresses = true
 	for _, s := range []*v1.Service{
 		service("stego", map[string]string{"app": "stego"}, true), // the StatefulSet's governing Service
+		all,
 		service("stego-a", map[string]string{"app": "stego", "tier": "a"}, false),
 		service("stego-b", map[string]string{"app": "stego", "tier": "b"}, false),
 	} {

@@ -219,10 +219,15 @@ func (r *runner) dumpLogs(t *testing.T) {
 	})
 }
 
-// containerLog is the log file of a pod's container (one file per pod UID).
+// podLogDir holds a pod's container logs (one directory per pod UID).
+func (r *runner) podLogDir(pod *v1.Pod) string {
+	return filepath.Join(r.logDir, pod.Namespace+"_"+pod.Name+"_"+string(pod.UID))
+}
+
+// containerLog is the log file of a pod's container.
 func (r *runner) containerLog(t *testing.T, pod *v1.Pod, container string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(r.logDir, pod.Namespace+"_"+pod.Name+"_"+string(pod.UID), container+".log"))
+	b, err := os.ReadFile(filepath.Join(r.podLogDir(pod), container+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,8 @@ func TestPodRunner(t *testing.T) {
 	ctx := context.Background()
 	testStart := time.Now()
 	// A short back-off keeps the crash-loop check quick; the rule is the same.
-	r := startRunner(t, e, "--node-name", nodeName, "--backoff-initial", "1s")
+	// The cluster DNS is the one netns.sh's resolv.conf names.
+	r := startRunner(t, e, "--node-name", nodeName, "--backoff-initial", "1s", "--cluster-dns", "10.244.0.1:53")
 	seenPIDs := map[int]bool{} // every container process seen: none may survive the runner
 	var firstRenew time.Time   // the node Lease's first renewTime
 
@@ -127,6 +128,25 @@ func TestPodRunner(t *testing.T) {
 		}
 	})
 
+	step("ClusterDNSResolvesServicesInPods", func(t *testing.T) {
+		stego0, stego1, stego2 := getPod(t, "stego-0"), getPod(t, "stego-1"), getPod(t, "stego-2")
+		svcA, err := client.CoreV1().Services(namespace).Get(ctx, "stego-a", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := r.waitForDNS(t, ctx, client, "names to resolve in a pod", map[string]string{
+			"stego.default.svc":               podIPs(stego0, stego1, stego2), // headless: the ready endpoints
+			"stego-all.default.svc":           podIPs(stego0, stego1, stego2),
+			"STEGO-0.stego.default.svc":       podIPs(stego0), // a StatefulSet pod's own name, any case
+			"stego-2.stego.default.svc":       podIPs(stego2),
+			"stego-a.default.svc":             svcA.Spec.ClusterIP, // ClusterIP: the Service's address
+			"stego.default.svc.cluster.local": podIPs(stego0, stego1, stego2),
+			"nosuch.default.svc":              notFound,
+			"stego-9.stego.default.svc":       notFound,
+		})
+		t.Logf("a pod resolved every name as wanted %s after the pods were Ready", d.Round(time.Millisecond))
+	})
+
 	step("EndpointSliceListsExactlyTheReadyPods", func(t *testing.T) {
 		want := func() []string {
 			list, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=stego,tier=a"})
@@ -177,10 +197,21 @@ func TestPodRunner(t *testing.T) {
 		}
 		waitFor(t, 20*time.Second, "stego-1 not ready in stego-a's EndpointSlice", matches("stego-a", unready, 3))
 		t.Logf("readiness failure reached the EndpointSlice %s after pausing", time.Since(start).Round(time.Millisecond))
+		// The cluster DNS follows the slices: the headless Service's name
+		// drops the unready pod, the one that publishes unready addresses
+		// keeps it.
+		stego0, stego2 := getPod(t, "stego-0"), getPod(t, "stego-2")
+		polled := r.waitForDNS(t, ctx, client, "DNS without the unready stego-1", map[string]string{
+			"stego.default.svc":         podIPs(stego0, stego2),
+			"stego-all.default.svc":     podIPs(stego0, pod, stego2),
+			"stego-1.stego.default.svc": notFound,
+		})
+		t.Logf("a pod resolved the names without stego-1 %s after pausing it (%s of polling)", time.Since(start).Round(time.Millisecond), polled.Round(time.Millisecond))
 		if code, body, err := request("POST", url+"restore", adminKey, ""); err != nil || code != 200 {
 			t.Fatalf("restoring stego-1: %d %s %v", code, body, err)
 		}
 		waitFor(t, 20*time.Second, "stego-1 ready again in stego-a's EndpointSlice", matches("stego-a", all, 3))
+		r.waitForDNS(t, ctx, client, "DNS with stego-1 back", map[string]string{"stego.default.svc": strings.Join(all, ",")})
 		if p := getPod(t, "stego-1"); p.Status.ContainerStatuses[0].RestartCount != 0 {
 			t.Errorf("a readiness failure restarted the container: %s", describe(p))
 		}
