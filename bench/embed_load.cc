@@ -56,6 +56,8 @@
 
 namespace {
 
+using testsupport::Percentile;
+
 using Clock = std::chrono::steady_clock;
 
 struct Settings {
@@ -135,12 +137,6 @@ Settings ParseArgs(int argc, char** argv) {
     }
   }
   return s;
-}
-
-double Percentile(std::vector<double> sorted, double p) {
-  if (sorted.empty()) return 0;
-  const size_t rank = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(rank, sorted.size() - 1)];
 }
 
 using Totals = std::map<std::string, std::pair<double, double>>;

@@ -40,6 +40,7 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using testsupport::HttpClient;
+using testsupport::Percentile;
 using testsupport::ProcessUnderTest;
 
 const std::string kSecret = "failover-bench-secret";
@@ -148,12 +149,6 @@ bool WithRetries(Cluster& cluster, std::size_t& next, Tally& tally, Call call) {
   }
   ++tally.failed_requests;
   return false;
-}
-
-double Pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
 }  // namespace
@@ -270,12 +265,12 @@ int main(int argc, char** argv) {
     const int held = c.Request("GET", "/api/v1/config?consistent=true").Json()["config"]["max_pixels"].get<int>() - 100'000;
     if (held < last_acked) ++lost;
   }
-  std::printf("\n(a) new leader:          p50 %6.0f ms  p99 %6.0f ms  max %6.0f ms\n", Pct(to_leader_ms, 0.5),
-              Pct(to_leader_ms, 0.99), Pct(to_leader_ms, 1));
-  std::printf("(b) writes succeed again: p50 %6.0f ms  p99 %6.0f ms  max %6.0f ms\n", Pct(to_write_ms, 0.5),
-              Pct(to_write_ms, 0.99), Pct(to_write_ms, 1));
+  std::printf("\n(a) new leader:          p50 %6.0f ms  p99 %6.0f ms  max %6.0f ms\n", Percentile(to_leader_ms, 50),
+              Percentile(to_leader_ms, 99), Percentile(to_leader_ms, 100));
+  std::printf("(b) writes succeed again: p50 %6.0f ms  p99 %6.0f ms  max %6.0f ms\n", Percentile(to_write_ms, 50),
+              Percentile(to_write_ms, 99), Percentile(to_write_ms, 100));
   std::printf("(c) failed attempts/trial: p50 %4.0f  p99 %4.0f  (all trials: %d of writes, %d of embeds)\n",
-              Pct(failed_per_trial, 0.5), Pct(failed_per_trial, 0.99), writes.failed_attempts.load(),
+              Percentile(failed_per_trial, 50), Percentile(failed_per_trial, 99), writes.failed_attempts.load(),
               embeds.failed_attempts.load());
   std::printf("requests failed after retries: %d of %d writes, %d of %d embeds\n", writes.failed_requests.load(),
               writes.requests.load(), embeds.failed_requests.load(), embeds.requests.load());

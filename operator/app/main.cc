@@ -101,7 +101,7 @@ int Run(const Options& o, sigset_t& stop_signals) {
     spdlog::critical("cannot serve HTTP on {}: {}", o.http, port.error());
     return 1;
   }
-  spdlog::info("stego-operator {} ({}) against {}; /healthz, /readyz, /metrics on {}:{}", STEGO_VERSION, identity,
+  spdlog::info("stego-operator {} ({}) against {}; /healthz, /readyz and /metrics listening on {}:{}", STEGO_VERSION, identity,
                (*config).server, address->host, *port);
 
   kube::EventRecorder events(**client, "stegocluster.io/stego-operator", identity);

@@ -32,11 +32,11 @@ struct ClientOptions {
 };
 
 struct ListOptions {
-  std::string label_selector;
-  std::string field_selector;
-  std::int64_t limit = 0;      // page size; 0: no paging
-  std::string continue_token;  // from the previous page's metadata.continue
-  std::string resource_version;
+  std::string label_selector{};
+  std::string field_selector{};
+  std::int64_t limit = 0;        // page size; 0: no paging
+  std::string continue_token{};  // from the previous page's metadata.continue
+  std::string resource_version{};
 };
 
 enum class Propagation { kDefault, kForeground, kBackground, kOrphan };

@@ -1,5 +1,7 @@
 #include "tests/support/test_helpers.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -39,6 +41,13 @@ std::string FromBase64(const std::string& text) {
   std::optional<std::string> bytes = common::Base64Decode(text);
   if (!bytes) throw std::invalid_argument("not base64");
   return std::move(*bytes);
+}
+
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(rank, values.size() - 1)];
 }
 
 }  // namespace testsupport

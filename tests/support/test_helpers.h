@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace testsupport {
 
@@ -20,6 +21,9 @@ std::filesystem::path FreshScratchDirectory(std::string_view prefix, std::string
 
 // Standard base64 (the API's *_b64 fields) to bytes; throws std::invalid_argument on bad input.
 std::string FromBase64(const std::string& text);
+
+// The p-th percentile (0..100) of `values`, nearest rank; 0 when there are none.
+double Percentile(std::vector<double> values, double p);
 
 // Polls `condition` every 20 ms until it holds or `limit` passes; returns its last value.
 template <class F>

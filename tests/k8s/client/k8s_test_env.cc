@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
@@ -79,6 +80,16 @@ std::string ServiceAccountToken(kube::Client& client, const std::string& ns, con
       std::chrono::seconds(30));
   if (!filled) throw std::runtime_error("no token for service account " + ns + "/" + name);
   return token;
+}
+
+std::string Shell(const std::string& command) {
+  std::string out;
+  if (FILE* pipe = ::popen((command + " 2>&1").c_str(), "r")) {
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+    ::pclose(pipe);
+  }
+  return out;
 }
 
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -58,6 +58,9 @@ std::unique_ptr<kube::Client> AdminClientAt(const std::string& server, kube::Cli
 // token Secret the controller-manager fills in.
 std::string ServiceAccountToken(kube::Client& client, const std::string& ns, const std::string& name);
 
+// Standard output and error of a shell command (kubectl is on run.sh's PATH).
+std::string Shell(const std::string& command);
+
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 

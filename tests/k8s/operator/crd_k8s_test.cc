@@ -4,7 +4,6 @@
 // `kubectl explain` reads like documentation.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -35,16 +34,7 @@ std::string RuleMessage(const std::string& field, std::size_t n = 0) {
               ["x-kubernetes-validations"][n]["message"];
 }
 
-// Standard output of a shell command (kubectl is on run.sh's PATH).
-std::string Shell(const std::string& command) {
-  std::string out;
-  if (FILE* pipe = ::popen((command + " 2>&1").c_str(), "r")) {
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-    ::pclose(pipe);
-  }
-  return out;
-}
+using k8stest::Shell;
 
 constexpr char kPrefix[] = "crd";
 class CrdOnApiServer : public k8stest::NamespacedTest<kPrefix> {

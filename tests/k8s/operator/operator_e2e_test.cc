@@ -1,0 +1,287 @@
+// stego-operator end to end, on the real control plane with the pod runner playing the node
+// (tests/k8s/operator/e2e.sh runs this inside a private network namespace). The operator runs as
+// the ServiceAccount of manifests/rbac.yaml, with its token, never with the admin certificate:
+// a verb missing from the ClusterRole fails these tests.
+//
+// One StegoCluster, `demo`, lives through the tests in order: it forms and turns Ready, serves an
+// embed through the leader and an extract through a follower, the leader label follows kill -9 and
+// a leadership transfer, a converged cluster costs no write, drift is repaired, the Secret is never
+// regenerated, a second operator takes over from a killed one, pausing stops reconciling, and
+// deleting the cluster removes what it owned.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <map>
+#include <optional>
+
+#include "tests/k8s/client/k8s_test_env.h"
+#include "tests/k8s/operator/ground.h"
+#include "tests/support/http_client.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using operatortest::Json;
+using testsupport::HttpClient;
+using testsupport::MultipartBuilder;
+using testsupport::ProcessUnderTest;
+namespace res = kube::resources;
+
+const kube::GroupVersionResource& kStego = operatortest::kStegoClusters;
+constexpr char kNs[] = "e2e";
+// Forming a cluster: the pod runner starts three workers, which find each other through the
+// headless Service's DNS and elect a leader. Generous, for a busy machine.
+constexpr auto kFormDeadline = 180s;
+constexpr auto kChangeDeadline = 60s;
+
+class OperatorE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ground_ = new operatortest::Ground();
+    k8stest::EnsureNamespace(ground_->admin(), kNs);
+    first_operator_ = ground_->StartOperator("operator-a").release();
+  }
+  static void TearDownTestSuite() {
+    delete first_operator_;
+    delete second_operator_;
+    delete ground_;
+  }
+  void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << "logs kept in " << ground_->logs() << "\n"
+                << k8stest::Shell("kubectl -n e2e get stego,sts,pods,svc -o wide --show-labels");
+    }
+  }
+
+  static kube::Client& admin() { return ground_->admin(); }
+  static Json Cluster() { return ground_->Cluster(kNs, "demo"); }
+  static std::string ConditionOf(const Json& cluster, const std::string& type) {
+    return operatortest::Ground::ConditionOf(cluster, type);
+  }
+  static std::vector<Json> Pods() { return ground_->Pods(kNs, "demo"); }
+  static std::string IpOf(const std::string& pod) { return ground_->IpOf(kNs, pod); }
+  static std::string LabelledLeader() { return ground_->LabelledLeader(kNs, "demo"); }
+  static bool RoutedTo(const std::string& leader) { return ground_->RoutedTo(kNs, "demo", leader); }
+  static std::string SelfDeclaredLeader() { return ground_->SelfDeclaredLeader(kNs, "demo"); }
+  static std::string AnyFollower(const std::string& leader) {
+    for (const Json& pod : Pods()) {
+      if (pod["metadata"]["name"] != leader) return pod["metadata"]["name"];
+    }
+    return "";
+  }
+  // Every owned object's and member pod's resourceVersion, by name.
+  static std::map<std::string, std::string> ResourceVersions() {
+    std::map<std::string, std::string> out;
+    for (auto [gvr, name] : std::vector<std::pair<const kube::GroupVersionResource*, std::string>>{
+             {&kStego, "demo"}, {&res::kStatefulSets, "demo"}, {&res::kServices, "demo"},
+             {&res::kServices, "demo-peers"}, {&res::kServices, "demo-leader"}, {&res::kSecrets, "demo-auth"},
+             {&res::kPodDisruptionBudgets, "demo"}, {&res::kNetworkPolicies, "demo-peers"}}) {
+      auto got = admin().Get(*gvr, kNs, name);
+      out[gvr->resource + "/" + name] = got ? (*got)["metadata"].value("resourceVersion", "") : "absent";
+    }
+    for (const Json& pod : Pods()) out["pods/" + pod["metadata"].value("name", "")] = pod["metadata"]["resourceVersion"];
+    return out;
+  }
+  static double Reconciles(ProcessUnderTest& op) {
+    return operatortest::Ground::Metrics(op).Sum("stego_operator_reconciles_total");
+  }
+  static double Writes(ProcessUnderTest& op) { return operatortest::Ground::Metrics(op).Sum("stego_operator_writes_total"); }
+  static std::optional<double> Leading(ProcessUnderTest& op) {
+    return operatortest::Ground::Metrics(op).Value("stego_operator_leading");
+  }
+  static std::string WaitReady(std::chrono::seconds deadline) {
+    return k8stest::Shell("kubectl -n e2e wait --for=condition=Ready stegocluster/demo --timeout=" +
+                          std::to_string(deadline.count()) + "s");
+  }
+
+  static inline operatortest::Ground* ground_ = nullptr;
+  static inline ProcessUnderTest* first_operator_ = nullptr;
+  static inline ProcessUnderTest* second_operator_ = nullptr;
+  static inline std::string secret_version_;
+};
+
+TEST_F(OperatorE2E, AppliedClusterFormsAndTurnsReadyWithTruthfulStatus) {
+  const std::string applied = ground_->ApplyCluster(kNs, "demo", "{image: stego-worker}");
+  ASSERT_NE(applied.find("stegocluster.stegocluster.io/demo created"), std::string::npos) << applied;
+  const std::string waited = WaitReady(kFormDeadline);
+  ASSERT_NE(waited.find("condition met"), std::string::npos) << waited << Cluster().dump(2);
+
+  const Json status = Cluster()["status"];
+  EXPECT_EQ(status["replicas"], 3);
+  EXPECT_EQ(status["readyReplicas"], 3);
+  EXPECT_EQ(status["observedGeneration"], Cluster()["metadata"]["generation"]);
+  EXPECT_EQ(status["selector"], "stegocluster.io/cluster=demo");
+  EXPECT_EQ(ConditionOf(Cluster(), "Available"), "True/QuorumReady");
+  EXPECT_EQ(ConditionOf(Cluster(), "LeaderElected"), "True/LeaderElected");
+  EXPECT_EQ(ConditionOf(Cluster(), "Progressing"), "False/Converged");
+  // The operator's leader is the one the members name, in the term they are in.
+  ASSERT_TRUE(k8stest::Eventually([&] { return SelfDeclaredLeader() == Cluster()["status"].value("leader", ""); }, kChangeDeadline));
+  const std::string leader = Cluster()["status"]["leader"];
+  EXPECT_EQ(Cluster()["status"]["term"], ground_->RaftStatus(kNs, leader)["term"]);
+  std::set<std::uint64_t> ids;
+  for (const Json& m : Cluster()["status"]["members"]) {
+    EXPECT_EQ(m["role"], m["name"] == leader ? "Leader" : "Follower") << m.dump();
+    EXPECT_TRUE(m["ready"].get<bool>()) << m.dump();
+    ids.insert(m["raftId"].get<std::uint64_t>());
+  }
+  EXPECT_EQ(ids.size(), 3u) << "three distinct Raft members";
+  ASSERT_TRUE(k8stest::Eventually([&] { return RoutedTo(leader); }, kChangeDeadline));
+  EXPECT_EQ(ground_->SliceAddresses(kNs, "demo").size(), 3u);
+
+  const std::string table = k8stest::Shell("kubectl -n e2e get stego demo");
+  for (const char* column : {"REPLICAS", "READY", "LEADER", "TERM", "AVAILABLE", "PROGRESSING", "AGE"}) {
+    EXPECT_NE(table.find(column), std::string::npos) << table;
+  }
+  EXPECT_NE(table.find(leader), std::string::npos) << table;
+
+  // An embed through the leader's address, the extract through a follower's.
+  const std::string follower = AnyFollower(leader);
+  HttpClient at_leader(IpOf(leader), 8081);
+  const auto stego = at_leader.PostMultipart("/api/v1/embed", MultipartBuilder().Field("message", "through the operator"));
+  ASSERT_EQ(stego.status, 200) << stego.body;
+  HttpClient at_follower(IpOf(follower), 8081);
+  const auto message =
+      at_follower.PostMultipart("/api/v1/extract", MultipartBuilder().File("file", "s.png", "image/png", stego.body));
+  EXPECT_EQ(message.status, 200);
+  EXPECT_EQ(message.body, "through the operator");
+
+  auto secret = admin().Get(res::kSecrets, kNs, "demo-auth");
+  ASSERT_TRUE(secret);
+  secret_version_ = (*secret)["metadata"]["resourceVersion"];
+}
+
+TEST_F(OperatorE2E, TheLabelFollowsTheLeaderAfterKill9) {
+  const std::string leader = Cluster()["status"]["leader"];
+  ASSERT_FALSE(leader.empty());
+  ASSERT_EQ(::kill(ground_->PidOf(kNs, leader), SIGKILL), 0);
+  std::string next;
+  ASSERT_TRUE(k8stest::Eventually([&] {
+    next = SelfDeclaredLeader();
+    return !next.empty() && next != leader && RoutedTo(next);
+  }, kChangeDeadline)) << "labelled: " << LabelledLeader();
+  ASSERT_TRUE(k8stest::Eventually([&] { return Cluster()["status"].value("leader", "") == next; }, kChangeDeadline));
+  // The killed member comes back as a follower and the cluster is Ready again.
+  const std::string waited = WaitReady(120s);
+  EXPECT_NE(waited.find("condition met"), std::string::npos) << waited;
+}
+
+TEST_F(OperatorE2E, TheLabelFollowsALeadershipTransfer) {
+  const std::string leader = Cluster()["status"]["leader"];
+  ASSERT_FALSE(leader.empty());
+  auto secret = admin().Get(res::kSecrets, kNs, "demo-auth");
+  ASSERT_TRUE(secret);
+  const std::string admin_key = *kube::DecodeBase64((*secret)["data"]["admin-key"].get<std::string>());
+  HttpClient http(IpOf(leader), 8081);
+  const auto moved = http.Post("/admin/transfer-leadership", "{}", "application/json",
+                               {{"Authorization", "Bearer " + admin_key}});
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  std::string next;
+  ASSERT_TRUE(k8stest::Eventually([&] {
+    next = SelfDeclaredLeader();
+    return !next.empty() && next != leader && RoutedTo(next);
+  }, kChangeDeadline));
+}
+
+TEST_F(OperatorE2E, AConvergedClusterCostsNoWrite) {
+  ASSERT_TRUE(k8stest::Eventually([] { return ConditionOf(Cluster(), "Ready") == "True/Ready"; }, kFormDeadline));
+  // A pod event makes the operator reconcile the cluster again: an annotation no one reads. The
+  // first poke lets the status catch up with the members' applied indexes (the earlier tests wrote
+  // to the cluster); with no traffic since, the second must find nothing to do.
+  auto poke = [](const std::string& value) {
+    const double reconciles = Reconciles(*first_operator_);
+    EXPECT_TRUE(admin().MergePatch(res::kPods, kNs, "demo-0", {{"metadata", {{"annotations", {{"e2e/poke", value}}}}}}));
+    EXPECT_TRUE(k8stest::Eventually([&] { return Reconciles(*first_operator_) > reconciles; }, kChangeDeadline));
+  };
+  poke("1");
+  auto before = ResourceVersions();
+  const double writes = Writes(*first_operator_);
+  poke("2");
+  EXPECT_EQ(Writes(*first_operator_), writes);
+  auto after = ResourceVersions();
+  before.erase("pods/demo-0");  // changed by the poke itself
+  after.erase("pods/demo-0");
+  EXPECT_EQ(before, after);
+}
+
+TEST_F(OperatorE2E, DriftIsRepaired) {
+  auto leader_service = admin().Get(res::kServices, kNs, "demo-leader");
+  ASSERT_TRUE(leader_service);
+  ASSERT_TRUE(admin().Delete(res::kServices, kNs, "demo-leader"));
+  ASSERT_TRUE(k8stest::Eventually([&] {
+    auto back = admin().Get(res::kServices, kNs, "demo-leader");
+    return back && (*back)["metadata"]["uid"] != (*leader_service)["metadata"]["uid"];
+  }, kChangeDeadline));
+  ASSERT_TRUE(admin().MergePatch(res::kServices, kNs, "demo",
+                                 {{"metadata", {{"labels", {{"app.kubernetes.io/name", "tampered"}}}}}}));
+  ASSERT_TRUE(k8stest::Eventually([&] {
+    auto svc = admin().Get(res::kServices, kNs, "demo");
+    return svc && (*svc)["metadata"]["labels"].value("app.kubernetes.io/name", "") == "stego-worker";
+  }, kChangeDeadline));
+  // A follower labelled leader by hand loses the label again.
+  const std::string leader = LabelledLeader();
+  const std::string follower = AnyFollower(leader);
+  ASSERT_TRUE(admin().MergePatch(res::kPods, kNs, follower, {{"metadata", {{"labels", {{"stegocluster.io/role", "leader"}}}}}}));
+  ASSERT_TRUE(k8stest::Eventually([&] { return RoutedTo(leader); }, kChangeDeadline));
+}
+
+TEST_F(OperatorE2E, TheSecretIsNeverRegenerated) {
+  ASSERT_FALSE(secret_version_.empty());
+  auto secret = admin().Get(res::kSecrets, kNs, "demo-auth");
+  ASSERT_TRUE(secret);
+  EXPECT_EQ((*secret)["metadata"]["resourceVersion"], secret_version_);
+}
+
+TEST_F(OperatorE2E, ASecondOperatorTakesOverFromAKilledOneAndRedoesNothing) {
+  second_operator_ = ground_->StartOperator("operator-b").release();
+  // The standby serves its endpoints but does not act.
+  EXPECT_EQ(Leading(*second_operator_), 0.0);
+  first_operator_->Signal(SIGKILL);
+  ASSERT_TRUE(k8stest::Eventually([&] { return Leading(*second_operator_) == 1.0; }, kChangeDeadline));
+  auto lease = admin().Get(res::kLeases, operatortest::kOperatorNamespace, "stego-operator");
+  ASSERT_TRUE(lease);
+  EXPECT_EQ((*lease)["spec"]["holderIdentity"], "operator-b");
+  // It reconciles the converged cluster and writes nothing...
+  ASSERT_TRUE(k8stest::Eventually([&] { return Reconciles(*second_operator_) > 0; }, kChangeDeadline));
+  EXPECT_EQ(Writes(*second_operator_), 0.0);
+  // ...and repairs what breaks from now on.
+  ASSERT_TRUE(admin().Delete(res::kServices, kNs, "demo-peers"));
+  ASSERT_TRUE(k8stest::Eventually([&] { return admin().Get(res::kServices, kNs, "demo-peers").has_value(); }, kChangeDeadline));
+}
+
+TEST_F(OperatorE2E, PausedClustersAreLeftAlone) {
+  ProcessUnderTest& op = second_operator_ ? *second_operator_ : *first_operator_;
+  ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"spec", {{"paused", true}}}}));
+  ASSERT_TRUE(k8stest::Eventually([] { return ConditionOf(Cluster(), "Progressing") == "False/Paused"; }, kChangeDeadline));
+  EXPECT_EQ(ConditionOf(Cluster(), "Ready"), "False/Paused");
+  EXPECT_NE(k8stest::Shell("kubectl -n e2e get events --field-selector reason=Paused").find("reconciling stopped"),
+            std::string::npos);
+  const double reconciles = Reconciles(op);
+  ASSERT_TRUE(admin().Delete(res::kServices, kNs, "demo-leader"));
+  ASSERT_TRUE(k8stest::Eventually([&] { return Reconciles(op) > reconciles; }, kChangeDeadline));
+  EXPECT_FALSE(admin().Get(res::kServices, kNs, "demo-leader").has_value());
+  ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"spec", {{"paused", false}}}}));
+  ASSERT_TRUE(k8stest::Eventually([&] { return admin().Get(res::kServices, kNs, "demo-leader").has_value(); }, kChangeDeadline));
+  const std::string waited = WaitReady(60s);
+  EXPECT_NE(waited.find("condition met"), std::string::npos) << waited;
+}
+
+TEST_F(OperatorE2E, AnInvalidSpecIsRefusedByTheApiServer) {
+  const std::string refused = ground_->ApplyCluster(kNs, "bad", "{ingress: {enabled: true}}");
+  EXPECT_NE(refused.find("ingress.host is required when the ingress is enabled"), std::string::npos) << refused;
+}
+
+TEST_F(OperatorE2E, DeletingTheClusterRemovesEverythingItOwned) {
+  ASSERT_TRUE(admin().Delete(kStego, kNs, "demo"));
+  ASSERT_TRUE(k8stest::Eventually([] {
+    for (auto [gvr, name] : std::vector<std::pair<const kube::GroupVersionResource*, std::string>>{
+             {&res::kStatefulSets, "demo"}, {&res::kServices, "demo"}, {&res::kServices, "demo-peers"},
+             {&res::kServices, "demo-leader"}, {&res::kSecrets, "demo-auth"}, {&res::kPodDisruptionBudgets, "demo"},
+             {&res::kNetworkPolicies, "demo-peers"}}) {
+      if (admin().Get(*gvr, kNs, name)) return false;
+    }
+    return Pods().empty();
+  }, kFormDeadline));
+}
+
+}  // namespace
