@@ -153,6 +153,18 @@ func (c *container) start() (*process, execContext, error) {
 		c.setWaiting("CreateContainerConfigError", err.Error())
 		return nil, execContext{}, err
 	}
+	mounts, err := containerMounts(&pod.Spec, c.spec, c.w.dir, env.lookup)
+	if err == nil {
+		err = mountsAllowed(mounts, os.Geteuid())
+	}
+	if err != nil {
+		c.setWaiting("CreateContainerConfigError", err.Error())
+		return nil, execContext{}, err
+	}
+	var plan *mountPlan
+	if len(mounts) > 0 {
+		plan = &mountPlan{Mounts: mounts, NewRoot: newRootPath(c.w.dir)}
+	}
 	expandAll := func(list []string) []string {
 		out := make([]string, len(list))
 		for i, s := range list {
@@ -182,7 +194,7 @@ func (c *container) start() (*process, execContext, error) {
 	c.mu.Unlock()
 	fmt.Fprintf(logFile, "---- podrunner: run %d of container %s at %s: %s\n",
 		run, c.spec.Name, time.Now().UTC().Format(time.RFC3339Nano), strings.Join(argv, " "))
-	proc, err := startProcess(argv, env.list(), dir, logFile)
+	proc, err := startProcess(argv, env.list(), dir, logFile, plan)
 	if err != nil {
 		c.setWaiting("RunContainerError", err.Error())
 		return nil, execContext{}, err
@@ -201,7 +213,7 @@ func (c *container) start() (*process, execContext, error) {
 	c.mu.Unlock()
 	c.w.notify()
 	probeArgv := func(command []string) ([]string, error) { return images.argv(c.spec.Image, command, nil) }
-	return proc, execContext{argv: probeArgv, env: env.list(), dir: dir}, nil
+	return proc, execContext{argv: probeArgv, env: env.list(), dir: dir, mounts: plan}, nil
 }
 
 // supervise probes the running process until it exits, is stopped because

@@ -22,7 +22,7 @@ type podWorker struct {
 	r         *Runner
 	uid       types.UID
 	key       string // namespace/name
-	dir       string // the pod's working directory (and HOME)
+	dir       string // the pod's working directory (and HOME), with its emptyDirs under volumes/
 	logDir    string // one log file per container
 	startTime metav1.Time
 	initial   *v1.Pod // the pod as first seen; the fields the pod runner uses do not change later
@@ -125,6 +125,9 @@ func (w *podWorker) run(ctx context.Context) {
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		log.Printf("%s: %v", w.key, err)
 	}
+	if err := createVolumes(w.spec(), w.dir); err != nil {
+		log.Printf("%s: volumes: %v", w.key, err)
+	}
 	if err := os.MkdirAll(w.logDir, 0o755); err != nil {
 		log.Printf("%s: %v", w.key, err)
 	}
@@ -181,6 +184,7 @@ func (w *podWorker) run(ctx context.Context) {
 			// Every container finished and none restarts: the pod is terminal.
 			w.pushStatus()
 			log.Printf("%s: finished", w.key)
+			w.removeDir()
 			return
 		case <-w.deleted:
 			grace := w.podGrace()
@@ -190,11 +194,13 @@ func (w *podWorker) run(ctx context.Context) {
 			log.Printf("%s: deleted; stopping its containers (grace %s)", w.key, grace)
 			stop(grace)
 			w.pushStatus()
+			w.removeDir()
 			w.finishDeletion()
 			return
 		case <-w.gone:
 			log.Printf("%s: removed from the API; killing its containers", w.key)
 			stop(0)
+			w.removeDir()
 			return
 		case <-ctx.Done():
 			stop(min(w.podGrace(), w.r.cfg.shutdownGrace))
@@ -207,6 +213,17 @@ func (w *podWorker) latest() *v1.Pod {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.pod
+}
+
+// removeDir removes the pod's directory with its emptyDir volumes, once its
+// containers are stopped for good: the kubelet tears down the volumes of a
+// pod that finished or is deleted. (When the pod runner shuts down, they
+// are kept: a pod runner started again runs the same pods again and finds
+// them, as a restarted kubelet does.)
+func (w *podWorker) removeDir() {
+	if err := os.RemoveAll(w.dir); err != nil {
+		log.Printf("%s: removing its directory: %v", w.key, err)
+	}
 }
 
 // setUpAddress gives the pod its IP: the node's for hostNetwork pods, else a

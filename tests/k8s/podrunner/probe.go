@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -21,14 +20,15 @@ type prober struct {
 	probe  *v1.Probe
 	podIP  string
 	ports  []v1.ContainerPort
-	inside execContext // where an exec probe runs: the container's command mapping, environment and directory
+	inside execContext // where an exec probe runs: the container's command mapping, environment, directory and mounts
 	client *http.Client
 }
 
 type execContext struct {
-	argv func(command []string) ([]string, error)
-	env  []string
-	dir  string
+	argv   func(command []string) ([]string, error)
+	env    []string
+	dir    string
+	mounts *mountPlan // the container's volume mounts, nil if none
 }
 
 func newProber(probe *v1.Probe, podIP string, ports []v1.ContainerPort, inside execContext) *prober {
@@ -183,9 +183,11 @@ func (p *prober) checkExec(ctx context.Context, e *v1.ExecAction) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd, err := newCommand(ctx, argv, p.inside.dir, p.inside.mounts)
+	if err != nil {
+		return err
+	}
 	cmd.Env = p.inside.env
-	cmd.Dir = p.inside.dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("exec probe: %v: %s", err, strings.TrimSpace(string(out)))
 	}

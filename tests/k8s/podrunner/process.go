@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -21,20 +22,32 @@ type process struct {
 }
 
 // startProcess runs argv in its own process group with env, in dir, with
-// stdout and stderr appended to log.
-func startProcess(argv, env []string, dir string, log *os.File) (*process, error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
+// stdout and stderr appended to log, and with the volume mounts if any
+// (mounts.go).
+func startProcess(argv, env []string, dir string, log *os.File, mounts *mountPlan) (*process, error) {
+	if mounts != nil {
+		plan := *mounts
+		plan.StatusFD = 3 // startWithMounts's pipe
+		mounts = &plan
+	}
+	cmd, err := newCommand(context.Background(), argv, dir, mounts)
+	if err != nil {
+		return nil, err
+	}
 	cmd.Env = env
-	cmd.Dir = dir
 	cmd.Stdout = log
 	cmd.Stderr = log
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid: true,
-		// If the pod runner is killed without its clean shutdown, its
-		// containers die with it instead of outliving the test.
-		Pdeathsig: syscall.SIGKILL,
+	cmd.SysProcAttr.Setpgid = true
+	// If the pod runner is killed without its clean shutdown, its
+	// containers die with it instead of outliving the test. The flag
+	// survives the exec of the hidden mode into the command.
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	if mounts != nil {
+		err = startWithMounts(cmd)
+	} else {
+		err = cmd.Start()
 	}
-	if err := cmd.Start(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	p := &process{cmd: cmd, startedAt: time.Now(), exited: make(chan struct{})}

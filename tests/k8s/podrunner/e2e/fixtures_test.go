@@ -130,11 +130,14 @@ func createFixtures(t *testing.T, ctx context.Context, client kubernetes.Interfa
 							{Name: "STEGO_ADMIN_KEY", ValueFrom: &v1.EnvVarSource{SecretKeyRef: &v1.SecretKeySelector{
 								LocalObjectReference: v1.LocalObjectReference{Name: "stego-admin"}, Key: "key",
 							}}},
+							{Name: "STEGO_DATA_DIR", Value: volumePath}, // --data-dir on the pod's emptyDir
 						},
+						VolumeMounts:   []v1.VolumeMount{{Name: "data", MountPath: volumePath}},
 						Ports:          []v1.ContainerPort{{Name: "http", ContainerPort: 8080}},
 						ReadinessProbe: httpProbe("/readyz", 1, 1),
 						LivenessProbe:  httpProbe("/healthz", 2, 3),
 					}},
+					Volumes: []v1.Volume{emptyDirVolume("data")},
 				},
 			},
 		},

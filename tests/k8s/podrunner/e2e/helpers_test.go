@@ -161,6 +161,7 @@ type runner struct {
 	exited  chan struct{}
 	logPath string
 	logDir  string
+	podDir  string // --pod-dir: <uid>/ per pod, with its emptyDir volumes
 }
 
 func startRunner(t *testing.T, e env, args ...string) *runner {
@@ -171,10 +172,10 @@ func startRunner(t *testing.T, e env, args ...string) *runner {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	r := &runner{exited: make(chan struct{}), logPath: logPath, logDir: filepath.Join(e.artifacts, "pods")}
+	r := &runner{exited: make(chan struct{}), logPath: logPath, logDir: filepath.Join(e.artifacts, "pods"), podDir: filepath.Join(e.artifacts, "state")}
 	r.cmd = exec.Command(e.podrunner, append([]string{
 		"--log-dir", r.logDir,
-		"--pod-dir", filepath.Join(e.artifacts, "state"),
+		"--pod-dir", r.podDir,
 		"--image-dir", e.imageDir,
 	}, args...)...)
 	r.cmd.Stdout, r.cmd.Stderr = logFile, logFile

@@ -89,6 +89,7 @@ func TestPodRunner(t *testing.T) {
 	})
 
 	createFixtures(t, ctx, client)
+	createVolumeFixtures(t, ctx, client)
 
 	step("StatefulSetPodsBecomeReady", func(t *testing.T) {
 		start := time.Now()
@@ -365,6 +366,8 @@ func TestPodRunner(t *testing.T) {
 			return last.ExitCode == 143 && strings.Contains(last.Message, "liveness probe failed"), describe(pod)
 		})
 	})
+
+	step("EmptyDirVolumesArePrivateAndKept", func(t *testing.T) { testEmptyDirs(t, ctx, client, r, seenPIDs) })
 
 	step("NodeStaysHealthy", func(t *testing.T) {
 		waitFor(t, 30*time.Second, "no not-ready/unreachable taint", func() (bool, string) {
