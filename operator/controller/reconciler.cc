@@ -115,11 +115,17 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
     targets.push_back({pod["metadata"].value("name", ""), pod.value("status", Json::object()).value("podIP", "")});
   }
   prober_.Track(key, targets);
-  for (const Json& pod : pods) {
-    const std::string pod_name = pod["metadata"].value("name", "");
-    seen.members.push_back({.pod = pod_name, .ready = PodReady(pod), .view = prober_.View(key, pod_name)});
+  bool all_probed = true;
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    const members::Target& t = targets[i];
+    all_probed = all_probed && (t.ip.empty() || prober_.Probed(key, t.pod));
+    seen.members.push_back({.pod = t.pod, .ready = PodReady(pods[i]), .view = prober_.View(key, t.pod)});
   }
   seen.statefulset = caches_.statefulsets.Get(key);
+  // Until every member has been asked once (an operator that has just started, a new pod), the
+  // operator does not know who leads: say nothing rather than "no leader". The first answers
+  // trigger the next pass.
+  if (!all_probed) return seen.blocker.reason.empty() ? Result(Requeue{}) : common::Unexpected{seen.blocker.message};
 
   const StegoClusterStatus after = BuildStatus(seen, before, std::chrono::system_clock::now());
   if (!seen.paused) Relabel(cluster, pods, after.leader);
@@ -193,7 +199,11 @@ Blocker ClusterReconciler::ApplyIfChanged(const Json& owner, const kube::GroupVe
   const std::string ns = desired["metadata"]["namespace"], name = desired["metadata"]["name"];
   const std::string kind = desired["kind"];
   auto live = cache.Get(ns + "/" + name);
-  if (live && Covers(*live, desired)) return {};
+  // A listed or watched object carries no apiVersion and kind: compare the rest.
+  Json fields = desired;
+  fields.erase("apiVersion");
+  fields.erase("kind");
+  if (live && Covers(*live, fields)) return {};
   auto applied = client_.Apply(gvr, ns, desired, {.field_manager = kFieldManager, .force = true});
   if (!applied) {
     (void)events_.Record(owner, EventType::kWarning, "ApplyFailed", "Apply", applied.error().Describe());
@@ -236,9 +246,18 @@ std::vector<Json> ClusterReconciler::MemberPods(const specs::Cluster& c) const {
   return pods;
 }
 
-void ClusterReconciler::Relabel(const Json& owner, const std::vector<Json>& pods, const std::string& leader) {
-  for (const RoleChange& change : RoleChanges(pods, leader)) {
-    const std::string ns = owner["metadata"].value("namespace", "");
+void ClusterReconciler::Relabel(const Json& owner, const std::vector<Json>& cached_pods, const std::string& leader) {
+  if (RoleChanges(cached_pods, leader).empty()) return;
+  // The cache may not show our own last relabelling yet: decide on the pods as they are now, or a
+  // quick second change of leader could promote one pod before the first is seen demoted.
+  const std::string ns = owner["metadata"].value("namespace", "");
+  const std::string selector = std::string(specs::kClusterLabel) + "=" + owner["metadata"].value("name", "");
+  auto live = client_.List(kube::resources::kPods, ns, {.label_selector = selector});
+  if (!live) {
+    spdlog::warn("listing {} pods {}: {}", ns, selector, live.error().Describe());
+    return;
+  }
+  for (const RoleChange& change : RoleChanges((*live)["items"].get<std::vector<Json>>(), leader)) {
     auto patched = client_.MergePatch(kube::resources::kPods, ns, change.pod,
                                       {{"metadata", {{"labels", {{specs::kRoleLabel, change.role}}}}}});
     if (!patched) {

@@ -70,7 +70,7 @@ class ClusterReconciler {
   Blocker DeleteIfPresent(const Json& owner, const kube::GroupVersionResource& gvr, const kube::Store& cache,
                           const std::string& ns, const std::string& name);
   std::vector<Json> MemberPods(const specs::Cluster& c) const;
-  void Relabel(const Json& owner, const std::vector<Json>& pods, const std::string& leader);
+  void Relabel(const Json& owner, const std::vector<Json>& cached_pods, const std::string& leader);
   common::Expected<void, std::string> WriteStatus(const Json& owner, const StegoClusterStatus& before,
                                                   const StegoClusterStatus& after);
 

@@ -20,6 +20,10 @@ class MemberProber::Probe {
     std::lock_guard lock(mu_);
     return view_;
   }
+  bool probed() const {
+    std::lock_guard lock(mu_);
+    return probed_;
+  }
 
  private:
   static bool SameShape(const std::optional<RaftView>& a, const std::optional<RaftView>& b) {
@@ -39,6 +43,7 @@ class MemberProber::Probe {
         std::lock_guard lock(mu_);
         changed = first || !SameShape(view_, view);
         view_ = std::move(view);
+        probed_ = true;
       }
       first = false;
       if (changed) owner.on_change_(cluster);
@@ -50,6 +55,7 @@ class MemberProber::Probe {
   const Target target_;
   mutable std::mutex mu_;
   std::optional<RaftView> view_;
+  bool probed_ = false;
   std::jthread thread_;  // last: stopped and joined first
 };
 
@@ -95,6 +101,14 @@ std::optional<RaftView> MemberProber::View(const std::string& cluster, const std
   if (c == probes_.end()) return std::nullopt;
   auto p = c->second.find(pod);
   return p == c->second.end() ? std::nullopt : p->second->view();
+}
+
+bool MemberProber::Probed(const std::string& cluster, const std::string& pod) const {
+  std::lock_guard lock(mu_);
+  auto c = probes_.find(cluster);
+  if (c == probes_.end()) return false;
+  auto p = c->second.find(pod);
+  return p != c->second.end() && p->second->probed();
 }
 
 MemberProber::Connect HttpConnect(int port, std::chrono::milliseconds timeout) {

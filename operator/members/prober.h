@@ -51,6 +51,8 @@ class MemberProber {
   void Forget(const std::string& cluster) { Track(cluster, {}); }
   // The last view of `pod` of `cluster`; nullopt when not probed yet or it did not answer.
   std::optional<RaftView> View(const std::string& cluster, const std::string& pod) const;
+  // Whether `pod` has been probed at least once since it was tracked (answered or not).
+  bool Probed(const std::string& cluster, const std::string& pod) const;
 
  private:
   class Probe;

@@ -51,8 +51,12 @@ Json Probe(const char* path, int period_seconds, int failures) {
 Json Container(const Cluster& c) {
   const StegoClusterSpec& s = c.spec;
   // Flags from the spec; the secrets come from the environment (STEGO_*), never in argv.
-  Json args = Json::array({"--node-id=$(POD_NAME)", "--http=0.0.0.0:" + std::to_string(kHttpPort),
-                           "--peer=0.0.0.0:" + std::to_string(kPeerPort), "--advertise=$(POD_IP)",
+  // Bound to the pod's own address, which is also what the members advertise. (Not 0.0.0.0: on a
+  // node where pods share a network namespace, as on the test ground's pod runner, every member
+  // would then claim the same port. The cost: `kubectl port-forward`, which connects to the pod's
+  // loopback, does not reach the worker; go through a Service or the pod IP.)
+  Json args = Json::array({"--node-id=$(POD_NAME)", "--http=$(POD_IP):" + std::to_string(kHttpPort),
+                           "--peer=$(POD_IP):" + std::to_string(kPeerPort),
                            // Namespace-qualified: the pod's DNS search list completes it with the
                            // cluster domain, whatever that domain is.
                            "--peers-dns=" + c.name + "-peers." + c.ns + ".svc:" + std::to_string(kPeerPort),

@@ -14,6 +14,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 
 #include "tests/k8s/client/k8s_test_env.h"
 #include "tests/k8s/operator/ground.h"
@@ -120,7 +121,8 @@ TEST_F(OperatorE2E, AppliedClusterFormsAndTurnsReadyWithTruthfulStatus) {
   const std::string leader = Cluster()["status"]["leader"];
   EXPECT_EQ(Cluster()["status"]["term"], ground_->RaftStatus(kNs, leader)["term"]);
   std::set<std::uint64_t> ids;
-  for (const Json& m : Cluster()["status"]["members"]) {
+  const Json cluster = Cluster();
+  for (const Json& m : cluster["status"]["members"]) {
     EXPECT_EQ(m["role"], m["name"] == leader ? "Leader" : "Follower") << m.dump();
     EXPECT_TRUE(m["ready"].get<bool>()) << m.dump();
     ids.insert(m["raftId"].get<std::uint64_t>());
