@@ -1,6 +1,7 @@
 #include "operator/controller/reconciler.h"
 
 #include <algorithm>
+#include <thread>
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
@@ -257,7 +258,9 @@ void ClusterReconciler::Relabel(const Json& owner, const std::vector<Json>& cach
     spdlog::warn("listing {} pods {}: {}", ns, selector, live.error().Describe());
     return;
   }
+  std::vector<std::string> demoted;
   for (const RoleChange& change : RoleChanges((*live)["items"].get<std::vector<Json>>(), leader)) {
+    if (change.role == "leader" && !demoted.empty()) AwaitLeaderSliceWithout(ns, owner["metadata"].value("name", ""), demoted);
     auto patched = client_.MergePatch(kube::resources::kPods, ns, change.pod,
                                       {{"metadata", {{"labels", {{specs::kRoleLabel, change.role}}}}}});
     if (!patched) {
@@ -267,6 +270,29 @@ void ClusterReconciler::Relabel(const Json& owner, const std::vector<Json>& cach
     }
     writes_.WithLabels({"Pod", "patch"}).Inc();
     spdlog::info("labelled {}/{} {}", ns, change.pod, change.role);
+    if (change.role == "follower") demoted.push_back(change.pod);
+  }
+}
+
+void ClusterReconciler::AwaitLeaderSliceWithout(const std::string& ns, const std::string& cluster,
+                                                const std::vector<std::string>& pods) {
+  // The EndpointSlice controller skips a Service whose slices it has just written until its cache
+  // shows that write, and retries a second later: a promotion hot on the heels of the demotion
+  // costs the leader Service a second with no endpoint. Promote once the demotion shows.
+  const auto deadline = std::chrono::steady_clock::now() + kSliceWait;
+  const kube::ListOptions options{.label_selector = "kubernetes.io/service-name=" + cluster + "-leader"};
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto slices = client_.List(kube::resources::kEndpointSlices, ns, options);
+    if (!slices) return;
+    bool listed = false;
+    for (const Json& slice : (*slices)["items"]) {
+      for (const Json& e : slice.value("endpoints", Json::array())) {
+        const std::string name = e.value("targetRef", Json::object()).value("name", "");
+        listed = listed || std::find(pods.begin(), pods.end(), name) != pods.end();
+      }
+    }
+    if (!listed) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 

@@ -13,7 +13,8 @@
 //   5. The owned objects (specs/), each applied (server-side, field manager stego-operator) only
 //      when the cached live object does not already hold every field we set: a converged cluster
 //      costs no write. The PDB and the Ingress are deleted when disabled.
-//   6. The member pods are probed (members/prober.h); the leader label follows what they say.
+//   6. The member pods are probed (members/prober.h); the leader label follows what they say:
+//      demotion first, promotion once the leader Service's EndpointSlices have dropped the old one.
 //   7. The status, written only when it changed.
 // Events name every action and every refusal. Thread-safe across keys; the work queue never hands
 // the same key to two workers.
@@ -37,6 +38,8 @@ namespace stegocluster::controller {
 
 inline constexpr char kFieldManager[] = "stego-operator";
 inline constexpr char kPausedAnnotation[] = "stegocluster.io/paused";
+// How long a promotion waits for the leader Service's slices to drop the demoted pod.
+inline constexpr std::chrono::milliseconds kSliceWait{2'000};
 // Stands for the StegoCluster resource in the client's calls.
 const kube::GroupVersionResource& StegoClusters();
 
@@ -71,6 +74,8 @@ class ClusterReconciler {
                           const std::string& ns, const std::string& name);
   std::vector<Json> MemberPods(const specs::Cluster& c) const;
   void Relabel(const Json& owner, const std::vector<Json>& cached_pods, const std::string& leader);
+  // Waits (at most kSliceWait) until the leader Service's EndpointSlices no longer list `pods`.
+  void AwaitLeaderSliceWithout(const std::string& ns, const std::string& cluster, const std::vector<std::string>& pods);
   common::Expected<void, std::string> WriteStatus(const Json& owner, const StegoClusterStatus& before,
                                                   const StegoClusterStatus& after);
 
