@@ -168,6 +168,9 @@ Json StatefulSet(const Cluster& c) {
                        {"resources", {{"requests", {{"storage", c.spec.storage.size}}}}}};
     if (c.spec.storage.storage_class_name) claim_spec["storageClassName"] = *c.spec.storage.storage_class_name;
     spec["volumeClaimTemplates"] = Json::array({{{"metadata", {{"name", "data"}}}, {"spec", std::move(claim_spec)}}});
+    // Deleting the cluster deletes its data with it; scaling in keeps a member's claim, so that a
+    // member removed by mistake can come back with its log.
+    spec["persistentVolumeClaimRetentionPolicy"] = {{"whenDeleted", "Delete"}, {"whenScaled", "Retain"}};
   }
   return {{"apiVersion", "apps/v1"}, {"kind", "StatefulSet"}, {"metadata", Metadata(c, c.name)}, {"spec", std::move(spec)}};
 }

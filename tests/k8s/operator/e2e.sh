@@ -6,8 +6,8 @@
 # BIN_DIR holds stego-operator and stego-worker (the build's bin/). Builds or reuses the control
 # plane and the pod runner while the network is still there, then runs TEST_BINARY inside a
 # private network namespace (../netns.sh) against a fresh control plane (../controlplane/run.sh);
-# the test starts the pod runner and the operators itself. Logs stay in a temporary directory,
-# printed when a test fails.
+# the test starts the pod runner and the operators itself. Every log goes to a temporary directory,
+# removed after a success and kept (its path printed) after a failure.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,5 +19,11 @@ done
 
 "$here/../controlplane/build.sh" >/dev/null
 podrunner="$("$here/../podrunner/build.sh")/podrunner"
-exec "$here/../netns.sh" -- "$here/../controlplane/run.sh" -- \
+artifacts="$(mktemp -d "${TMPDIR:-/tmp}/stego-operator-e2e.XXXXXX")"
+set +e
+TMPDIR="$artifacts" "$here/../netns.sh" -- "$here/../controlplane/run.sh" -- \
   env PODRUNNER_BIN="$podrunner" STEGO_BIN_DIR="$bin_dir" "$test_binary" "$@"
+rc=$?
+set -e
+if [[ $rc == 0 ]]; then rm -rf "$artifacts"; else echo "operator/e2e: kept $artifacts" >&2; fi
+exit "$rc"

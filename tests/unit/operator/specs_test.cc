@@ -127,6 +127,8 @@ TEST(SpecsTest, StorageIsAnEmptyDirOrOneClaimPerMember) {
   EXPECT_EQ(claim["spec"]["resources"]["requests"]["storage"], "5Gi");
   EXPECT_EQ(claim["spec"]["storageClassName"], "fast");
   EXPECT_EQ(WorkerContainer(claims)["volumeMounts"][0]["name"], "data");
+  EXPECT_EQ(claims["spec"]["persistentVolumeClaimRetentionPolicy"],
+            (Json{{"whenDeleted", "Delete"}, {"whenScaled", "Retain"}}));
 }
 
 TEST(SpecsTest, TheDisruptionBudgetKeepsAQuorum) {
