@@ -13,6 +13,7 @@
 
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "common/stop_signals.h"
 #include "operator/app/options.h"
 #include "operator/controller/controller.h"
 #include "operator/kube/client.h"
@@ -167,13 +168,7 @@ int Run(const Options& o, sigset_t& stop_signals) {
 }  // namespace stegocluster::app
 
 int main(int argc, char** argv) {
-  // Block the stop signals before any thread exists: only the signal thread's sigwait takes them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t stop_signals = common::BlockStopSignals();  // only the signal thread's sigwait takes them
 
   auto parsed = stegocluster::app::ParseOptions(std::vector<std::string>(argv + 1, argv + argc));
   if (parsed.exit) {

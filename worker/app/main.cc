@@ -25,6 +25,7 @@
 #include "worker/api/stego_routes.h"
 #include "worker/app/config.h"
 #include "common/logging.h"
+#include "common/stop_signals.h"
 #include "worker/cluster/member.h"
 #include "worker/http/compute_pool.h"
 #include "worker/http/router.h"
@@ -189,14 +190,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Block the stop signals before any thread exists, so every thread inherits the mask and only the
-  // sigwait in Run receives them: no async-signal-safety puzzles.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t stop_signals = common::BlockStopSignals();  // only the sigwait in Run takes them
 
   std::vector<std::string> args(argv + 1, argv + argc);
   std::vector<std::string> environment;
