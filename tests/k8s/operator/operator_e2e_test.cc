@@ -6,8 +6,8 @@
 // One StegoCluster, `demo`, lives through the tests in order: it forms and turns Ready, serves an
 // embed through the leader and an extract through a follower, the leader label follows kill -9 and
 // a leadership transfer, a converged cluster costs no write, drift is repaired, the Secret is never
-// regenerated, a second operator takes over from a killed one, pausing stops reconciling, and
-// deleting the cluster removes what it owned.
+// regenerated, a second operator takes over from a killed one, the Ingress comes and goes with the
+// spec, pausing stops reconciling, and deleting the cluster removes what it owned.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -251,8 +251,28 @@ TEST_F(OperatorE2E, ASecondOperatorTakesOverFromAKilledOneAndRedoesNothing) {
   ASSERT_TRUE(k8stest::Eventually([&] { return admin().Get(res::kServices, kNs, "demo-peers").has_value(); }, kChangeDeadline));
 }
 
+TEST_F(OperatorE2E, TheIngressFollowsTheSpec) {
+  ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"spec", {{"ingress", {{"enabled", true}, {"host", "stego.test"}}}}}}));
+  Json ingress;
+  ASSERT_TRUE(k8stest::Eventually([&] {
+    auto got = admin().Get(res::kIngresses, kNs, "demo");
+    if (got) ingress = *got;
+    return got.has_value();
+  }, kChangeDeadline));
+  const Json& rule = ingress["spec"]["rules"][0];
+  EXPECT_EQ(rule["host"], "stego.test");
+  EXPECT_EQ(rule["http"]["paths"][0]["backend"]["service"]["name"], "demo-leader");
+  ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"spec", {{"ingress", {{"enabled", false}}}}}}));
+  ASSERT_TRUE(k8stest::Eventually([&] { return !admin().Get(res::kIngresses, kNs, "demo").has_value(); }, kChangeDeadline));
+}
+
 TEST_F(OperatorE2E, PausedClustersAreLeftAlone) {
   ProcessUnderTest& op = second_operator_ ? *second_operator_ : *first_operator_;
+  // The annotation pauses as the spec field does.
+  ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"metadata", {{"annotations", {{"stegocluster.io/paused", "true"}}}}}}));
+  ASSERT_TRUE(k8stest::Eventually([] { return ConditionOf(Cluster(), "Progressing") == "False/Paused"; }, kChangeDeadline));
+  ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"metadata", {{"annotations", {{"stegocluster.io/paused", nullptr}}}}}}));
+  ASSERT_TRUE(k8stest::Eventually([] { return ConditionOf(Cluster(), "Ready") == "True/Ready"; }, kChangeDeadline));
   ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"spec", {{"paused", true}}}}));
   ASSERT_TRUE(k8stest::Eventually([] { return ConditionOf(Cluster(), "Progressing") == "False/Paused"; }, kChangeDeadline));
   EXPECT_EQ(ConditionOf(Cluster(), "Ready"), "False/Paused");
