@@ -63,7 +63,10 @@ Json Container(const Cluster& c) {
                            std::string("--data-dir=") + kDataDir,
                            "--max-upload-bytes=" + std::to_string(s.worker.max_upload_bytes),
                            "--max-pixels=" + std::to_string(s.worker.max_pixels),
-                           "--threads=" + std::to_string(s.worker.threads), "--log-format=" + s.worker.log_format,
+                           "--threads=" + std::to_string(s.worker.threads),
+                           "--raft-heartbeat-ms=" + std::to_string(s.raft.heartbeat_millis),
+                           "--raft-election-timeout-ms=" + std::to_string(s.raft.election_timeout_millis),
+                           "--log-format=" + s.worker.log_format,
                            "--log-level=" + s.worker.log_level});
   Json env = Json::array({FromField("POD_NAME", "metadata.name"), FromField("POD_IP", "status.podIP"),
                           FromSecret(c, "STEGO_CLUSTER_SECRET", kSecretKey),

@@ -61,7 +61,12 @@ po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
       ("peers-dns", po::value(&raw.peers_dns),
        "or find the members as the A records of NAME[:port] (a headless Service; port: ours), re-resolved "
        "every 5 s; only --node-id <name>-0 bootstraps")
-      ("cluster-secret", po::value(&c.cluster_secret), "shared secret of the peer port (prefer STEGO_CLUSTER_SECRET)");
+      ("cluster-secret", po::value(&c.cluster_secret), "shared secret of the peer port (prefer STEGO_CLUSTER_SECRET)")
+      ("raft-heartbeat-ms", po::value(&c.raft_heartbeat_ms)->default_value(c.raft_heartbeat_ms),
+       "how often the leader tells the followers it is alive (10-1000, in steps of 10)")
+      ("raft-election-timeout-ms", po::value(&c.raft_election_timeout_ms)->default_value(c.raft_election_timeout_ms),
+       "how long a follower waits without a leader before it campaigns, randomised up to twice this "
+       "(30-10000, at least three heartbeats)");
   return d;
 }
 
@@ -99,6 +104,14 @@ common::Expected<void, std::string> Validate(WorkerConfig& c) {
   if (c.queue_depth == 0) return Unexpected{std::string("--queue-depth must be at least 1")};
   if (c.queue_memory_bytes == 0) c.queue_memory_bytes = DefaultQueueMemoryBytes();
   if (c.compute_nice < 0 || c.compute_nice > 19) return Unexpected{std::string("--compute-nice must be 0-19")};
+  // The same bounds as the StegoCluster CRD's spec.raft.
+  if (c.raft_heartbeat_ms < 10 || c.raft_heartbeat_ms > 1000) {
+    return Unexpected{std::string("--raft-heartbeat-ms must be 10-1000")};
+  }
+  if (c.raft_election_timeout_ms < 30 || c.raft_election_timeout_ms > 10000 ||
+      c.raft_election_timeout_ms < 3 * c.raft_heartbeat_ms) {
+    return Unexpected{std::string("--raft-election-timeout-ms must be 30-10000 and at least three heartbeats")};
+  }
   if (c.node_id.empty()) {
     char host[256] = {};
     c.node_id = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "node";

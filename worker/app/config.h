@@ -42,6 +42,10 @@ struct WorkerConfig {
   std::vector<std::pair<std::string, std::string>> peers;      // static list: name -> host:port
   HostPort peers_dns;  // --peers-dns: peers are the A records of this name; empty host = not used
   std::string cluster_secret;                                  // required with --peer
+  // Raft timings, in steps of the 10 ms tick: the leader's heartbeat, and the election timeout
+  // (a follower campaigns after a random wait in [timeout, 2 x timeout) without a leader).
+  unsigned raft_heartbeat_ms = 50;
+  unsigned raft_election_timeout_ms = 150;
 
   // The host to tell others for an address listening on `host`: --advertise when given.
   std::string AdvertisedHost(const std::string& host) const { return advertise.empty() ? host : advertise; }

@@ -1,5 +1,6 @@
 // stego-worker: one member of a stego-cluster: the steganography API, and with --peer a Raft
 // member (worker/cluster) that replicates the cluster's state with the others.
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -13,7 +14,9 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include "common/logging.h"
 #include "common/metrics.h"
+#include "common/stop_signals.h"
 #include "worker/api/cluster_binding.h"
 #include "worker/api/cluster_routes.h"
 #include "worker/api/cover_routes.h"
@@ -24,8 +27,6 @@
 #include "worker/api/service_routes.h"
 #include "worker/api/stego_routes.h"
 #include "worker/app/config.h"
-#include "common/logging.h"
-#include "common/stop_signals.h"
 #include "worker/cluster/member.h"
 #include "worker/http/compute_pool.h"
 #include "worker/http/router.h"
@@ -62,6 +63,17 @@ std::shared_ptr<const http::CorsPolicy> CorsPolicyFor(const worker::WorkerConfig
 
 // The member's options from the flags. What the others are told: the listening hosts, or
 // --advertise (needed for 0.0.0.0).
+// The flags' milliseconds as whole ticks of the Raft core (NodeOptions::tick, 10 ms), rounded.
+raft::NodeOptions RaftTimings(const worker::WorkerConfig& config) {
+  raft::NodeOptions options;
+  const auto ticks = [&](unsigned ms) {
+    return std::max(1, static_cast<int>((ms + options.tick.count() / 2) / options.tick.count()));
+  };
+  options.raft.heartbeat_tick = ticks(config.raft_heartbeat_ms);
+  options.raft.election_tick = ticks(config.raft_election_timeout_ms);
+  return options;
+}
+
 cluster::MemberOptions MemberOptionsOf(const worker::WorkerConfig& config,
                                        std::shared_ptr<http::MemoryBudget> job_memory) {
   return {.name = config.node_id,
@@ -75,7 +87,7 @@ cluster::MemberOptions MemberOptionsOf(const worker::WorkerConfig& config,
                            ? std::nullopt
                            : std::optional<cluster::DnsPeers>({config.peers_dns.host, config.peers_dns.port}),
           .secret = config.cluster_secret,
-          .raft = {},
+          .raft = RaftTimings(config),
           .job_memory = std::move(job_memory),
           .job_working_set_bytes = api::kStegoJobWorkingSetBytes,
           .compute_nice = config.compute_nice};

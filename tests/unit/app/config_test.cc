@@ -180,6 +180,26 @@ TEST(ParseFlags, BadValuesNameTheFlag) {
   EXPECT_FALSE(ParseFlags({"--threads", "many"}, {}));
 }
 
+TEST(ParseFlags, RaftTimingsHaveTheCrdsBoundsAndComeFromTheEnvironmentToo) {
+  auto defaults = ParseFlags({}, {});
+  ASSERT_TRUE(defaults) << defaults.error();
+  EXPECT_EQ(defaults->config.raft_heartbeat_ms, 50u);
+  EXPECT_EQ(defaults->config.raft_election_timeout_ms, 150u);
+  auto set = ParseFlags({"--raft-heartbeat-ms", "100"}, {"STEGO_RAFT_ELECTION_TIMEOUT_MS=1000"});
+  ASSERT_TRUE(set) << set.error();
+  EXPECT_EQ(set->config.raft_heartbeat_ms, 100u);
+  EXPECT_EQ(set->config.raft_election_timeout_ms, 1000u);
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"--raft-heartbeat-ms", "5"},
+           {"--raft-heartbeat-ms", "1001"},
+           {"--raft-election-timeout-ms", "10001"},
+           {"--raft-heartbeat-ms", "100", "--raft-election-timeout-ms", "299"}}) {  // under three heartbeats
+    auto refused = ParseFlags(bad, {});
+    ASSERT_FALSE(refused) << bad[1];
+    EXPECT_NE(refused.error().find("--raft-"), std::string::npos) << refused.error();
+  }
+}
+
 TEST(ParseFlags, CorsOriginsAreAnOriginListFromTheFlagOrTheEnvironment) {
   EXPECT_TRUE(ParseFlags({}, {})->config.cors_origins.empty()) << "no cross-origin page by default";
   auto flag = ParseFlags({"--cors-origins", "http://127.0.0.1:8090, HTTPS://Console.Example/"}, {});
