@@ -9,6 +9,7 @@
 #include "operator/controller/drift.h"
 #include "operator/controller/roles.h"
 #include "operator/members/raft_view.h"
+#include "operator/members/settings.h"
 
 namespace stegocluster::controller {
 namespace {
@@ -47,6 +48,19 @@ long Ordinal(const Json& pod) {
   return dash == std::string::npos ? -1 : std::strtol(name.c_str() + dash + 1, nullptr, 10);
 }
 
+// The Secret must hold both keys; answers the admin key.
+Blocker ReadAdminKey(const Json& secret, std::string& admin_key) {
+  const std::string name = secret["metadata"].value("name", "");
+  const Json data = secret.value("data", Json::object());
+  for (const char* key : {"cluster-secret", "admin-key"}) {
+    if (!data.contains(key)) return {"AuthSecretMissing", "Secret " + name + " has no key " + key};
+  }
+  auto decoded = kube::DecodeBase64(data["admin-key"].get<std::string>());
+  if (!decoded) return {"AuthSecretMissing", "Secret " + name + ": admin-key is not base64"};
+  admin_key = *decoded;
+  return {};
+}
+
 bool Paused(const Json& cluster, const StegoClusterSpec& spec) {
   return spec.paused ||
          cluster["metadata"].value("annotations", Json::object()).value(kPausedAnnotation, "") == "true";
@@ -83,6 +97,7 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   }
   const Json& cluster = *cached;
   const StegoClusterStatus before = StatusFromJson(cluster.value("status", Json::object()));
+  std::string admin_key;  // from the Secret, for the members' configuration API
   Observation seen{.generation = cluster["metadata"].value("generation", std::int64_t{0})};
 
   auto spec = SpecFromJson(cluster.value("spec", Json::object()));
@@ -106,7 +121,7 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
                            "reconciling stopped: owned objects, labels and members are left as they are");
     }
   } else {
-    seen.blocker = EnsureAuthSecret(cluster, c);
+    seen.blocker = EnsureAuthSecret(cluster, c, admin_key);
     if (Blocker applied = ApplyOwned(cluster, c); !applied.reason.empty()) seen.blocker = applied;
   }
 
@@ -138,6 +153,13 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   auto written = WriteStatus(cluster, before, after);
   if (!written) return common::Unexpected{written.error()};
   if (!seen.blocker.reason.empty()) return common::Unexpected{seen.blocker.message};
+  if (!seen.paused && !after.leader.empty()) {
+    const auto leader_pod = std::find_if(pods.begin(), pods.end(), [&](const Json& p) {
+      return p["metadata"].value("name", "") == after.leader;
+    });
+    auto synced = SyncSettings(cluster, c, (*leader_pod)["status"].value("podIP", ""), admin_key);
+    if (!synced) return common::Unexpected{synced.error()};
+  }
   const Condition* ready = FindCondition(after, "Ready");
   // The probes and informers trigger every change; the delay only bounds how stale a status can
   // get if a trigger were ever missed while the cluster is not ready.
@@ -145,34 +167,56 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   return Requeue{};
 }
 
-Blocker ClusterReconciler::EnsureAuthSecret(const Json& owner, const specs::Cluster& c) {
+Blocker ClusterReconciler::EnsureAuthSecret(const Json& owner, const specs::Cluster& c, std::string& admin_key) {
   const std::string secret_name = specs::AuthSecretName(c);
   auto live = client_.Get(res::kSecrets, c.ns, secret_name);
-  if (live) {
-    const Json data = live->value("data", Json::object());
-    for (const char* key : {"cluster-secret", "admin-key"}) {
-      if (!data.contains(key)) {
-        return {"AuthSecretMissing", "Secret " + secret_name + " has no key " + key};
-      }
-    }
-    return {};
-  }
+  if (live) return ReadAdminKey(*live, admin_key);
   if (!live.error().NotFound()) return {"ApplyFailed", live.error().Describe()};
   if (c.spec.auth_secret_name) {
     (void)events_.Record(owner, EventType::kWarning, "AuthSecretMissing", "Refuse",
                          "Secret " + secret_name + " (spec.auth.secretName) does not exist");
     return {"AuthSecretMissing", "Secret " + secret_name + " (spec.auth.secretName) does not exist"};
   }
-  const std::string cluster_secret = RandomToken(), admin_key = RandomToken();
-  if (cluster_secret.empty() || admin_key.empty()) return {"ApplyFailed", "no randomness for the Secret"};
+  const std::string cluster_secret = RandomToken(), new_admin_key = RandomToken();
+  if (cluster_secret.empty() || new_admin_key.empty()) return {"ApplyFailed", "no randomness for the Secret"};
   // Create, never apply: an existing Secret (created meanwhile) is left exactly as it is.
-  auto created = client_.Create(res::kSecrets, c.ns, specs::AuthSecret(c, cluster_secret, admin_key));
-  if (!created && !created.error().AlreadyExists()) return {"ApplyFailed", created.error().Describe()};
-  if (created) {
-    writes_.WithLabels({"Secret", "create"}).Inc();
-    (void)events_.Record(owner, EventType::kNormal, "Created", "Create",
-                         "Secret " + secret_name + " with a new cluster secret and admin key");
+  auto created = client_.Create(res::kSecrets, c.ns, specs::AuthSecret(c, cluster_secret, new_admin_key));
+  if (!created) {
+    if (!created.error().AlreadyExists()) return {"ApplyFailed", created.error().Describe()};
+    auto meanwhile = client_.Get(res::kSecrets, c.ns, secret_name);
+    return meanwhile ? ReadAdminKey(*meanwhile, admin_key) : Blocker{"ApplyFailed", meanwhile.error().Describe()};
   }
+  admin_key = new_admin_key;
+  writes_.WithLabels({"Secret", "create"}).Inc();
+  (void)events_.Record(owner, EventType::kNormal, "Created", "Create",
+                       "Secret " + secret_name + " with a new cluster secret and admin key");
+  return {};
+}
+
+common::Expected<void, std::string> ClusterReconciler::SyncSettings(const Json& owner, const specs::Cluster& c,
+                                                                    const std::string& leader_ip,
+                                                                    const std::string& admin_key) {
+  const std::string uid = owner["metadata"].value("uid", "");
+  const std::int64_t generation = owner["metadata"].value("generation", std::int64_t{0});
+  {
+    std::lock_guard lock(settled_mu_);
+    if (settled_[uid] == generation) return {};
+  }
+  auto wrote = members::EnsureClusterSettings(leader_ip, specs::kHttpPort, admin_key,
+                                              {.default_lsb_bits = c.spec.worker.default_lsb_bits},
+                                              std::chrono::seconds(5));
+  if (!wrote) {
+    (void)events_.Record(owner, EventType::kWarning, "ConfigureFailed", "Configure", wrote.error());
+    return common::Unexpected{wrote.error()};
+  }
+  if (*wrote) {
+    writes_.WithLabels({"ClusterConfig", "put"}).Inc();
+    (void)events_.Record(owner, EventType::kNormal, "Configured", "Configure",
+                         "default_lsb_bits " + std::to_string(c.spec.worker.default_lsb_bits) +
+                             " in the cluster's replicated configuration");
+  }
+  std::lock_guard lock(settled_mu_);
+  settled_[uid] = generation;
   return {};
 }
 

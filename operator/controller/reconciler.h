@@ -16,11 +16,15 @@
 //   6. The member pods are probed (members/prober.h); the leader label follows what they say:
 //      demotion first, promotion once the leader Service's EndpointSlices have dropped the old one.
 //   7. The status, written only when it changed.
+//   8. The spec's cluster-wide settings (members/settings.h) in the members' replicated
+//      configuration, checked once per generation.
 // Events name every action and every refusal. Thread-safe across keys; the work queue never hands
 // the same key to two workers.
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -66,7 +70,11 @@ class ClusterReconciler {
   Result Reconcile(const std::string& key);
 
  private:
-  Blocker EnsureAuthSecret(const Json& owner, const specs::Cluster& c);
+  // Also answers the admin key the members take (`admin_key`).
+  Blocker EnsureAuthSecret(const Json& owner, const specs::Cluster& c, std::string& admin_key);
+  // The spec's cluster-wide settings in the members' replicated configuration, once per generation.
+  common::Expected<void, std::string> SyncSettings(const Json& owner, const specs::Cluster& c,
+                                                   const std::string& leader_ip, const std::string& admin_key);
   Blocker ApplyOwned(const Json& owner, const specs::Cluster& c);
   Blocker ApplyIfChanged(const Json& owner, const kube::GroupVersionResource& gvr, const kube::Store& cache,
                          const Json& desired);
@@ -84,6 +92,8 @@ class ClusterReconciler {
   kube::EventRecorder& events_;
   members::MemberProber& prober_;
   common::Family<common::Counter>& writes_;
+  std::mutex settled_mu_;
+  std::map<std::string, std::int64_t> settled_;  // cluster uid → the generation whose settings are in
 };
 
 // "namespace/name" → the two parts (name alone when there is no slash).

@@ -7,7 +7,7 @@
 // embed through the leader and an extract through a follower, the leader label follows kill -9 and
 // a leadership transfer, a converged cluster costs no write, drift is repaired, the Secret is never
 // regenerated, a second operator takes over from a killed one, the Ingress comes and goes with the
-// spec, pausing stops reconciling, and deleting the cluster removes what it owned.
+// spec, the default LSB bits reach the replicated configuration, pausing stops reconciling, and deleting the cluster removes what it owned.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -129,7 +129,8 @@ TEST_F(OperatorE2E, AppliedClusterFormsAndTurnsReadyWithTruthfulStatus) {
   }
   EXPECT_EQ(ids.size(), 3u) << "three distinct Raft members";
   ASSERT_TRUE(k8stest::Eventually([&] { return RoutedTo(leader); }, kChangeDeadline));
-  EXPECT_EQ(ground_->SliceAddresses(kNs, "demo").size(), 3u);
+  // The client Service reaches every member (the EndpointSlice controller may trail the pods).
+  EXPECT_TRUE(k8stest::Eventually([&] { return ground_->SliceAddresses(kNs, "demo").size() == 3; }, kChangeDeadline));
 
   const std::string table = k8stest::Shell("kubectl -n e2e get stego demo");
   for (const char* column : {"REPLICAS", "READY", "LEADER", "TERM", "AVAILABLE", "PROGRESSING", "AGE"}) {
@@ -264,6 +265,24 @@ TEST_F(OperatorE2E, TheIngressFollowsTheSpec) {
   EXPECT_EQ(rule["http"]["paths"][0]["backend"]["service"]["name"], "demo-leader");
   ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"spec", {{"ingress", {{"enabled", false}}}}}}));
   ASSERT_TRUE(k8stest::Eventually([&] { return !admin().Get(res::kIngresses, kNs, "demo").has_value(); }, kChangeDeadline));
+}
+
+TEST_F(OperatorE2E, TheSpecsDefaultLsbBitsReachTheReplicatedConfiguration) {
+  auto secret = admin().Get(res::kSecrets, kNs, "demo-auth");
+  ASSERT_TRUE(secret);
+  const std::string admin_key = *kube::DecodeBase64((*secret)["data"]["admin-key"].get<std::string>());
+  const std::string follower = AnyFollower(Cluster()["status"]["leader"]);
+  auto lsb_bits = [&] {
+    HttpClient http(IpOf(follower), 8081);
+    auto answer = http.Get("/api/v1/config", {{"Authorization", "Bearer " + admin_key}});
+    return answer.status == 200 ? answer.Json()["config"].value("default_lsb_bits", 0) : -1;
+  };
+  EXPECT_EQ(lsb_bits(), 1);
+  ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"spec", {{"worker", {{"defaultLsbBits", 3}}}}}}));
+  // Written on the leader, replicated to every member.
+  ASSERT_TRUE(k8stest::Eventually([&] { return lsb_bits() == 3; }, kChangeDeadline));
+  EXPECT_NE(k8stest::Shell("kubectl -n e2e get events --field-selector reason=Configured").find("default_lsb_bits 3"),
+            std::string::npos);
 }
 
 TEST_F(OperatorE2E, PausedClustersAreLeftAlone) {
