@@ -153,10 +153,10 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   auto written = WriteStatus(cluster, before, after);
   if (!written) return common::Unexpected{written.error()};
   if (!seen.blocker.reason.empty()) return common::Unexpected{seen.blocker.message};
-  if (!seen.paused && !after.leader.empty()) {
-    const auto leader_pod = std::find_if(pods.begin(), pods.end(), [&](const Json& p) {
-      return p["metadata"].value("name", "") == after.leader;
-    });
+  const auto leader_pod = std::find_if(pods.begin(), pods.end(), [&](const Json& p) {
+    return !after.leader.empty() && p["metadata"].value("name", "") == after.leader;
+  });
+  if (!seen.paused && leader_pod != pods.end()) {
     auto synced = SyncSettings(cluster, c, (*leader_pod)["status"].value("podIP", ""), admin_key);
     if (!synced) return common::Unexpected{synced.error()};
   }
