@@ -4,8 +4,8 @@
 // a verb missing from the ClusterRole fails these tests.
 //
 // One StegoCluster, `demo`, lives through the tests in order: it forms and turns Ready, serves an
-// embed through the leader and an extract through a follower, the leader label follows kill -9 and
-// a leadership transfer, a converged cluster costs no write, drift is repaired, the Secret is never
+// embed through the leader and an extract through a follower, the leader label follows kill -9,
+// SIGSTOP and a leadership transfer, a converged cluster costs no write, drift is repaired, the Secret is never
 // regenerated, a second operator takes over from a killed one, the Ingress comes and goes with the
 // spec, the default LSB bits reach the replicated configuration, pausing stops reconciling, and deleting the cluster removes what it owned.
 #include <gtest/gtest.h>
@@ -167,6 +167,25 @@ TEST_F(OperatorE2E, TheLabelFollowsTheLeaderAfterKill9) {
   // The killed member comes back as a follower and the cluster is Ready again.
   const std::string waited = WaitReady(120s);
   EXPECT_NE(waited.find("condition met"), std::string::npos) << waited;
+}
+
+TEST_F(OperatorE2E, TheLabelFollowsTheLeaderAfterSigstop) {
+  // A frozen leader: its process lives on, answers nothing, and still believes it leads.
+  const std::string leader = Cluster()["status"]["leader"];
+  ASSERT_FALSE(leader.empty());
+  const int pid = ground_->PidOf(kNs, leader);
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  std::string next;
+  const bool moved = k8stest::Eventually([&] {
+    next = SelfDeclaredLeader();
+    return !next.empty() && next != leader && RoutedTo(next);
+  }, kChangeDeadline);
+  ASSERT_EQ(::kill(pid, SIGCONT), 0);
+  ASSERT_TRUE(moved) << "labelled: " << LabelledLeader();
+  // Thawed, it learns of the newer term and follows; the cluster is Ready again.
+  const std::string waited = WaitReady(120s);
+  EXPECT_NE(waited.find("condition met"), std::string::npos) << waited;
+  EXPECT_TRUE(RoutedTo(Cluster()["status"].value("leader", "")));
 }
 
 TEST_F(OperatorE2E, TheLabelFollowsALeadershipTransfer) {
