@@ -143,8 +143,15 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   // trigger the next pass.
   if (!all_probed) return seen.blocker.reason.empty() ? Result(Requeue{}) : common::Unexpected{seen.blocker.message};
 
-  const StegoClusterStatus after = BuildStatus(seen, before, std::chrono::system_clock::now());
-  if (!seen.paused) Relabel(cluster, pods, after.leader);
+  StegoClusterStatus after = BuildStatus(seen, before, std::chrono::system_clock::now());
+  if (!seen.paused) {
+    // A label that cannot be set leaves the leader Service (and the Ingress) pointing nowhere.
+    Blocker relabel = Relabel(cluster, pods, after.leader);
+    if (!relabel.reason.empty() && seen.blocker.reason.empty()) {
+      seen.blocker = std::move(relabel);
+      after = BuildStatus(seen, before, std::chrono::system_clock::now());
+    }
+  }
   if (!after.leader.empty() && after.leader != before.leader) {
     (void)events_.Record(cluster, EventType::kNormal, "LeaderChanged", "Relabel",
                          after.leader + " leads term " + std::to_string(after.term) +
@@ -291,31 +298,28 @@ std::vector<Json> ClusterReconciler::MemberPods(const specs::Cluster& c) const {
   return pods;
 }
 
-void ClusterReconciler::Relabel(const Json& owner, const std::vector<Json>& cached_pods, const std::string& leader) {
-  if (RoleChanges(cached_pods, leader).empty()) return;
+Blocker ClusterReconciler::Relabel(const Json& owner, const std::vector<Json>& cached_pods, const std::string& leader) {
+  if (RoleChanges(cached_pods, leader).empty()) return {};
   // The cache may not show our own last relabelling yet: decide on the pods as they are now, or a
   // quick second change of leader could promote one pod before the first is seen demoted.
   const std::string ns = owner["metadata"].value("namespace", "");
   const std::string selector = std::string(specs::kClusterLabel) + "=" + owner["metadata"].value("name", "");
   auto live = client_.List(kube::resources::kPods, ns, {.label_selector = selector});
-  if (!live) {
-    spdlog::warn("listing {} pods {}: {}", ns, selector, live.error().Describe());
-    return;
-  }
+  if (!live) return {"RelabelFailed", live.error().Describe()};
   std::vector<std::string> demoted;
   for (const RoleChange& change : RoleChanges((*live)["items"].get<std::vector<Json>>(), leader)) {
     if (change.role == "leader" && !demoted.empty()) AwaitLeaderSliceWithout(ns, owner["metadata"].value("name", ""), demoted);
     auto patched = client_.MergePatch(kube::resources::kPods, ns, change.pod,
                                       {{"metadata", {{"labels", {{specs::kRoleLabel, change.role}}}}}});
     if (!patched) {
-      spdlog::warn("labelling {}/{} {}: {}", ns, change.pod, change.role, patched.error().Describe());
       (void)events_.Record(owner, EventType::kWarning, "RelabelFailed", "Relabel", patched.error().Describe());
-      return;  // never promote after a failed demotion
+      return {"RelabelFailed", patched.error().Describe()};  // never promote after a failed demotion
     }
     writes_.WithLabels({"Pod", "patch"}).Inc();
     spdlog::info("labelled {}/{} {}", ns, change.pod, change.role);
     if (change.role == "follower") demoted.push_back(change.pod);
   }
+  return {};
 }
 
 void ClusterReconciler::AwaitLeaderSliceWithout(const std::string& ns, const std::string& cluster,

@@ -81,7 +81,8 @@ class ClusterReconciler {
   Blocker DeleteIfPresent(const Json& owner, const kube::GroupVersionResource& gvr, const kube::Store& cache,
                           const std::string& ns, const std::string& name);
   std::vector<Json> MemberPods(const specs::Cluster& c) const;
-  void Relabel(const Json& owner, const std::vector<Json>& cached_pods, const std::string& leader);
+  // RelabelFailed when a label could not be read or written.
+  Blocker Relabel(const Json& owner, const std::vector<Json>& cached_pods, const std::string& leader);
   // Waits (at most kSliceWait) until the leader Service's EndpointSlices no longer list `pods`.
   void AwaitLeaderSliceWithout(const std::string& ns, const std::string& cluster, const std::vector<std::string>& pods);
   common::Expected<void, std::string> WriteStatus(const Json& owner, const StegoClusterStatus& before,

@@ -9,8 +9,8 @@
 //   Progressing    True  Creating           no leader has been seen yet
 //                  True  ScalingUp | ScalingDown | WaitingForMembers
 //                  False Converged          every member is there, ready and updated
-//                  False Paused | InvalidSpec | AuthSecretMissing | ApplyFailed
-//   Degraded       True  InvalidSpec | AuthSecretMissing | ApplyFailed   (the operator is blocked)
+//                  False Paused | InvalidSpec | AuthSecretMissing | ApplyFailed | RelabelFailed
+//   Degraded       True  InvalidSpec | AuthSecretMissing | ApplyFailed | RelabelFailed (blocked)
 //                  True  MembersNotReady    all members exist but some are not ready
 //                  False AsExpected
 //   Ready          True  Ready              Available, Converged and not Degraded
@@ -31,7 +31,7 @@ namespace stegocluster::controller {
 
 // Why the operator cannot do its job for this cluster (empty reason: nothing blocks it).
 struct Blocker {
-  std::string reason;  // InvalidSpec, AuthSecretMissing, ApplyFailed
+  std::string reason;  // InvalidSpec, AuthSecretMissing, ApplyFailed, RelabelFailed
   std::string message;
 };
 
