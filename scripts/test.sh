@@ -8,5 +8,8 @@ bash "$root/scripts/build.sh"
 # 7-20 min (docs/testing.md).
 bash "$root/tests/k8s/controlplane/build.sh" >/dev/null
 bash "$root/tests/k8s/podrunner/build.sh" >/dev/null
+# helm v4.3.2 and kubeconform v0.8.0 (Go module proxy) and the v1.37 schemas (PyPI
+# kubernetes-validate) for the helm-labelled tests, into the same cache; a few minutes cold.
+bash "$root/tests/helm/build.sh" >/dev/null
 cd "$root/build"
 ctest --output-on-failure -j"$(nproc)" --timeout 900
