@@ -16,6 +16,7 @@ packages=(
   libyaml-cpp-dev
   clang libclang-rt-14-dev
   python3
+  python3-pip python3-yaml
 )
 
 missing=()

@@ -5,8 +5,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/build.sh"
 # The pinned Kubernetes control plane and the test pod runner for the k8s-labelled tests, built
 # into ~/.cache/stego-cluster (outside the repository): a no-op when cached; a cold build takes
-# 7-20 min (docs/testing.md).
+# 7-20 min (docs/testing.md, "Cold cost of the test command").
 bash "$root/tests/k8s/controlplane/build.sh" >/dev/null
 bash "$root/tests/k8s/podrunner/build.sh" >/dev/null
+# helm v4.3.2 and kubeconform v0.8.0 (Go module proxy) and the v1.37 schemas (PyPI
+# kubernetes-validate) for the helm-labelled tests, into the same cache; about 10 min cold.
+bash "$root/tests/helm/build.sh" >/dev/null
 cd "$root/build"
 ctest --output-on-failure -j"$(nproc)" --timeout 900
