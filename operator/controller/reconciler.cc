@@ -97,24 +97,16 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   }
   const Json& cluster = *cached;
   const StegoClusterStatus before = StatusFromJson(cluster.value("status", Json::object()));
-  std::string admin_key;  // from the Secret, for the members' configuration API
   Observation seen{.generation = cluster["metadata"].value("generation", std::int64_t{0})};
 
   auto spec = SpecFromJson(cluster.value("spec", Json::object()));
-  if (!spec) {
-    seen.blocker = {"InvalidSpec", spec.error()};
-    if (const Condition* was = FindCondition(before, "Degraded"); !was || was->reason != "InvalidSpec") {
-      (void)events_.Record(cluster, EventType::kWarning, "InvalidSpec", "Refuse", spec.error());
-    }
-    auto written = WriteStatus(cluster, before, BuildStatus(seen, before, std::chrono::system_clock::now()));
-    if (!written) return common::Unexpected{written.error()};
-    return Requeue{};
-  }
+  if (!spec) return RefuseSpec(cluster, before, seen, spec.error());
   const auto [ns, name] = SplitKey(key);
   const specs::Cluster c{name, ns, cluster["metadata"].value("uid", ""), *spec};
   seen.desired_replicas = c.spec.replicas;
   seen.selector = specs::SelectorString(c);
   seen.paused = Paused(cluster, c.spec);
+  std::string admin_key;  // from the Secret, for the members' configuration API
   if (seen.paused) {
     if (const Condition* was = FindCondition(before, "Progressing"); !was || was->reason != "Paused") {
       (void)events_.Record(cluster, EventType::kNormal, "Paused", "Pause",
@@ -126,22 +118,13 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   }
 
   const std::vector<Json> pods = MemberPods(c);
-  std::vector<members::Target> targets;
-  for (const Json& pod : pods) {
-    targets.push_back({pod["metadata"].value("name", ""), pod.value("status", Json::object()).value("podIP", "")});
-  }
-  prober_.Track(key, targets);
-  bool all_probed = true;
-  for (std::size_t i = 0; i < pods.size(); ++i) {
-    const members::Target& t = targets[i];
-    all_probed = all_probed && (t.ip.empty() || prober_.Probed(key, t.pod));
-    seen.members.push_back({.pod = t.pod, .ready = PodReady(pods[i]), .view = prober_.View(key, t.pod)});
-  }
   seen.statefulset = caches_.statefulsets.Get(key);
   // Until every member has been asked once (an operator that has just started, a new pod), the
   // operator does not know who leads: say nothing rather than "no leader". The first answers
   // trigger the next pass.
-  if (!all_probed) return seen.blocker.reason.empty() ? Result(Requeue{}) : common::Unexpected{seen.blocker.message};
+  if (!ObserveMembers(key, pods, seen)) {
+    return seen.blocker.reason.empty() ? Result(Requeue{}) : common::Unexpected{seen.blocker.message};
+  }
 
   StegoClusterStatus after = BuildStatus(seen, before, std::chrono::system_clock::now());
   if (!seen.paused) {
@@ -157,21 +140,44 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
                          after.leader + " leads term " + std::to_string(after.term) +
                              (before.leader.empty() ? "" : " (was " + before.leader + ")"));
   }
-  auto written = WriteStatus(cluster, before, after);
-  if (!written) return common::Unexpected{written.error()};
+  if (auto written = WriteStatus(cluster, before, after); !written) return common::Unexpected{written.error()};
   if (!seen.blocker.reason.empty()) return common::Unexpected{seen.blocker.message};
-  const auto leader_pod = std::find_if(pods.begin(), pods.end(), [&](const Json& p) {
-    return !after.leader.empty() && p["metadata"].value("name", "") == after.leader;
-  });
-  if (!seen.paused && leader_pod != pods.end()) {
-    auto synced = SyncSettings(cluster, c, (*leader_pod)["status"].value("podIP", ""), admin_key);
-    if (!synced) return common::Unexpected{synced.error()};
+  if (!seen.paused) {
+    if (auto synced = SyncSettings(cluster, c, pods, after.leader, admin_key); !synced) {
+      return common::Unexpected{synced.error()};
+    }
   }
-  const Condition* ready = FindCondition(after, "Ready");
   // The probes and informers trigger every change; the delay only bounds how stale a status can
   // get if a trigger were ever missed while the cluster is not ready.
+  const Condition* ready = FindCondition(after, "Ready");
   if (!seen.paused && ready && ready->status != "True") return Requeue{std::chrono::milliseconds(10'000)};
   return Requeue{};
+}
+
+ClusterReconciler::Result ClusterReconciler::RefuseSpec(const Json& cluster, const StegoClusterStatus& before,
+                                                        Observation& seen, const std::string& why) {
+  seen.blocker = {"InvalidSpec", why};
+  if (const Condition* was = FindCondition(before, "Degraded"); !was || was->reason != "InvalidSpec") {
+    (void)events_.Record(cluster, EventType::kWarning, "InvalidSpec", "Refuse", why);
+  }
+  auto written = WriteStatus(cluster, before, BuildStatus(seen, before, std::chrono::system_clock::now()));
+  if (!written) return common::Unexpected{written.error()};
+  return Requeue{};
+}
+
+bool ClusterReconciler::ObserveMembers(const std::string& key, const std::vector<Json>& pods, Observation& seen) {
+  std::vector<members::Target> targets;
+  for (const Json& pod : pods) {
+    targets.push_back({pod["metadata"].value("name", ""), pod.value("status", Json::object()).value("podIP", "")});
+  }
+  prober_.Track(key, targets);
+  bool all_probed = true;
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    const members::Target& t = targets[i];
+    all_probed = all_probed && (t.ip.empty() || prober_.Probed(key, t.pod));
+    seen.members.push_back({.pod = t.pod, .ready = PodReady(pods[i]), .view = prober_.View(key, t.pod)});
+  }
+  return all_probed;
 }
 
 Blocker ClusterReconciler::EnsureAuthSecret(const Json& owner, const specs::Cluster& c, std::string& admin_key) {
@@ -201,8 +207,14 @@ Blocker ClusterReconciler::EnsureAuthSecret(const Json& owner, const specs::Clus
 }
 
 common::Expected<void, std::string> ClusterReconciler::SyncSettings(const Json& owner, const specs::Cluster& c,
-                                                                    const std::string& leader_ip,
+                                                                    const std::vector<Json>& pods,
+                                                                    const std::string& leader,
                                                                     const std::string& admin_key) {
+  const auto leader_pod = std::find_if(pods.begin(), pods.end(), [&](const Json& p) {
+    return !leader.empty() && p["metadata"].value("name", "") == leader;
+  });
+  if (leader_pod == pods.end()) return {};  // no one to ask yet
+  const std::string leader_ip = (*leader_pod)["status"].value("podIP", "");
   const std::string uid = owner["metadata"].value("uid", "");
   const std::int64_t generation = owner["metadata"].value("generation", std::int64_t{0});
   {

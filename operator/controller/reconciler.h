@@ -72,9 +72,16 @@ class ClusterReconciler {
  private:
   // Also answers the admin key the members take (`admin_key`).
   Blocker EnsureAuthSecret(const Json& owner, const specs::Cluster& c, std::string& admin_key);
-  // The spec's cluster-wide settings in the members' replicated configuration, once per generation.
+  // The spec's cluster-wide settings in the members' replicated configuration, written through the
+  // leader (by pod name; nothing while there is none), once per generation.
   common::Expected<void, std::string> SyncSettings(const Json& owner, const specs::Cluster& c,
-                                                   const std::string& leader_ip, const std::string& admin_key);
+                                                   const std::vector<Json>& pods, const std::string& leader,
+                                                   const std::string& admin_key);
+  // An unparsable spec: InvalidSpec in the status and (once) an event.
+  Result RefuseSpec(const Json& cluster, const StegoClusterStatus& before, Observation& seen, const std::string& why);
+  // Probes `pods` and records each one's readiness and view in `seen`; false until every pod with
+  // an address has been probed once.
+  bool ObserveMembers(const std::string& key, const std::vector<Json>& pods, Observation& seen);
   Blocker ApplyOwned(const Json& owner, const specs::Cluster& c);
   Blocker ApplyIfChanged(const Json& owner, const kube::GroupVersionResource& gvr, const kube::Store& cache,
                          const Json& desired);
