@@ -42,23 +42,6 @@ std::string LeaseNamespace(const Options& o, const kube::Config& config) {
   return config.default_namespace;
 }
 
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-};
-
-std::optional<HostPort> SplitHostPort(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) return std::nullopt;
-  try {
-    const int port = std::stoi(text.substr(colon + 1));
-    if (port < 0 || port > 65535) return std::nullopt;
-    return HostPort{text.substr(0, colon), static_cast<std::uint16_t>(port)};
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 int Run(const Options& o, sigset_t& stop_signals) {
   auto config = o.kubeconfig.empty() ? kube::LoadDefaultConfig() : kube::LoadKubeconfig(o.kubeconfig);
   if (!config) {
@@ -90,20 +73,15 @@ int Run(const Options& o, sigset_t& stop_signals) {
   router.Add("GET", "/metrics", [&](http::Request&) {
     return http::Response::Text(200, metrics.Render(), std::string(common::kPrometheusContentType));
   }, {.name = "metrics"});
-  const auto address = SplitHostPort(o.http);
-  if (!address) {
-    spdlog::critical("--http {}: need host:port", o.http);
-    return 2;
-  }
-  http::Server server({.host = address->host, .port = address->port, .io_threads = 1, .compute_threads = 1},
+  http::Server server({.host = o.http.host, .port = o.http.port, .io_threads = 1, .compute_threads = 1},
                       router, metrics);
   auto port = server.Start();
   if (!port) {
-    spdlog::critical("cannot serve HTTP on {}: {}", o.http, port.error());
+    spdlog::critical("cannot serve HTTP on {}:{}: {}", o.http.host, o.http.port, port.error());
     return 1;
   }
   spdlog::info("stego-operator {} ({}) against {}; /healthz, /readyz and /metrics listening on {}:{}", STEGO_VERSION, identity,
-               (*config).server, address->host, *port);
+               (*config).server, o.http.host, *port);
 
   kube::EventRecorder events(**client, "stegocluster.io/stego-operator", identity);
   std::jthread reconciling;

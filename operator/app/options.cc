@@ -9,6 +9,7 @@ namespace po = boost::program_options;
 
 Parsed ParseOptions(const std::vector<std::string>& args) {
   Options o;
+  std::string http = "0.0.0.0:8080";
   long lease_ms = o.lease_duration.count(), renew_ms = o.renew_deadline.count(), retry_ms = o.retry_period.count();
   long poll_ms = o.controller.member_poll_interval.count(), poll_timeout_ms = o.controller.member_poll_timeout.count();
   po::options_description d("stego-operator options");
@@ -17,7 +18,7 @@ Parsed ParseOptions(const std::vector<std::string>& args) {
       ("version", "print the version")
       ("kubeconfig", po::value(&o.kubeconfig), "kubeconfig file (default: $KUBECONFIG, else in-cluster, else ~/.kube/config)")
       ("namespace", po::value(&o.controller.ns), "watch StegoClusters in this namespace only (default: all)")
-      ("http", po::value(&o.http)->default_value(o.http), "address of /healthz, /readyz and /metrics (host:port)")
+      ("http", po::value(&http)->default_value(http), "address of /healthz, /readyz and /metrics (host:port)")
       ("leader-elect", po::value(&o.leader_elect)->default_value(o.leader_elect),
        "take a Lease before reconciling, so that only one of several replicas acts")
       ("lease-namespace", po::value(&o.lease_namespace), "namespace of the Lease (default: the pod's, else default)")
@@ -47,6 +48,9 @@ Parsed ParseOptions(const std::vector<std::string>& args) {
   if (vm.count("version")) return {.exit = true, .text = "stego-operator " STEGO_VERSION "\n"};
   auto refuse = [](const std::string& why) { return Parsed{.exit = true, .exit_code = 2, .text = "stego-operator: " + why + "\n"}; };
   if (o.log_format != "json" && o.log_format != "text") return refuse("--log-format: text or json");
+  auto address = common::ParseHostPort(http);
+  if (!address) return refuse("--http: " + address.error());
+  o.http = *address;
   if (o.controller.workers < 1 || o.controller.workers > 64) return refuse("--workers: 1 to 64");
   if (poll_ms < 10 || poll_timeout_ms < 10) return refuse("--member-poll-ms and --member-timeout-ms: at least 10");
   if (!(retry_ms > 0 && retry_ms < renew_ms && renew_ms < lease_ms)) {

@@ -6,13 +6,14 @@
 #include <vector>
 
 #include "common/expected.h"
+#include "common/host_port.h"
 #include "operator/controller/controller.h"
 
 namespace stegocluster::app {
 
 struct Options {
   std::string kubeconfig;  // "": $KUBECONFIG, else in-cluster, else ~/.kube/config
-  std::string http = "0.0.0.0:8080";  // /healthz, /readyz, /metrics
+  common::HostPort http{"0.0.0.0", 8080};  // /healthz, /readyz, /metrics
   bool leader_elect = true;
   std::string lease_namespace;  // "": the pod's namespace (in-cluster), else "default"
   std::string lease_name = "stego-operator";

@@ -9,13 +9,12 @@
 #include <vector>
 
 #include "common/expected.h"
+#include "common/host_port.h"
 
 namespace worker {
 
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-};
+using common::HostPort;
+using common::ParseHostPort;
 
 struct WorkerConfig {
   std::string node_id;
@@ -72,7 +71,6 @@ uint64_t QueueMemoryFromLimits(uint64_t mem_total, uint64_t cgroup_limit /* 0: n
 // and /proc/meminfo.
 uint64_t DefaultQueueMemoryBytes();
 
-common::Expected<HostPort, std::string> ParseHostPort(const std::string& text);
 // "a=h1:5001,b=h2:5002" -> [(a, h1:5001), (b, h2:5002)], in order; names must be unique.
 common::Expected<std::vector<std::pair<std::string, std::string>>, std::string> ParsePeerList(const std::string& text);
 // "NAME" or "NAME:port" (--peers-dns); without a port the members' peer port is `default_port`.

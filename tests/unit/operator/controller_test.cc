@@ -208,6 +208,7 @@ TEST(OptionsTest, DefaultsAndRefusals) {
   EXPECT_NE(bad.text.find("--lease-duration-ms"), std::string::npos) << bad.text;
   EXPECT_EQ(app::ParseOptions({"--bogus"}).exit_code, 2);
   EXPECT_EQ(app::ParseOptions({"--log-format", "xml"}).exit_code, 2);
+  EXPECT_EQ(app::ParseOptions({"--http", "8080"}).exit_code, 2);  // not host:port
 }
 
 }  // namespace
