@@ -73,7 +73,7 @@ struct IngressSpec {
 
 struct StegoClusterSpec {
   int replicas = 3;
-  std::string image = "localhost/stego-worker:latest";
+  std::string image = "localhost/stego-worker:0.1.0";
   std::string image_pull_policy = "IfNotPresent";
   std::optional<Json> resources{};  // core/v1 ResourceRequirements {requests, limits}
   WorkerSpec worker{};

@@ -86,6 +86,12 @@ TEST(CrdTest, TheDefaultsAreTheSame) {
   EXPECT_EQ(SpecToJson(*from_empty), SpecToJson(StegoClusterSpec{})) << "an empty spec takes every default";
 }
 
+// The default worker image is the one built with this release (images/build.sh tags it so): a new
+// cluster runs the workers of the operator that created it, never a floating "latest".
+TEST(CrdTest, TheDefaultImageIsThisRelease) {
+  EXPECT_EQ(StegoClusterSpec{}.image, "localhost/stego-worker:" STEGO_VERSION);
+}
+
 // Sets `value` at a dotted path of an otherwise empty spec and reads it. The raft rule ties its two
 // timings, so the other one is set to where it never decides: the limits of one are tested alone.
 bool Accepts(const std::string& path, const Json& value) {
