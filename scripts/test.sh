@@ -11,5 +11,8 @@ bash "$root/tests/k8s/podrunner/build.sh" >/dev/null
 # helm v4.3.2 and kubeconform v0.8.0 (Go module proxy) and the v1.37 schemas (PyPI
 # kubernetes-validate) for the helm-labelled tests, into the same cache; about 10 min cold.
 bash "$root/tests/helm/build.sh" >/dev/null
+# Traefik v3.7.13 (Go module proxy, our wrapper module) for the ingress-labelled tests, into the
+# same cache; about 11 min cold.
+bash "$root/tests/ingress/traefik/build.sh" >/dev/null
 cd "$root/build"
 ctest --output-on-failure -j"$(nproc)" --timeout 900

@@ -207,7 +207,14 @@ HttpResponse HttpClient::Request(std::string_view method, std::string_view targe
   req.version(11);
   req.set(bhttp::field::host, impl_->host_header);
   req.set(bhttp::field::user_agent, "stego-testsupport");
-  for (const auto& [name, value] : headers) req.insert(name, value);
+  for (const auto& [name, value] : headers) {
+    // A Host given replaces the default one (a reverse proxy routes by it); others add.
+    if (beast::iequals(name, "Host")) {
+      req.set(bhttp::field::host, value);
+    } else {
+      req.insert(name, value);
+    }
+  }
   req.body() = std::string(body);
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") req.prepare_payload();
   const bool head = method == "HEAD";

@@ -57,6 +57,7 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // A "Host" in `headers` replaces the default host:port (to address a reverse proxy's virtual host).
   HttpResponse Request(std::string_view method, std::string_view target, std::string_view body = {},
                        const HeaderList& headers = {});
   HttpResponse Get(std::string_view target, const HeaderList& headers = {});
