@@ -1,22 +1,33 @@
-# stego-worker image: built from Debian bookworm packages, runs as a non-root user and needs no
-# writable root filesystem (state lives in --data-dir, a mounted volume).
-#   buildah bud -f images/worker.Dockerfile -t stego-worker:dev .
-FROM debian:bookworm AS build
-WORKDIR /src
-COPY scripts/install-deps.sh scripts/
-RUN bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
-COPY . .
-RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTEGO_BUILD_TESTS=OFF -DSTEGO_BUILD_BENCH=OFF \
- && cmake --build build --target stego-worker
+# stego-worker image. Made FROM THE ALREADY BUILT BINARY (build/bin/stego-worker, stripped by
+# images/build.sh, which stages it as the only file of the build context), not by building the C++
+# tree in a build stage: CI has just built it, and a second C++ build would cost about 15 of CI's
+# 90 minutes. Build it with images/build.sh (docs/images.md).
+# Runs as the numeric non-root user 65532 and needs no writable root filesystem: its only state is
+# --data-dir, a mounted volume (the operator's pods mount one and pass the flags).
+# No HEALTHCHECK: Kubernetes probes /healthz and /readyz (the operator's pod spec) and ignores it.
+FROM docker.io/library/debian:bookworm-slim
 
-FROM debian:bookworm-slim
-RUN apt-get update \
+# The runtime libraries: the binary's NEEDED entries (objdump -p) mapped to their packages with
+# dpkg -S; apt brings what they depend on (rocksdb is linked in statically, its codecs are not).
+RUN export DEBIAN_FRONTEND=noninteractive \
+ && apt-get update \
  && apt-get install -y --no-install-recommends \
-      libopencv-core406 libopencv-imgproc406 libopencv-imgcodecs406 \
-      libboost-program-options1.74.0 libspdlog1.10 libfmt9 libssl3 zlib1g libdeflate0 \
- && rm -rf /var/lib/apt/lists/*
-COPY --from=build /src/build/bin/stego-worker /usr/local/bin/stego-worker
+      libboost-program-options1.74.0 libcpprest2.10 libopencv-core406 libopencv-imgcodecs406 \
+      libspdlog1.10 libfmt9 libssl3 zlib1g libdeflate0 libsnappy1v5 libbz2-1.0 liblz4-1 libzstd1 \
+      libstdc++6 libgcc-s1 libc6 \
+ && rm -rf /var/lib/apt/lists/* \
+ && echo 'nonroot:x:65532:' >> /etc/group \
+ && echo 'nonroot:x:65532:65532:nonroot:/nonexistent:/usr/sbin/nologin' >> /etc/passwd
+
+# Declared after the install so that a new revision reuses its cached layer.
+ARG VERSION
+ARG REVISION
+LABEL org.opencontainers.image.title="stego-worker" \
+      org.opencontainers.image.description="stego-cluster worker: the steganography HTTP API, a Raft cluster member" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="https://github.com/stego-cluster/stego-cluster"
+
+COPY stego-worker /usr/local/bin/stego-worker
 USER 65532:65532
-ENV STEGO_HTTP=0.0.0.0:8081 STEGO_DATA_DIR=/var/lib/stego
-EXPOSE 8081
 ENTRYPOINT ["/usr/local/bin/stego-worker"]
