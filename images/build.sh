@@ -59,7 +59,8 @@ for name in worker operator; do
   strip -o "$staging/$name/stego-$name" "$bin_dir/stego-$name"
   log "building $image"
   nice -n 19 "${BUILDAH[@]}" bud --isolation chroot --pull=never --layers --quiet \
-    --build-arg "VERSION=$IMAGES_VERSION" --build-arg "REVISION=$revision" \
+    --label "org.opencontainers.image.version=$IMAGES_VERSION" \
+    --label "org.opencontainers.image.revision=$revision" \
     -f "$here/$name.Dockerfile" -t "$image" "$staging/$name" >/dev/null
   archive="$(image_archive "$out" "$name")"
   rm -f "$archive"

@@ -18,13 +18,11 @@ RUN export DEBIAN_FRONTEND=noninteractive \
  && echo 'nonroot:x:65532:' >> /etc/group \
  && echo 'nonroot:x:65532:65532:nonroot:/nonexistent:/usr/sbin/nologin' >> /etc/passwd
 
-# Declared after the install so that a new revision reuses its cached layer.
-ARG VERSION
-ARG REVISION
+# org.opencontainers.image.version and .revision come from images/build.sh as --label flags, not
+# as ARG + LABEL here: buildah 1.28's layer cache ignores build-arg values, so a cached LABEL step
+# kept the previous build's revision (seen); --label applies to the final image whatever the cache.
 LABEL org.opencontainers.image.title="stego-operator" \
       org.opencontainers.image.description="stego-cluster operator: manages StegoCluster resources (Raft clusters of stego-worker pods)" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="https://github.com/stego-cluster/stego-cluster"
 
 COPY stego-operator /usr/local/bin/stego-operator
