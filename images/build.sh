@@ -14,7 +14,7 @@
 # <version> is CMakeLists.txt's project VERSION, and the binaries must say the same (--version); the
 # revision label is `git rev-parse HEAD` ("unknown" outside git). The build context of each image is
 # a staging directory holding only the stripped binary. buildah's --layers cache keeps the package
-# layer, so a warm build only copies the binary. Needs root and the network (apt-get in the
+# layer, so a warm build only copies the binary; an archive already holding the image is kept. Needs root and the network (apt-get in the
 # Dockerfiles); run it before entering a network namespace.
 set -euo pipefail
 
@@ -61,14 +61,21 @@ for name in worker operator; do
   nice -n 19 "${BUILDAH[@]}" bud --isolation chroot --pull=never --layers --quiet \
     --label "org.opencontainers.image.version=$IMAGES_VERSION" \
     --label "org.opencontainers.image.revision=$revision" \
-    -f "$here/$name.Dockerfile" -t "$image" "$staging/$name" >/dev/null
+    --iidfile "$staging/$name.iid" -f "$here/$name.Dockerfile" -t "$image" "$staging/$name" >/dev/null
   archive="$(image_archive "$out" "$name")"
-  rm -f "$archive"
-  "${BUILDAH[@]}" push --quiet "$image" "oci-archive:$archive:$image"
+  # The export compresses every layer (half a minute for the worker): skipped when the archive
+  # holds this very image already (nothing changed, the cache made the same image ID).
+  if [[ -f "$archive" && "$(cat "$archive.iid" 2>/dev/null)" == "$(cat "$staging/$name.iid")" ]]; then
+    log "$archive is up to date"
+  else
+    rm -f "$archive" "$archive.iid"
+    "${BUILDAH[@]}" push --quiet "$image" "oci-archive:$archive:$image"
+    cp "$staging/$name.iid" "$archive.iid"
+  fi
   archives+=("$archive")
   log "$image built and exported in $(($(date +%s) - start)) s"
 done
-# The layers cached on an older package layer (one built before a binary or revision changed).
+# Images that neither a tag nor a child refers to any more: earlier builds, after their tag moved.
 "${BUILDAH[@]}" rmi --prune >/dev/null
 
 printf '%s\n' "${archives[@]}"
