@@ -17,6 +17,7 @@ packages=(
   clang libclang-rt-14-dev
   python3
   python3-pip python3-yaml
+  buildah skopeo umoci runc debootstrap debian-archive-keyring
 )
 
 missing=()
