@@ -5,7 +5,7 @@
 #   Debian's official slim images are (no docs, man pages or locales; apt lists dropped), then
 #   buildah from scratch + add of the rootfs tar + commit, into the buildah storage in the cache.
 #
-#   images/base.sh           build if missing or stale (about 2.5 min cold); else nothing
+#   images/base.sh           build if missing or stale (1.5-2 min cold); else nothing
 #   images/base.sh --force   rebuild anyway
 #
 # The stamp ($IMAGES_CACHE/base.stamp) holds this script's hash, the debootstrap version and the

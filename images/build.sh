@@ -14,8 +14,8 @@
 # <version> is CMakeLists.txt's project VERSION, and the binaries must say the same (--version); the
 # revision label is `git rev-parse HEAD` ("unknown" outside git). The build context of each image is
 # a staging directory holding only the stripped binary. buildah's --layers cache keeps the package
-# layer, so a warm build only copies the binary; an archive already holding the image is kept. Needs root and the network (apt-get in the
-# Dockerfiles); run it before entering a network namespace.
+# layer, so a warm build only copies the binary; an archive already holding the image is kept.
+# Needs root and the network (apt-get in the Dockerfiles); run it before entering a network namespace.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
