@@ -8,7 +8,8 @@
 #                                              (keeps bin/ and the module cache)
 #
 # Builds kube-apiserver, kube-controller-manager and kubectl from
-# k8s.io/kubernetes, and etcd from go.etcd.io/etcd/server/v3 (Debian bookworm's
+# k8s.io/kubernetes (and kubelet, kube-proxy, kube-scheduler for the real
+# node of tests/k8s/node), and etcd from go.etcd.io/etcd/server/v3 (Debian bookworm's
 # etcd-server 3.4 is older than Kubernetes accepts). Only go.mod/go.sum and
 # this script live in the repository; sources and binaries stay in the cache.
 # The build runs under nice/ionice; on the shared 2-core machine a cold build
@@ -43,7 +44,7 @@ stamp_text() {
   (cd "$K8S_RECIPE_DIR" && sha256sum go.mod go.sum etcd/go.mod etcd/go.sum build.sh)
 }
 
-binaries=(kube-apiserver kube-controller-manager kubectl etcd)
+binaries=(kube-apiserver kube-controller-manager kubectl kubelet kube-proxy kube-scheduler etcd)
 
 up_to_date() {
   [[ -f "$K8S_BIN/.stamp" ]] || return 1
@@ -87,12 +88,15 @@ for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
 done
 
 start=$(date +%s)
-log "building kubernetes $K8S_VERSION (kube-apiserver, kube-controller-manager, kubectl) into $K8S_BIN"
+log "building kubernetes $K8S_VERSION (kube-apiserver, kube-controller-manager, kubectl, kubelet, kube-proxy, kube-scheduler) into $K8S_BIN"
 (cd "$K8S_RECIPE_DIR" && "${K8S_NICE[@]}" go build -trimpath -tags selinux,notest,grpcnotrace \
   -ldflags "$k8s_ldflags" -o "$tmp/" \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kubectl)
+  k8s.io/kubernetes/cmd/kubectl \
+  k8s.io/kubernetes/cmd/kubelet \
+  k8s.io/kubernetes/cmd/kube-proxy \
+  k8s.io/kubernetes/cmd/kube-scheduler)
 mid=$(date +%s)
 log "kubernetes built in $((mid - start)) s"
 

@@ -3,7 +3,8 @@
 #
 # The pinned versions are read from the wrapper modules' go.mod files, which
 # are the single source of truth:
-#   tests/k8s/controlplane/go.mod       k8s.io/kubernetes (apiserver, controller-manager, kubectl)
+#   tests/k8s/controlplane/go.mod       k8s.io/kubernetes (apiserver, controller-manager, kubectl,
+#                                       kubelet, kube-proxy, kube-scheduler)
 #   tests/k8s/controlplane/etcd/go.mod  go.etcd.io/etcd/server/v3 (etcd)
 
 K8S_RECIPE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -90,6 +91,51 @@ k8s_stop() {
     log "stopped $name"
   fi
   rm -f "$pid_file"
+}
+
+# ---------------------------------------------------------------- certificates
+# Used by up.sh and tests/k8s/node/up.sh on $run_dir/pki (the run's CA).
+k8s_ossl() { openssl "$@" 2>>"$run_dir/logs/openssl.log"; }
+
+# k8s_issue NAME SUBJECT EXTENSIONS [CA] : pki/NAME.key and pki/NAME.crt,
+# signed by pki/CA (default: the run's CA "ca").
+k8s_issue() {
+  local name=$1 subj=$2 ext=$3 ca=${4:-ca} pki="$run_dir/pki"
+  k8s_ossl req -new -newkey rsa:2048 -nodes -sha256 -keyout "$pki/$name.key" -out "$pki/$name.csr" -subj "$subj"
+  printf '%s\n' "$ext" > "$pki/$name.ext"
+  k8s_ossl x509 -req -sha256 -days 7 -in "$pki/$name.csr" -CA "$pki/$ca.crt" -CAkey "$pki/$ca.key" \
+    -CAcreateserial -out "$pki/$name.crt" -extfile "$pki/$name.ext"
+  rm -f "$pki/$name.csr" "$pki/$name.ext"
+}
+
+# k8s_write_kubeconfig FILE USER CERT_NAME [with-token] : a kubeconfig for
+# $APISERVER_URL with the client certificate pki/CERT_NAME; with-token adds
+# the context "stego-token" with $ADMIN_TOKEN.
+k8s_write_kubeconfig() {
+  local file=$1 user=$2 cert=$3 with_token=${4:-} pki="$run_dir/pki"
+  cat > "$file" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: stego-test
+  cluster:
+    server: $APISERVER_URL
+    certificate-authority-data: $(base64 -w0 < "$pki/ca.crt")
+users:
+- name: $user
+  user:
+    client-certificate-data: $(base64 -w0 < "$pki/$cert.crt")
+    client-key-data: $(base64 -w0 < "$pki/$cert.key")
+$([[ -n "$with_token" ]] && printf -- '- name: %s-token\n  user:\n    token: %s' "$user" "$ADMIN_TOKEN")
+contexts:
+- name: stego-test
+  context:
+    cluster: stego-test
+    user: $user
+$([[ -n "$with_token" ]] && printf -- '- name: stego-token\n  context:\n    cluster: stego-test\n    user: %s-token' "$user")
+current-context: stego-test
+EOF
+  chmod 600 "$file"
 }
 
 # ---------------------------------------------------------------- versions

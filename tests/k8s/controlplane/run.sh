@@ -10,13 +10,22 @@
 #       for a person: starts it, prints how to use it, and keeps it up until
 #       Ctrl-C.
 #
+#   tests/k8s/controlplane/run.sh --node [-- COMMAND [ARGS...]]
+#       the same plus a real node (tests/k8s/node/up.sh: containerd,
+#       kubelet, scheduler, kube-proxy, CoreDNS), Ready before COMMAND runs;
+#       the API server then serves at the node IP. Root, inside
+#       tests/k8s/netns.sh only.
+#
 # The run directory is removed afterwards, except when COMMAND failed
 # (or STEGO_K8S_KEEP=1): then it is kept and its path printed, for the logs.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+node_dir="$(cd "$here/../node" && pwd)"
+with_node=0
+[[ "${1:-}" == "--node" ]] && { with_node=1; shift; }
 [[ "${1:-}" == "--" ]] && shift
-case "${1:-}" in -h|--help) sed -n '2,14p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,19p' "$0"; exit 0 ;; esac
 
 run_dir="$(mktemp -d "${TMPDIR:-/tmp}/stego-k8s.XXXXXX")"
 rc=0
@@ -42,6 +51,10 @@ teardown() {
     kill -TERM "$child" 2>/dev/null
     wait "$child" 2>/dev/null
   fi
+  if [[ $with_node == 1 ]]; then
+    "$node_dir/down.sh" "$run_dir" || rc=1
+    node_net_down
+  fi
   if [[ $rc != 0 || "${STEGO_K8S_KEEP:-0}" == 1 ]]; then
     "$here/down.sh" --keep "$run_dir" || true
     echo "controlplane/run: kept $run_dir (logs in $run_dir/logs)" >&2
@@ -65,10 +78,19 @@ setsid bash -c '
   while kill -0 "$2" 2>/dev/null; do sleep 1; done
   child=$(cat "$1/child.pid" 2>/dev/null) && kill -TERM "$child" 2>/dev/null
   up=$(cat "$1/up.pid" 2>/dev/null) && kill -TERM "$up" 2>/dev/null && sleep 3
-  exec "$3" --keep "$1"' _ "$run_dir" $$ "$here/down.sh" </dev/null >/dev/null 2>&1 &
+  [[ -z "$4" ]] || "$4" "$1"
+  exec "$3" --keep "$1"' _ "$run_dir" $$ "$here/down.sh" "$([[ $with_node == 0 ]] || echo "$node_dir/down.sh")" \
+  </dev/null >/dev/null 2>&1 &
 
+if [[ $with_node == 1 ]]; then
+  # shellcheck source=../node/lib.sh
+  source "$node_dir/lib.sh"
+  node_net_up
+  export STEGO_K8S_APISERVER_IP="$NODE_IP"
+fi
 run_child "$here/up.sh" --dir "$run_dir" >/dev/null
 child=""
+[[ $with_node == 0 ]] || { run_child "$node_dir/up.sh" --dir "$run_dir"; child=""; }
 # shellcheck disable=SC1091
 source "$run_dir/env"
 export PATH="$STEGO_K8S_BIN:$PATH"

@@ -26,6 +26,8 @@
 #   STEGO_K8S_APISERVER_ARGS="..."      extra kube-apiserver flags
 #   STEGO_K8S_CONTROLLER_MANAGER_ARGS="..."  extra kube-controller-manager flags
 #   STEGO_K8S_ETCD_ARGS="..."           extra etcd flags
+#   STEGO_K8S_APISERVER_IP=IP           serve the API at IP instead of 127.0.0.1, for the
+#                                       real node (tests/k8s/node): pods reach it there
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,7 +38,7 @@ run_dir=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dir) run_dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "up.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -114,17 +116,30 @@ pick_port ETCD_PEER_PORT
 pick_port APISERVER_PORT
 pick_port KCM_PORT
 echo "$ETCD_CLIENT_PORT $ETCD_PEER_PORT $APISERVER_PORT $KCM_PORT" > "$run_dir/ports"
-# ClusterIPs are allocated from here but never served (no kube-proxy): tests
-# must not connect to them.
+# ClusterIPs are allocated from here. They are served only with the real node
+# (tests/k8s/node runs kube-proxy); without it tests must not connect to them.
 SERVICE_CIDR="10.96.0.0/16"
 FIRST_SERVICE_IP="10.96.0.1"
 
+# The API server's address. On loopback (the default) the "kubernetes"
+# Service can have no endpoints: Endpoints validation rejects 127.0.0.1, so
+# the endpoint reconciler is off. At a node's IP the certificate names it,
+# the reconciler keeps the endpoints (kube-proxy's 10.96.0.1 -> API server
+# rule) and logs/exec reach the kubelet at the node's InternalIP (the node
+# name resolves nowhere).
+APISERVER_IP="${STEGO_K8S_APISERVER_IP:-127.0.0.1}"
+apiserver_ip_san=""
+apiserver_ip_args=(--endpoint-reconciler-type=none)
+if [[ "$APISERVER_IP" != 127.0.0.1 ]]; then
+  apiserver_ip_san=",IP:$APISERVER_IP"
+  apiserver_ip_args=(--endpoint-reconciler-type=lease --kubelet-preferred-address-types=InternalIP)
+fi
+
 # ---------------------------------------------------------------- certificates
 pki="$run_dir/pki"
-ossl() { openssl "$@" 2>>"$run_dir/logs/openssl.log"; }
 # new_ca NAME COMMON_NAME
 new_ca() {
-  ossl req -x509 -newkey rsa:2048 -nodes -sha256 -days 7 \
+  k8s_ossl req -x509 -newkey rsa:2048 -nodes -sha256 -days 7 \
     -keyout "$pki/$1.key" -out "$pki/$1.crt" -subj "/CN=$2" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
 }
@@ -133,65 +148,28 @@ new_ca ca stego-test-ca
 # every delegating component logs a missing requestheader CA bundle.
 new_ca front-proxy-ca stego-test-front-proxy-ca
 
-# issue NAME SUBJECT EXTENSIONS [CA]
-issue() {
-  local name=$1 subj=$2 ext=$3 ca=${4:-ca}
-  ossl req -new -newkey rsa:2048 -nodes -sha256 -keyout "$pki/$name.key" -out "$pki/$name.csr" -subj "$subj"
-  printf '%s\n' "$ext" > "$pki/$name.ext"
-  ossl x509 -req -sha256 -days 7 -in "$pki/$name.csr" -CA "$pki/$ca.crt" -CAkey "$pki/$ca.key" \
-    -CAcreateserial -out "$pki/$name.crt" -extfile "$pki/$name.ext"
-  rm -f "$pki/$name.csr" "$pki/$name.ext"
-}
-issue apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
+k8s_issue apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:$FIRST_SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+subjectAltName=IP:127.0.0.1,IP:$FIRST_SERVICE_IP$apiserver_ip_san,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
 client_ext="basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
-issue admin "/O=system:masters/CN=stego-admin" "$client_ext"
-issue controller-manager "/CN=system:kube-controller-manager" "$client_ext"
-issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client_ext"
-issue front-proxy-client "/CN=front-proxy-client" "$client_ext" front-proxy-ca
-ossl genrsa -out "$pki/sa.key" 2048
-ossl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
+k8s_issue admin "/O=system:masters/CN=stego-admin" "$client_ext"
+k8s_issue controller-manager "/CN=system:kube-controller-manager" "$client_ext"
+k8s_issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client_ext"
+k8s_issue front-proxy-client "/CN=front-proxy-client" "$client_ext" front-proxy-ca
+k8s_ossl genrsa -out "$pki/sa.key" 2048
+k8s_ossl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
 ADMIN_TOKEN="$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')"
 echo "$ADMIN_TOKEN,stego-admin-token,stego-admin-token,system:masters" > "$pki/tokens.csv"
 echo "$ADMIN_TOKEN" > "$pki/admin.token"
 chmod 600 "$pki"/*
 
 # ---------------------------------------------------------------- kubeconfigs
-b64() { base64 -w0 < "$1"; }
-APISERVER_URL="https://127.0.0.1:$APISERVER_PORT"
-# write_kubeconfig FILE USER CERT_NAME [with-token]
-write_kubeconfig() {
-  local file=$1 user=$2 cert=$3 with_token=${4:-}
-  cat > "$file" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: stego-test
-  cluster:
-    server: $APISERVER_URL
-    certificate-authority-data: $(b64 "$pki/ca.crt")
-users:
-- name: $user
-  user:
-    client-certificate-data: $(b64 "$pki/$cert.crt")
-    client-key-data: $(b64 "$pki/$cert.key")
-$([[ -n "$with_token" ]] && printf -- '- name: %s-token\n  user:\n    token: %s' "$user" "$ADMIN_TOKEN")
-contexts:
-- name: stego-test
-  context:
-    cluster: stego-test
-    user: $user
-$([[ -n "$with_token" ]] && printf -- '- name: stego-token\n  context:\n    cluster: stego-test\n    user: %s-token' "$user")
-current-context: stego-test
-EOF
-  chmod 600 "$file"
-}
-write_kubeconfig "$run_dir/kubeconfig" stego-admin admin with-token
-write_kubeconfig "$pki/controller-manager.kubeconfig" kube-controller-manager controller-manager
+APISERVER_URL="https://$APISERVER_IP:$APISERVER_PORT"
+k8s_write_kubeconfig "$run_dir/kubeconfig" stego-admin admin with-token
+k8s_write_kubeconfig "$pki/controller-manager.kubeconfig" kube-controller-manager controller-manager
 
 # ---------------------------------------------------------------- processes
 nice_cmd=()
@@ -223,8 +201,8 @@ k8s_wait_for etcd "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
 # shellcheck disable=SC2086
 start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --etcd-servers="http://127.0.0.1:$ETCD_CLIENT_PORT" \
-  --bind-address=127.0.0.1 \
-  --advertise-address=127.0.0.1 \
+  --bind-address="$APISERVER_IP" \
+  --advertise-address="$APISERVER_IP" \
   --secure-port="$APISERVER_PORT" \
   --tls-cert-file="$pki/apiserver.crt" \
   --tls-private-key-file="$pki/apiserver.key" \
@@ -247,11 +225,9 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --service-account-key-file="$pki/sa.pub" \
   --service-account-signing-key-file="$pki/sa.key" \
   --service-cluster-ip-range="$SERVICE_CIDR" \
-  --endpoint-reconciler-type=none \
+  "${apiserver_ip_args[@]}" \
   --profiling=false \
   ${STEGO_K8S_APISERVER_ARGS:-}
-# (--endpoint-reconciler-type=none: the "kubernetes" Service's Endpoints would
-#  have to hold 127.0.0.1, which Endpoints validation rejects as loopback.)
 k8s_wait_for kube-apiserver "$APISERVER_URL/readyz" \
   --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key"
 
