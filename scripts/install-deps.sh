@@ -18,6 +18,9 @@ packages=(
   python3
   python3-pip python3-yaml
   buildah skopeo umoci runc debootstrap debian-archive-keyring
+  # The real test node (tests/k8s/node; runc and umoci above): container runtime and CNI plugins,
+  # kube-proxy's iptables, busybox-static for the node's test image.
+  containerd containernetworking-plugins iptables conntrack busybox-static
 )
 
 missing=()
