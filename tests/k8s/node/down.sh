@@ -27,14 +27,10 @@ status=0
 k8s_stop kubelet || status=1
 netns_files=()
 if k8s_alive containerd; then
+  # (containerd leaves the sandboxes' network namespaces when torn down this way)
+  mapfile -t netns_files < <(node_sandbox_netns)
   mapfile -t containers < <(node_ctr containers list --quiet 2>/dev/null)
   for id in "${containers[@]}"; do
-    # The sandboxes' network namespaces are files the CRI made under
-    # /var/run/netns; containerd leaves them when torn down this way.
-    mapfile -t -O "${#netns_files[@]}" netns_files < <(node_ctr containers info "$id" 2>/dev/null |
-      python3 -c 'import json, sys
-for ns in json.load(sys.stdin).get("Spec", {}).get("linux", {}).get("namespaces", []):
-    if ns.get("type") == "network" and ns.get("path"): print(ns["path"])')
     node_ctr tasks kill --all --signal SIGKILL "$id" >/dev/null 2>&1
   done
   for id in "${containers[@]}"; do

@@ -53,3 +53,15 @@ node_import_image() {
   [[ -z "${2:-}" ]] || base=(--base-name "$2")
   node_ctr images import "${base[@]}" "$1" >&2
 }
+
+# node_sandbox_netns : the network namespace files of the run's pod sandboxes
+# (under /var/run/netns: on the machine's filesystem, not in the run
+# directory), one a line.
+node_sandbox_netns() {
+  local id
+  for id in $(node_ctr containers list --quiet 2>/dev/null); do
+    node_ctr containers info "$id" 2>/dev/null | python3 -c 'import json, sys
+for ns in json.load(sys.stdin).get("Spec", {}).get("linux", {}).get("namespaces", []):
+    if ns.get("type") == "network" and ns.get("path"): print(ns["path"])'
+  done
+}

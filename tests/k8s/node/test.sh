@@ -15,8 +15,8 @@
 #   Service to pod IPs; it reaches the API server at 10.96.0.1:443 (TCP)
 #   and its projected service-account token authenticates there; the host side reaches the pod IP; its
 #   preStop hook runs on delete, within the grace period.
-# Then, still in the namespace, that the teardown left no process, mount or
-# cgroup of the run. Root only (containerd, kubelet).
+# Then, with a second pod still running, that the teardown leaves no process,
+# mount, cgroup or pod network namespace of the run (checked in the namespace). Root only (containerd, kubelet).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,8 +47,9 @@ case "${1:-}" in
     rc=0
     STEGO_NODE_TEST_STATE="$state" "$k8s/controlplane/run.sh" --node -- "$0" --on-node || rc=$?
     ((rc == 0)) || fail "the test on the node failed (exit $rc)"
-    run_dir="$(cat "$state")"
-    [[ -n "$run_dir" ]] || fail "the test on the node recorded no run directory"
+    { read -r run_dir; mapfile -t netns_files; } < "$state"
+    [[ -n "${run_dir:-}" ]] || fail "the test on the node recorded no run directory"
+    ((${#netns_files[@]} > 0)) || fail "the test on the node recorded no pod network namespace"
     # After the teardown: nothing of the run is left.
     left="$(pgrep -af -- "$run_dir" || true)"
     [[ -z "$left" ]] || fail "processes of the run are left: $left"
@@ -57,7 +58,8 @@ case "${1:-}" in
     left="$(find /sys/fs/cgroup -maxdepth 2 -name "stego-node-${run_dir##*.}" 2>/dev/null || true)"
     [[ -z "$left" ]] || fail "cgroups of the run are left: $left"
     [[ ! -e "$run_dir" ]] || fail "run directory $run_dir is left"
-    log "PASS (teardown left no process, mount or cgroup)"
+    for f in "${netns_files[@]}"; do [[ ! -e "$f" ]] || fail "pod network namespace $f is left"; done
+    log "PASS (teardown, with a pod still running, left no process, mount, cgroup or network namespace)"
     exit 0
     ;;
   --on-node) ;;
@@ -65,7 +67,10 @@ case "${1:-}" in
 esac
 
 # ---------------------------------------------------------------- on the node
-echo "$STEGO_K8S_DIR" > "$STEGO_NODE_TEST_STATE"
+run_dir="$STEGO_K8S_DIR"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+echo "$run_dir" > "$STEGO_NODE_TEST_STATE"
 ready="$(kubectl get node "$STEGO_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')"
 [[ "$ready" == True ]] || fail "node $STEGO_NODE_NAME is not Ready: $ready"
 log "node $STEGO_NODE_NAME is Ready"
@@ -191,3 +196,11 @@ took=$((SECONDS - start))
 [[ "$(cat "$pv_dir/prestop" 2>&1)" == "preStop ran" ]] || fail "preStop marker: $(cat "$pv_dir/prestop" 2>&1)"
 ((took < 60)) || fail "deleting the pod took ${took}s, the whole grace period"
 log "preStop ran on delete; the pod was gone after ${took}s"
+
+# A pod left running (with its emptyDir and token volumes mounted), so the
+# teardown's own cleanup is what the namespace-side checks above judge.
+kubectl run stays --image="$STEGO_NODE_BUSYBOX_IMAGE" --image-pull-policy=Never \
+  --overrides='{"spec":{"volumes":[{"name":"scratch","emptyDir":{}}],"containers":[{"name":"stays","image":"'"$STEGO_NODE_BUSYBOX_IMAGE"'","imagePullPolicy":"Never","command":["sleep","3600"],"volumeMounts":[{"name":"scratch","mountPath":"/scratch"}]}]}}' >/dev/null
+kubectl wait --for=condition=Ready pod/stays --timeout=120s >/dev/null || fail "pod stays is not Ready"
+node_sandbox_netns >> "$STEGO_NODE_TEST_STATE"
+log "pod stays is running; the teardown must remove it"
