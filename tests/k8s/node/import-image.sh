@@ -13,5 +13,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case "${1:-}" in ""|-h|--help) sed -n '2,10p' "$0"; [[ $# -gt 0 ]]; exit ;; esac
+# shellcheck disable=SC2034  # (node_ctr's run directory)
 run_dir="${STEGO_K8S_DIR:?run inside tests/k8s/controlplane/run.sh --node}"
 node_import_image "$@"
