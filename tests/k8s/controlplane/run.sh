@@ -53,7 +53,6 @@ teardown() {
   fi
   if [[ $with_node == 1 ]]; then
     "$node_dir/down.sh" "$run_dir" || rc=1
-    node_net_down
   fi
   if [[ $rc != 0 || "${STEGO_K8S_KEEP:-0}" == 1 ]]; then
     "$here/down.sh" --keep "$run_dir" || true
@@ -61,6 +60,8 @@ teardown() {
   else
     "$here/down.sh" "$run_dir" || rc=1
   fi
+  # (after the API server, which serves at the bridge's address)
+  [[ $with_node == 0 ]] || node_net_down
   exit "$rc"
 }
 trap 'rc=$?; teardown' EXIT
