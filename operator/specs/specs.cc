@@ -51,12 +51,17 @@ Json Probe(const char* path, int period_seconds, int failures) {
 Json Container(const Cluster& c) {
   const StegoClusterSpec& s = c.spec;
   // Flags from the spec; the secrets come from the environment (STEGO_*), never in argv.
-  // Bound to the pod's own address, which is also what the members advertise. (Not 0.0.0.0: on a
-  // node where pods share a network namespace, as on the test ground's pod runner, every member
-  // would then claim the same port. The cost: `kubectl port-forward`, which connects to the pod's
-  // loopback, does not reach the worker; go through a Service or the pod IP.)
+  // Bound to the pod's own address. (Not 0.0.0.0: on a node where pods share a network namespace,
+  // as on the test ground's pod runner, every member would then claim the same port. The cost:
+  // `kubectl port-forward`, which connects to the pod's loopback, does not reach the worker; go
+  // through a Service or the pod IP.)
+  // Advertised as the pod's stable DNS name <pod>.<name>-peers.<ns>.svc (the StatefulSet's
+  // headless Service), never its IP: the members keep each other's addresses in the replicated
+  // membership, and a pod deleted and recreated on its volume comes back as the same member with a
+  // new IP, which the others then reach through that name.
   Json args = Json::array({"--node-id=$(POD_NAME)", "--http=$(POD_IP):" + std::to_string(kHttpPort),
                            "--peer=$(POD_IP):" + std::to_string(kPeerPort),
+                           "--advertise=$(POD_NAME)." + c.name + "-peers." + c.ns + ".svc",
                            // Namespace-qualified: the pod's DNS search list completes it with the
                            // cluster domain, whatever that domain is.
                            "--peers-dns=" + c.name + "-peers." + c.ns + ".svc:" + std::to_string(kPeerPort),

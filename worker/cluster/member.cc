@@ -12,8 +12,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Our own record among the DNS answers: the address the peer port listens on (the pod IP in
+// Kubernetes, where the advertised host is the pod's stable DNS name), or the advertised host when
+// the port listens on every address.
+std::string SelfHost(const MemberOptions& o) {
+  if (!o.peer_host.empty() && o.peer_host != "0.0.0.0" && o.peer_host != "::") return o.peer_host;
+  return o.advertise_peer.substr(0, o.advertise_peer.rfind(':'));
+}
+
 PeerDiscovery DiscoveryOf(const MemberOptions& o) {
-  if (o.peers_dns) return PeerDiscovery(*o.peers_dns, o.advertise_peer.substr(0, o.advertise_peer.rfind(':')), o.name);
+  if (o.peers_dns) return PeerDiscovery(*o.peers_dns, SelfHost(o), o.name);
   return PeerDiscovery(o.peers, o.name);
 }
 

@@ -71,6 +71,7 @@ TEST(SpecsTest, TheWorkerRunsLockedDownWithItsSecretsFromTheEnvironment) {
   EXPECT_TRUE(HasArg(w, "--peers-dns=demo-peers.ns1.svc:7000"));
   EXPECT_TRUE(HasArg(w, "--http=$(POD_IP):8081"));
   EXPECT_TRUE(HasArg(w, "--peer=$(POD_IP):7000"));
+  EXPECT_TRUE(HasArg(w, "--advertise=$(POD_NAME).demo-peers.ns1.svc")) << "a stable name, never the pod IP";
   EXPECT_TRUE(HasArg(w, "--raft-heartbeat-ms=50"));
   EXPECT_TRUE(HasArg(w, "--raft-election-timeout-ms=150"));
   EXPECT_TRUE(HasArg(w, "--node-id=$(POD_NAME)"));
