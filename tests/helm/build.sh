@@ -37,10 +37,7 @@ mkdir -p "$root" "$helm_dir" "$kc_dir"
 exec 9>"$root/.helm-build.lock"
 flock 9
 
-export GOPATH="$K8S_CACHE/go"
-export GOMODCACHE="$K8S_CACHE/go/pkg/mod"
-export GOCACHE="$K8S_CACHE/go/cache"
-export CGO_ENABLED=0
+k8s_go_env "$K8S_CACHE"
 
 # stamp FILE TEXT: true when FILE holds TEXT
 stamped() { [[ $force == 0 && -f "$1" && "$(cat "$1")" == "$2" ]]; }

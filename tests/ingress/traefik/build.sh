@@ -43,12 +43,7 @@ if [[ $force == 0 && -x "$TRAEFIK_BIN/traefik" && -f "$TRAEFIK_BIN/.stamp" &&
   exit 0
 fi
 
-export GOPATH="$K8S_CACHE/go"
-export GOMODCACHE="$K8S_CACHE/go/pkg/mod"
-export GOCACHE="$K8S_CACHE/go/cache"
-# -modcacherw: the module cache can be deleted with rm -rf; -mod=readonly: go.mod/go.sum are final.
-export GOFLAGS="-modcacherw -mod=readonly -buildvcs=false"
-export CGO_ENABLED=0
+k8s_go_env "$K8S_CACHE"
 
 start=$(date +%s)
 src="$TRAEFIK_CACHE/src"

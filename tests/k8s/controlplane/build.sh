@@ -64,14 +64,7 @@ if [[ $force == 0 ]] && up_to_date; then
   exit 0
 fi
 
-export GOPATH="$K8S_CACHE/go"
-export GOMODCACHE="$K8S_CACHE/go/pkg/mod"
-export GOCACHE="$K8S_CACHE/go/cache"
-# -modcacherw: the module cache can be deleted with rm -rf.
-# -mod=readonly: never touch go.mod/go.sum in the repository.
-export GOFLAGS="-modcacherw -mod=readonly -buildvcs=false"
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
+k8s_go_env "$K8S_CACHE"
 
 tmp="$K8S_CACHE/bin.tmp"
 rm -rf "$tmp"

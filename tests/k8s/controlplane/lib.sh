@@ -161,6 +161,17 @@ fi
 K8S_CACHE="${STEGO_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stego-cluster/k8s-${K8S_VERSION}}"
 K8S_BIN="$K8S_CACHE/bin"
 
+# k8s_go_env CACHE: the Go settings of every upstream build of the test tools (the control plane,
+# the pod runner, Helm, Traefik, CoreDNS): static, from the proxy, with the module and build caches
+# in CACHE (K8S_CACHE for the k8s.io-based tools, which share it so client-go builds once).
+# -modcacherw: the module cache can be deleted with rm -rf; -mod=readonly: never touch a
+# go.mod/go.sum in the repository.
+k8s_go_env() {
+  local cache=$1
+  export GOPATH="$cache/go" GOMODCACHE="$cache/go/pkg/mod" GOCACHE="$cache/go/cache"
+  export GOFLAGS="-modcacherw -mod=readonly -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0
+}
+
 # Heavy work runs at the lowest CPU and I/O priority: the machine is shared
 # with benchmarks and CI.
 K8S_NICE=(nice -n 19)

@@ -37,11 +37,8 @@ else
   start=$SECONDS
   log "building CoreDNS $COREDNS_VERSION into $NODE_COREDNS_CACHE/bin"
   rm -rf "${NODE_COREDNS_CACHE:?}/bin"
-  (cd "$NODE_DIR/coredns" &&
-    GOPATH="$NODE_COREDNS_CACHE/go" GOMODCACHE="$NODE_COREDNS_CACHE/go/pkg/mod" \
-    GOCACHE="$NODE_COREDNS_CACHE/go/cache" GOFLAGS="-modcacherw -mod=readonly -buildvcs=false" \
-    CGO_ENABLED=0 "${K8S_NICE[@]}" go build -trimpath -ldflags "-s -w" \
-      -o "$NODE_COREDNS_CACHE/bin/coredns" .)
+  (cd "$NODE_DIR/coredns" && k8s_go_env "$NODE_COREDNS_CACHE" &&
+    "${K8S_NICE[@]}" go build -trimpath -ldflags "-s -w" -o "$NODE_COREDNS_CACHE/bin/coredns" .)
   coredns_stamp > "$NODE_COREDNS_CACHE/bin/.stamp"
   log "CoreDNS built in $((SECONDS - start)) s"
 fi

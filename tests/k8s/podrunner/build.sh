@@ -40,13 +40,8 @@ if [[ -f "$out/.stamp" && "$(cat "$out/.stamp")" == "$(stamp_text)" && -x "$out/
   exit 0
 fi
 
-export GOPATH="$K8S_CACHE/go"
-export GOMODCACHE="$K8S_CACHE/go/pkg/mod"
-export GOCACHE="$K8S_CACHE/go/cache"
-# Same settings as the control plane's build, so the shared client-go
-# packages come from its build cache.
-export GOFLAGS="-modcacherw -mod=readonly -buildvcs=false"
-export CGO_ENABLED=0
+# The control plane's settings and caches, so the shared client-go packages come from its build.
+k8s_go_env "$K8S_CACHE"
 
 tmp="$out.tmp"
 rm -rf "$tmp"
