@@ -145,7 +145,9 @@ kubectl -n "$ns" wait stegocluster/demo --for=condition=Ready --timeout="${deadl
 wait_for "the Ingress routes to the new leader" served_by_leader
 round_trip second
 code="$(call "/api/v1/covers?consistent=true" "$tmp/covers.json")"
-[[ $code == 200 ]] && grep -qF "$cover_id" "$tmp/covers.json" || fail "the cover is gone after the leader's deletion: $code $(cat "$tmp/covers.json")"
+if [[ $code != 200 ]] || ! grep -qF "$cover_id" "$tmp/covers.json"; then
+  fail "the cover is gone after the leader's deletion: $code $(cat "$tmp/covers.json")"
+fi
 code="$(call /api/v1/embed "$tmp/on-cover.png" -F "cover_id=$cover_id" -F message=still-here)"
 [[ $code == 200 ]] || fail "embed into the uploaded cover answered $code"
 log "leader $old_leader deleted: $(leader) leads, $old_leader is back on its PVC, the API and the cover survived"
