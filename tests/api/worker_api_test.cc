@@ -325,6 +325,29 @@ TEST(WorkerProcess, AdminRoutesAreRefusedWithoutAConfiguredKey) {
   EXPECT_TRUE(worker.Running());
 }
 
+// What the pod's preStop hook asks (app/pre_stop.h): out of the Service's endpoints, yet every
+// request that still arrives is answered.
+TEST(WorkerProcess, DrainTurnsTheWorkerUnreadyForGoodWhileItKeepsServing) {
+  ProcessUnderTest worker(WorkerOptions());
+  HttpClient client(worker.host(), worker.port());
+  const testsupport::HeaderList admin = {{"Authorization", std::string("Bearer ") + kAdminKey}};
+  ASSERT_EQ(client.Get("/readyz").status, 200);
+  EXPECT_EQ(client.Post("/admin/drain", "", "application/json").status, 401);
+  ASSERT_EQ(client.Get("/readyz").status, 200);
+  const auto drained = client.Post("/admin/drain", "", "application/json", admin);
+  ASSERT_EQ(drained.status, 200) << drained.body;
+  EXPECT_EQ(drained.Json()["status"], "draining");
+  const auto unready = client.Get("/readyz");
+  EXPECT_EQ(unready.status, 503);
+  EXPECT_EQ(unready.Json()["detail"], "draining: this member is shutting down");
+  EXPECT_EQ(client.Get("/healthz").status, 200) << "alive: the kubelet must not restart it";
+  EXPECT_EQ(client.PostMultipart("/api/v1/embed", MultipartBuilder().Field("message", "still here")).status, 200);
+  // A pause and a restore do not undo the drain.
+  ASSERT_EQ(client.Post("/admin/fail", R"({"action":"pause"})", "application/json", admin).status, 200);
+  ASSERT_EQ(client.Post("/admin/restore", "", "application/json", admin).status, 200);
+  EXPECT_EQ(client.Get("/readyz").status, 503);
+}
+
 TEST(WorkerProcess, UploadsOverTheLimitGet413BeforeTheBodyIsSent) {
   ProcessUnderTest worker(WorkerOptions({"--max-upload-bytes", "65536"}));
   testsupport::RawConnection raw(worker.host(), worker.port());

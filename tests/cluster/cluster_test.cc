@@ -377,7 +377,10 @@ TEST_F(AdvertisedCluster, MembersOnEveryAddressAdvertiseWhereTheyAreReached) {
   for (const auto& [name, m] : members_) {
     EXPECT_EQ(RaftStatus(name)["leader_address"], "127.0.0.1:" + std::to_string(members_.at(leader).http_port));
   }
-  for (const auto& member : Client(leader).Request("GET", "/api/v1/cluster").Json()["members"]) {
+  // Held in a variable: a range-for over a member of a temporary would read a destroyed object.
+  const json view = Client(leader).Request("GET", "/api/v1/cluster").Json();
+  ASSERT_EQ(view["members"].size(), members_.size()) << view.dump();
+  for (const auto& member : view["members"]) {
     EXPECT_TRUE(member["peer"].get<std::string>().starts_with("127.0.0.1:")) << member.dump();
     EXPECT_TRUE(member["reachable"].get<bool>()) << member.dump();
   }

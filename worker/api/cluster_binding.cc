@@ -32,7 +32,7 @@ common::Expected<std::unique_ptr<ClusterBinding>, cluster::Error> ClusterBinding
   binding->recorder_ = std::make_unique<cluster::JobRecorder>(
       cluster::JobRecorderOptions{.member = name},
       [&m](std::string command, const std::function<bool()>& give_up) {
-        return m.Commit(std::move(command), give_up).has_value();
+        return m.Commit(std::move(command), {}, give_up).has_value();
       },
       metrics);
   // The leader places each upload job on the least-loaded member (cluster/dispatcher.h).

@@ -117,7 +117,10 @@ http::Response Upload(http::Request& request, cluster::ClusterMember& m, const C
                                 .format = std::string(stego::FormatName(info->format)),
                                 .name = SafeFileName(file->filename.value_or(""), ""),
                                 .created_at = NowRfc3339()};
-  auto committed = Commit(request, m, cluster::EncodePutCover(meta, file->data));
+  // A retry's form has a new boundary, but the same file and name.
+  auto asked = ClientRequestKey(request, id + "\n" + meta.name);
+  if (!asked) return std::move(asked.error());
+  auto committed = Commit(request, m, cluster::EncodePutCover(meta, file->data), *asked);
   if (!committed) return std::move(committed.error());
   // The put changes nothing when the same bytes were added first (by a concurrent or retried
   // upload): then that cover is the answer. It may also be gone already (deleted since).
@@ -158,10 +161,21 @@ http::Response GetCoverImage(http::Request& request, cluster::ClusterMember& m) 
 }
 
 http::Response Delete(http::Request& request, cluster::ClusterMember& m) {
+  auto asked = ClientRequestKey(request);
+  if (!asked) return std::move(asked.error());
   auto cover = FindCover(request, m, request.Param("id"), "id");
-  if (!cover) return std::move(cover.error());
+  if (!cover) {
+    // Gone, because the first try of this retry deleted it (FindCover brought this member up to
+    // date): the answer is the first try's, without the description that went with the cover.
+    if (!AlreadyApplied(m, *asked)) return std::move(cover.error());
+    const std::string id(request.Param("id"));
+    if (auto replayed = Commit(request, m, cluster::EncodeDeleteCover(id), *asked); !replayed) {
+      return std::move(replayed.error());
+    }
+    return http::Response::Json(200, json{{"deleted", {{"id", id}}}});
+  }
   // Refused when applied if a concurrent delete came first (409 refused, from Commit).
-  if (auto committed = Commit(request, m, cluster::EncodeDeleteCover(cover->meta.id)); !committed) {
+  if (auto committed = Commit(request, m, cluster::EncodeDeleteCover(cover->meta.id), *asked); !committed) {
     return std::move(committed.error());
   }
   return http::Response::Json(200, json{{"deleted", CoverJson(cover->meta)}});

@@ -45,19 +45,25 @@ Answer<cluster::ApiKey> ParseNewKey(const http::Request& request) {
 http::Response CreateKey(const http::Request& request, cluster::ClusterMember& m) {
   auto key = ParseNewKey(request);
   if (!key) return std::move(key.error());
+  auto asked = ClientRequestKey(request);
+  if (!asked) return std::move(asked.error());
   // Checked again when applied; asked here for a clear answer in the common case.
-  if (auto room = m.state().keys().WhyNotAdd(key->name); !room) {
+  if (auto room = m.state().keys().WhyNotAdd(key->name); !room && !AlreadyApplied(m, *asked)) {
     return http::Response::Error(request, 409, "key_conflict", "the key cannot be added", room.error().message);
   }
-  key->id = cluster::NewKeyId();
+  // Under an Idempotency-Key every try derives the same key, so a retry answers the secret of
+  // the key the first try created; the cluster secret keeps it unguessable.
+  const cluster::KeyMaterial material =
+      *asked ? cluster::NewKeyMaterial(m.Derive((*asked)->key + "\n" + (*asked)->digest)) : cluster::NewKeyMaterial();
+  key->id = material.id;
   key->created_at = NowRfc3339();
-  const std::string secret = cluster::NewKeySecret();
-  if (auto committed = Commit(request, m, cluster::EncodeCreateKey(*key, cluster::HashKeySecret(secret)));
+  if (auto committed = Commit(request, m, cluster::EncodeCreateKey(*key, cluster::HashKeySecret(material.secret)), *asked);
       !committed) {
     return std::move(committed.error());
   }
+  if (auto created = m.state().keys().Find(key->id)) *key = *created;  // a retry: the first try's key
   json body = KeyJson(*key);
-  body["key"] = secret;
+  body["key"] = material.secret;
   auto response = http::Response::Json(201, body);
   response.headers.Set("Cache-Control", "no-store");  // the only copy of the secret
   return response;
@@ -66,13 +72,16 @@ http::Response CreateKey(const http::Request& request, cluster::ClusterMember& m
 http::Response DeleteKey(const http::Request& request, cluster::ClusterMember& m) {
   const std::string id(request.Param("id"));
   const cluster::KeyStore& keys = m.state().keys();
-  if (!keys.Contains(id)) {
+  auto asked = ClientRequestKey(request);
+  if (!asked) return std::move(asked.error());
+  const auto known = [&] { return keys.Find(id) || AlreadyApplied(m, *asked); };
+  if (!known()) {
     // This member may not have applied the key's creation yet (it was created through another
     // member a moment ago): ask again once it has applied everything committed.
     if (auto stale = ConfirmFresh(request, m)) return std::move(*stale);
-    if (!keys.Contains(id)) return http::Response::Error(request, 404, "no_such_key", "no such API key", id);
+    if (!known()) return http::Response::Error(request, 404, "no_such_key", "no such API key", id);
   }
-  if (auto committed = Commit(request, m, cluster::EncodeDeleteKey(id)); !committed) {
+  if (auto committed = Commit(request, m, cluster::EncodeDeleteKey(id), *asked); !committed) {
     return std::move(committed.error());
   }
   http::Response deleted;

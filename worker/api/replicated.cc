@@ -1,8 +1,11 @@
 #include "worker/api/replicated.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "common/rfc3339.h"
+#include "worker/cluster/hex.h"
 
 namespace api {
 namespace {
@@ -39,6 +42,11 @@ http::Response ClusterError(const http::Request& request, const cluster::Error& 
   switch (error.code) {
     case Code::kRefused:
       return http::Response::Error(request, 409, code, "the write was refused", error.message);
+    case Code::kTargetLagging:
+      return http::Response::Error(request, 409, code, "transfer refused", error.message);
+    case Code::kKeyReused:
+      return http::Response::Error(request, 422, code, "idempotency key reused", error.message,
+                                   json{{"field", "Idempotency-Key"}});
     case Code::kNotLeader:
       return NotLeader(request, m.Leader());
     case Code::kInvalidChange:
@@ -53,11 +61,34 @@ http::Response ClusterError(const http::Request& request, const cluster::Error& 
 
 std::string NowRfc3339() { return common::FormatRfc3339(std::chrono::system_clock::now()); }
 
-Answer<cluster::Index> Commit(const http::Request& request, cluster::ClusterMember& m, std::string command) {
+Answer<std::optional<cluster::RequestKey>> ClientRequestKey(const http::Request& request,
+                                                            std::optional<std::string_view> what) {
+  const auto key = request.Header("Idempotency-Key");
+  if (!key) return std::optional<cluster::RequestKey>();
+  const bool visible = std::all_of(key->begin(), key->end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (key->empty() || key->size() > 255 || !visible) {
+    return common::Unexpected{BadParameter(request, "Idempotency-Key", "1-255 visible ASCII characters")};
+  }
+  // "c:" keeps clients' keys apart from the ones members draw for themselves.
+  const std::string asked = request.method + " " + request.path + "\n" + std::string(what.value_or(request.body));
+  return std::optional(cluster::RequestKey{"c:" + std::string(*key), cluster::Sha256Hex(asked)});
+}
+
+bool AlreadyApplied(const cluster::ClusterMember& m, const std::optional<cluster::RequestKey>& key) {
+  return key && m.state().requests().Seen(*key).has_value();
+}
+
+Answer<cluster::Index> Commit(const http::Request& request, cluster::ClusterMember& m, std::string command,
+                              std::optional<cluster::RequestKey> request_key) {
   if (const auto only = request.Header("X-Stego-Leader-Only"); only && *only == "true" && !m.IsLeader()) {
     return common::Unexpected{NotLeader(request, m.Leader())};
   }
-  auto applied = m.Commit(std::move(command));
+  if (!request_key) {
+    auto asked = ClientRequestKey(request);
+    if (!asked) return common::Unexpected{std::move(asked).error()};
+    request_key = std::move(*asked);
+  }
+  auto applied = m.Commit(std::move(command), request_key.value_or(cluster::RequestKey{}));
   if (!applied) return common::Unexpected{ClusterError(request, applied.error(), m)};
   return *applied;
 }

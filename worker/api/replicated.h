@@ -5,10 +5,19 @@
 //   503 <error code>   not committed (no leader, stopped, dropped), with the leader fields
 //   504 timeout        the outcome is unknown: retry only idempotent writes
 //   409 refused        committed, but the state refused it when applied (e.g. a key already gone)
+//   422 idempotency_key_reused  the Idempotency-Key came before with a different request
 //   400 <error code>   a membership change or transfer that does not apply
+//   409 transfer_target_lagging  the transfer's target is far behind or not answering: retry later
 // A write sent to a follower is forwarded to the leader through Raft, unless the client asks for
 // the prototype's redirect instead with `X-Stego-Leader-Only: true`: then a follower answers
-// not_leader (409 with the leader to retry at, or 503 while no leader is known).
+// not_leader (409 with the leader to retry at, or 503 while no leader is known). While no leader
+// is known, a write or fresh read is held (up to the request timeout) until one is: an election
+// costs the client latency, not an error.
+//
+// Idempotency-Key (a request header, 1-255 visible ASCII characters): a client that retries a
+// write with the same key gets the first try's outcome, and the write takes effect once — within
+// the newest 10,000 writes (cluster/request_log.h). The same key with another method, path or
+// body is refused (422). Keys are one namespace for every client: use random ones (UUIDs).
 #pragma once
 
 #include <functional>
@@ -39,9 +48,22 @@ http::Response ClusterError(const http::Request& request, const cluster::Error& 
 // read the clock, or members would disagree).
 std::string NowRfc3339();
 
+// The client's Idempotency-Key as a request key (command.h), nullopt when the request has none,
+// or the 400 for a malformed one. `what` stands for the request's body in the digest, where a
+// route knows better (a multipart upload's boundary changes between a client's tries, its file
+// does not).
+Answer<std::optional<cluster::RequestKey>> ClientRequestKey(const http::Request& request,
+                                                            std::optional<std::string_view> what = std::nullopt);
+
+// Whether this member has applied the write `key` names: a client's retry, which the route's own
+// checks (written for a first try, such as "no such key" before a delete) must let through to
+// Commit, which answers the first try's outcome.
+bool AlreadyApplied(const cluster::ClusterMember& m, const std::optional<cluster::RequestKey>& key);
+
 // Commits `command` (command.h) and waits until it is applied on this member. Returns its log
-// index, or the answer to give.
-Answer<cluster::Index> Commit(const http::Request& request, cluster::ClusterMember& m, std::string command);
+// index, or the answer to give. `request_key`: the client's (ClientRequestKey), else one of ours.
+Answer<cluster::Index> Commit(const http::Request& request, cluster::ClusterMember& m, std::string command,
+                              std::optional<cluster::RequestKey> request_key = std::nullopt);
 
 // Confirms through read-index (§6.4) that this member has applied everything committed before
 // the read began, or gives the answer to send. ConfirmFreshIfAsked does so only when the request

@@ -68,6 +68,11 @@ void AddServiceRoutes(Endpoints& endpoints, PauseSwitch& pause, common::Metrics&
   endpoints.AddAlwaysOn("POST", "/admin/fail", Access::kAdmin, [&pause](http::Request& request) {
     return Fail(request, pause);
   });
+  endpoints.AddAlwaysOn("POST", "/admin/drain", Access::kAdmin, [drain = settings.drain](http::Request& request) {
+    spdlog::info("admin: draining (request {}): unready from now on, serving until SIGTERM", request.request_id);
+    if (drain) drain();
+    return http::Response::Json(200, {{"status", "draining"}});
+  }, {.name = "admin_drain", .compute = true, .max_body_bytes = 4 << 10});
   endpoints.AddAlwaysOn("POST", "/admin/restore", Access::kAdmin, [&pause](http::Request& request) {
     pause.Restore();
     spdlog::info("admin: restored (request {})", request.request_id);

@@ -1,5 +1,5 @@
-// The member's service endpoints: /healthz, /readyz, /metrics, /openapi.json and the
-// fault-injection admin routes /admin/fail and /admin/restore.
+// The member's service endpoints: /healthz, /readyz, /metrics, /openapi.json, the
+// fault-injection admin routes /admin/fail and /admin/restore, and /admin/drain.
 #pragma once
 
 #include <functional>
@@ -18,6 +18,9 @@ using ReadinessProbe = std::function<std::optional<std::string>()>;
 struct ServiceSettings {
   std::string node_id;
   ReadinessProbe readiness;
+  // POST /admin/drain (admin; the pod's preStop hook calls it): turn unready for good and hand
+  // leadership over if leading, while the member goes on serving until SIGTERM. Idempotent.
+  std::function<void()> drain;
 };
 
 void AddServiceRoutes(Endpoints& endpoints, PauseSwitch& pause, common::Metrics& metrics, ServiceSettings settings);

@@ -65,7 +65,13 @@ po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
        "how often the leader tells the followers it is alive (10-1000, in steps of 10)")
       ("raft-election-timeout-ms", po::value(&c.raft_election_timeout_ms)->default_value(c.raft_election_timeout_ms),
        "how long a follower waits without a leader before it campaigns, randomised up to twice this "
-       "(30-10000, at least three heartbeats)");
+       "(30-10000, at least three heartbeats)")
+      ("pre-stop", po::value(&c.pre_stop)->default_value(false)->implicit_value(true),
+       "run as a pod's preStop hook instead of serving: ask the worker at --http (with the admin key) to drain "
+       "(hand leadership over, turn unready), then wait --drain-ms while it keeps serving, and exit")
+      ("drain-ms", po::value(&c.drain_ms)->default_value(c.drain_ms),
+       "how long --pre-stop keeps a draining worker serving (0-60000), so that Services and the Ingress stop "
+       "sending it requests before SIGTERM");
   return d;
 }
 
@@ -111,6 +117,7 @@ common::Expected<void, std::string> Validate(WorkerConfig& c) {
       c.raft_election_timeout_ms < 3 * c.raft_heartbeat_ms) {
     return Unexpected{std::string("--raft-election-timeout-ms must be 30-10000 and at least three heartbeats")};
   }
+  if (c.drain_ms > 60'000) return Unexpected{std::string("--drain-ms must be 0-60000")};
   if (c.node_id.empty()) {
     char host[256] = {};
     c.node_id = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "node";

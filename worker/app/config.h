@@ -45,6 +45,10 @@ struct WorkerConfig {
   // (a follower campaigns after a random wait in [timeout, 2 x timeout) without a leader).
   unsigned raft_heartbeat_ms = 50;
   unsigned raft_election_timeout_ms = 150;
+  // --pre-stop: instead of serving, act as the pod's preStop hook (app/pre_stop.h) for the worker
+  // at `http`, keeping it serving for `drain_ms` after it turned unready.
+  bool pre_stop = false;
+  unsigned drain_ms = 5000;
 
   // The host to tell others for an address listening on `host`: --advertise when given.
   std::string AdvertisedHost(const std::string& host) const { return advertise.empty() ? host : advertise; }

@@ -1,6 +1,7 @@
 // stego-worker: one member of a stego-cluster: the steganography API, and with --peer a Raft
 // member (worker/cluster) that replicates the cluster's state with the others.
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -27,6 +28,7 @@
 #include "worker/api/service_routes.h"
 #include "worker/api/stego_routes.h"
 #include "worker/app/config.h"
+#include "worker/app/pre_stop.h"
 #include "worker/cluster/member.h"
 #include "worker/http/compute_pool.h"
 #include "worker/http/router.h"
@@ -54,9 +56,10 @@ std::shared_ptr<const http::CorsPolicy> CorsPolicyFor(const worker::WorkerConfig
         return http::OriginListed(origins, origin) || (cluster && cluster->AllowsOrigin(origin));
       },
       // What our clients send and read beyond the CORS-safelisted fields: the admin or user key,
-      // JSON and multipart bodies, a request id to trace, the prototype's leader-only redirect;
+      // JSON and multipart bodies, a retried write's key, a request id to trace, the prototype's
+      // leader-only redirect;
       // the request id, a download's file name, the member that ran a job, when to retry.
-      .allowed_headers = {"Authorization", "Content-Type", "X-Request-Id", "X-Stego-Leader-Only"},
+      .allowed_headers = {"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "X-Stego-Leader-Only"},
       .exposed_headers = {"X-Request-Id", "Content-Disposition", "X-Stego-Member", "Retry-After"},
       .max_age = std::chrono::seconds(600)});
 }
@@ -114,6 +117,9 @@ std::optional<stego::PngTemplate> PrepareDefaultCover(const worker::WorkerConfig
 // pool and queue busy in a cluster of several members.
 constexpr std::size_t kRelayThreads = 32;
 
+// How long a leader that drains or stops waits for a successor to take over.
+constexpr std::chrono::seconds kHandOverGrace{3};
+
 int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   if (!config.data_dir.empty()) {
     std::error_code ec;
@@ -157,10 +163,18 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
                        .metrics = &metrics,
                        .library_cover = member ? api::LibraryCovers(*member) : nullptr});
   // A standalone worker is ready as soon as it serves; a member once it knows a leader and has
-  // applied what is committed.
+  // applied what is committed; neither once it drains (the preStop hook: app/pre_stop.h).
+  std::atomic<bool> draining = false;
   api::AddServiceRoutes(endpoints, pause, metrics,
                         {.node_id = config.node_id,
-                         .readiness = member ? [member] { return member->NotReady(); } : api::ReadinessProbe{}});
+                         .readiness = [member, &draining]() -> std::optional<std::string> {
+                           if (draining) return "draining: this member is shutting down";
+                           return member ? member->NotReady() : std::nullopt;
+                         },
+                         .drain = [&draining, c = cluster.get()] {
+                           draining = true;
+                           if (c) c->HandOverIfLeader(kHandOverGrace);
+                         }});
   api::AddClusterRoutes(endpoints, member);
   api::AddCoverRoutes(endpoints, member, {.max_pixels = config.max_pixels});
   api::AddKeyRoutes(endpoints, member);
@@ -192,7 +206,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   server.Stop();
   // A leader hands over first, so that clients find the new one while in-flight requests finish
   // here; their job records then still reach the ledger, through the new leader.
-  if (cluster) cluster->HandOverIfLeader(std::chrono::seconds(3));
+  if (cluster) cluster->HandOverIfLeader(kHandOverGrace);
   server.Join();
   if (cluster) cluster->Stop();
   spdlog::info("stopped");
@@ -216,6 +230,7 @@ int main(int argc, char** argv) {
     std::cout << parsed->output;
     return parsed->exit_code;
   }
+  if (parsed->config.pre_stop) return worker::RunPreStop(parsed->config);
   common::ConfigureLogging(parsed->config.log_format, parsed->config.log_level);
   return Run(parsed->config, stop_signals);
 }

@@ -53,10 +53,15 @@ Outcome ClusterState::ApplyCommand(raft::Index index, std::string_view payload) 
     spdlog::warn("cluster: entry {} is not a command this version knows; skipped", index);
     return Refuse("not a command this member's version knows");
   }
+  const auto request = RequestKeyOf(*command);
+  if (request) {
+    if (auto seen = requests_.Seen(*request)) return *seen;  // a retry: applied (or refused) once already
+  }
   Outcome outcome = owner->Apply(index, *command);
   // A lowered job_retention drops the oldest records now, at this index on every member.
   if (owner == &config_ && outcome) jobs_.ApplyRetention();
   if (!outcome) spdlog::info("cluster: {} at {} skipped: {}", command->op(), index, outcome.error().message);
+  if (request) requests_.Record(*request, outcome);
   return outcome;
 }
 

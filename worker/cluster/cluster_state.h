@@ -7,7 +7,8 @@
 // Each committed command (command.h) goes to the section that owns its "op". What the section
 // answered (an Outcome: applied, or why it was skipped) goes back through the Raft node to the
 // proposal's future on the member that proposed it, which tells its client whether the write took
-// effect even though it was accepted into the log.
+// effect even though it was accepted into the log. A command whose request key (command.h) was
+// applied before is not applied again: it answers the first one's outcome (request_log.h).
 //
 // Thread safety: the node's thread applies; HTTP threads read through the accessors.
 #pragma once
@@ -27,6 +28,7 @@
 #include "worker/cluster/cover_library.h"
 #include "worker/cluster/job_ledger.h"
 #include "worker/cluster/key_store.h"
+#include "worker/cluster/request_log.h"
 #include "worker/cluster/state_section.h"
 #include "worker/raft/node/node.h"
 
@@ -68,6 +70,7 @@ class ClusterState final : public raft::StateMachine {
   const JobLedger& jobs() const { return jobs_; }
   const CoverLibrary& covers() const { return covers_; }
   const KeyStore& keys() const { return keys_; }
+  const RequestLog& requests() const { return requests_; }
 
  private:
   void NotifyMembers();
@@ -81,7 +84,8 @@ class ClusterState final : public raft::StateMachine {
   JobLedger jobs_{config_};
   CoverLibrary covers_{config_};
   KeyStore keys_;
-  const std::vector<StateSection*> sections_{&config_, &jobs_, &covers_, &keys_};
+  RequestLog requests_;
+  const std::vector<StateSection*> sections_{&config_, &jobs_, &covers_, &keys_, &requests_};
 };
 
 }  // namespace cluster

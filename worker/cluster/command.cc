@@ -22,4 +22,20 @@ std::optional<Command> DecodeCommand(std::string_view payload) {
   return command;
 }
 
+std::string WithRequestKey(std::string_view command, const RequestKey& request) {
+  auto decoded = DecodeCommand(command);
+  if (!decoded) return std::string(command);  // not a command: applied (refused) without a key
+  decoded->header["request"] = {{"key", request.key}, {"digest", request.digest}};
+  return EncodeCommand(decoded->header, decoded->blob);
+}
+
+std::optional<RequestKey> RequestKeyOf(const Command& command) {
+  const auto it = command.header.find("request");
+  if (it == command.header.end() || !it->is_object()) return std::nullopt;
+  const auto key = it->find("key");
+  const auto digest = it->find("digest");
+  if (key == it->end() || !key->is_string() || digest == it->end() || !digest->is_string()) return std::nullopt;
+  return RequestKey{key->get<std::string>(), digest->get<std::string>()};
+}
+
 }  // namespace cluster

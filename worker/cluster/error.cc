@@ -5,6 +5,7 @@ namespace cluster {
 std::string_view ErrorCodeName(ErrorCode code) {
   switch (code) {
     case ErrorCode::kRefused: return "refused";
+    case ErrorCode::kKeyReused: return "idempotency_key_reused";
     case ErrorCode::kNotLeader: return "not_leader";
     case ErrorCode::kNoLeader: return "no_leader";
     case ErrorCode::kTimeout: return "timeout";
@@ -15,6 +16,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidChange: return "invalid_conf_change";
     case ErrorCode::kLearnerNotCaughtUp: return "learner_not_caught_up";
     case ErrorCode::kInvalidTarget: return "transfer_invalid";
+    case ErrorCode::kTargetLagging: return "transfer_target_lagging";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kCannotStart: return "cannot_start";
   }

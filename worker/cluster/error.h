@@ -14,6 +14,7 @@ namespace cluster {
 
 enum class ErrorCode {
   kRefused,             // committed, but skipped when applied (a key already gone, a full library)
+  kKeyReused,           // committed, but skipped: its idempotency key was used for another request
   kNotLeader,           // the request needs the leader; the leader hint says where it is
   kNoLeader,            // no leader is known: an election is under way
   kTimeout,             // no outcome within the deadline: the command may still take effect
@@ -24,13 +25,15 @@ enum class ErrorCode {
   kInvalidChange,       // the membership change does not apply to the configuration
   kLearnerNotCaughtUp,  // promotion refused: the learner is behind
   kInvalidTarget,       // leadership transfer to a member that is not a voter
+  kTargetLagging,       // leadership transfer to a voter far behind or not answering
   kUnavailable,         // anything else the Raft node refused (named in the message)
   kCannotStart,         // start-up: identity, storage, peer port or discovery failed
 };
 
 using Error = common::Error<ErrorCode>;
 
-// What applying a committed command answered: nothing, or why it was skipped (kRefused).
+// What applying a committed command answered: nothing, or why it was skipped (kRefused,
+// kKeyReused).
 using Outcome = common::Expected<void, Error>;
 
 // The stable snake_case name ("no_leader"); the Raft names where the code comes from Raft.

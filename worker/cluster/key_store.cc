@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
-#include <openssl/rand.h>
 
 #include "common/base64.h"
 #include "worker/cluster/hex.h"
@@ -19,14 +18,6 @@ constexpr std::size_t kSecretBytes = 32;
 constexpr std::size_t kIdBytes = 8;
 constexpr std::size_t kMaxNameLength = 64;
 constexpr std::size_t kMaxCreatedAtLength = 32;
-
-std::string RandomBytes(std::size_t n) {
-  std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    throw std::runtime_error("OpenSSL RAND_bytes failed");
-  }
-  return out;
-}
 
 // A command's string field, or "" when it is absent or not a string.
 std::string StringField(const json& header, const char* key) {
@@ -44,10 +35,13 @@ std::optional<KeyRole> KeyRoleFromName(std::string_view name) {
   return std::nullopt;
 }
 
+// Id and secret are separate HMACs of the seed, so the public id tells nothing of the secret.
 // URL-safe base64 without padding: the secret travels in headers and shells unquoted.
-std::string NewKeySecret() { return std::string(kSecretPrefix) + common::Base64UrlEncode(RandomBytes(kSecretBytes)); }
-
-std::string NewKeyId() { return Hex(RandomBytes(kIdBytes)); }
+KeyMaterial NewKeyMaterial(std::optional<std::string_view> seed) {
+  const std::string drawn = seed ? std::string(*seed) : RandomBytes(kSecretBytes);
+  return {Hex(HmacSha256(drawn, "api key id").substr(0, kIdBytes)),
+          std::string(kSecretPrefix) + common::Base64UrlEncode(HmacSha256(drawn, "api key secret"))};
+}
 
 std::string HashKeySecret(std::string_view secret) { return Sha256Hex(secret); }
 
@@ -163,9 +157,11 @@ bool KeyStore::empty() const {
   return by_id_.empty();
 }
 
-bool KeyStore::Contains(std::string_view id) const {
+std::optional<ApiKey> KeyStore::Find(std::string_view id) const {
   std::lock_guard lk(mu_);
-  return by_id_.contains(id);
+  const auto it = by_id_.find(id);
+  if (it == by_id_.end()) return std::nullopt;
+  return it->second.key;
 }
 
 std::vector<ApiKey> KeyStore::List() const {

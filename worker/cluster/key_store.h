@@ -39,9 +39,15 @@ struct ApiKey {
   bool operator==(const ApiKey&) const = default;
 };
 
-// Key material, drawn from OpenSSL's CSPRNG (throws std::runtime_error if it fails).
-std::string NewKeySecret();  // "stego_" + 32 random bytes, URL-safe base64
-std::string NewKeyId();      // 8 random bytes in hex
+// A new key's id (8 bytes in hex) and secret ("stego_" + 32 bytes, URL-safe base64), derived from
+// `seed`: 32 random bytes (OpenSSL's CSPRNG; throws std::runtime_error if it fails) unless given.
+// A creation retried under the client's Idempotency-Key passes a seed derived from that key, so
+// that the retry answers the same id and secret as the first try.
+struct KeyMaterial {
+  std::string id;
+  std::string secret;
+};
+KeyMaterial NewKeyMaterial(std::optional<std::string_view> seed = std::nullopt);
 std::string HashKeySecret(std::string_view secret);  // SHA-256, lower-case hex
 // Whether `name` is a valid key name (1-64 of letters, digits, space, '.', '_', '-'); kRefused says why not.
 Outcome CheckKeyName(std::string_view name);
@@ -64,7 +70,7 @@ class KeyStore final : public StateSection {
   std::optional<KeyRole> RoleOf(std::string_view token) const;
   bool empty() const;
   std::vector<ApiKey> List() const;  // in the order they were created
-  bool Contains(std::string_view id) const;
+  std::optional<ApiKey> Find(std::string_view id) const;
   // Whether a key named `name` can be added now; kRefused says why not (name taken, limit
   // reached). Apply checks the same; the proposer asks first for a clear answer.
   Outcome WhyNotAdd(std::string_view name) const;

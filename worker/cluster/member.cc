@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "worker/cluster/hex.h"
 #include "worker/cluster/identity.h"
 
 namespace cluster {
@@ -40,6 +41,25 @@ common::Expected<T, Error> Await(std::future<raft::Result<T>> pending, const std
   }
 }
 
+// Why `to` is not fit to lead at once (the leader's view), or nullopt. The transfer itself brings
+// a voter a few entries behind up to date; one that needs a snapshot, or is not heard from, would
+// leave the cluster without a leader until the transfer times out.
+std::optional<std::string> WhyLagging(const raft::NodeStatus& st, raft::NodeId to) {
+  constexpr raft::Index kMaxLag = 1000;
+  for (const auto& p : st.peers) {
+    if (p.id != to) continue;
+    if (!p.active) return "has not answered the leader lately";
+    if (p.match + kMaxLag < st.last_index) {
+      return "is " + std::to_string(st.last_index - p.match) + " entries behind the leader";
+    }
+    return std::nullopt;
+  }
+  return "is not replicated to by the leader";
+}
+
+// A member's own request key for a write its client gave none ("m:" keeps it apart from clients').
+RequestKey NewRequestKey() { return {"m:" + Hex(RandomBytes(16)), ""}; }
+
 }  // namespace
 
 ClusterMember::ClusterMember(MemberOptions options, common::Metrics& metrics, raft::NodeId id)
@@ -74,8 +94,33 @@ common::Expected<std::unique_ptr<ClusterMember>, Error> ClusterMember::Start(Mem
 
 ClusterMember::~ClusterMember() { Stop(std::chrono::milliseconds(0)); }
 
-common::Expected<Index, Error> ClusterMember::Commit(std::string command, const std::function<bool()>& give_up) {
-  auto applied = Await(node_->Propose(std::move(command)), give_up);
+template <class T>
+common::Expected<T, Error> ClusterMember::UntilLeaderAnswers(
+    const std::function<std::future<raft::Result<T>>()>& attempt, const std::function<bool()>& give_up) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + options_.raft.request_timeout;
+  const auto expired = [&] { return Clock::now() >= deadline || (give_up && give_up()); };
+  for (;;) {
+    auto result = Await(attempt(), expired);
+    if (result) return result;
+    // Refused before anything was appended (no leader; a transfer under way), or lost with the
+    // leader it was forwarded to (kTimeout before our deadline): proposing again is safe.
+    const ErrorCode code = result.error().code;
+    const bool worth_retrying = code == ErrorCode::kNoLeader || code == ErrorCode::kDropped ||
+                                (code == ErrorCode::kTimeout && !expired());
+    if (!worth_retrying || stopping_) return result;
+    do {  // until a leader is known again; a transfer in progress is over within an election timeout
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (expired() || stopping_) return result;
+    } while (Status().leader == raft::kNone);
+  }
+}
+
+common::Expected<Index, Error> ClusterMember::Commit(std::string command, RequestKey request,
+                                                     const std::function<bool()>& give_up) {
+  if (request.key.empty()) request = NewRequestKey();
+  const std::string payload = WithRequestKey(command, request);
+  auto applied = UntilLeaderAnswers<raft::Applied>([&] { return node_->Propose(payload); }, give_up);
   if (!applied) return common::Unexpected{std::move(applied).error()};
   // ClusterState::Apply answers an Outcome for every command.
   if (auto outcome = std::any_cast<Outcome>(applied->response); !outcome) {
@@ -85,9 +130,12 @@ common::Expected<Index, Error> ClusterMember::Commit(std::string command, const 
 }
 
 common::Expected<void, Error> ClusterMember::ConfirmFresh() {
-  if (auto read = Await(node_->ReadIndex(), nullptr); !read) return common::Unexpected{std::move(read).error()};
+  auto read = UntilLeaderAnswers<raft::Index>([&] { return node_->ReadIndex(); }, nullptr);
+  if (!read) return common::Unexpected{std::move(read).error()};
   return {};
 }
+
+std::string ClusterMember::Derive(std::string_view input) const { return HmacSha256(options_.secret, input); }
 
 LeaderHint ClusterMember::Leader() const {
   const auto members = state_.members();
@@ -136,6 +184,9 @@ common::Expected<std::string, Error> ClusterMember::HandOver(const std::string& 
   if (!target.empty()) {
     to = IdOf(target);
     if (to == raft::kNone) return common::Fail(ErrorCode::kInvalidTarget, "no member is called " + target);
+    if (to == id_) return target;  // already leads
+    if (!st.conf.is_voter(to)) return common::Fail(ErrorCode::kInvalidTarget, target + " is a learner, not a voter");
+    if (auto lagging = WhyLagging(st, to)) return common::Fail(ErrorCode::kTargetLagging, target + " " + *lagging);
   } else {
     // The most up-to-date voter, preferring those heard from lately. (Only preferring: the core
     // clears "recently active" at every check-quorum round, so right after one nobody is.)

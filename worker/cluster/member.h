@@ -27,10 +27,12 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -99,11 +101,21 @@ class ClusterMember {
   const ClusterState& state() const { return state_; }
   // Proposes `command` (command.h) and waits until it is applied here (a follower forwards it to
   // the leader): its log index, or why not. kRefused: committed, but the state skipped it when
-  // applied; kTimeout: the outcome is unknown (retry only idempotent writes). `give_up`, asked
-  // every 50 ms while waiting, ends the wait early with kTimeout.
-  common::Expected<Index, Error> Commit(std::string command, const std::function<bool()>& give_up = nullptr);
+  // applied; kTimeout: the outcome is unknown. `give_up`, asked every 50 ms while waiting, ends
+  // the wait early with kTimeout.
+  //
+  // Elections and leadership transfers cost latency, not errors: while no leader takes the
+  // proposal, or when a leader change leaves its fate unknown, the same command is proposed again
+  // until the request timeout. `request` (a fresh random key when empty) makes that safe: the
+  // state applies a key once (request_log.h).
+  common::Expected<Index, Error> Commit(std::string command, RequestKey request = {},
+                                        const std::function<bool()>& give_up = nullptr);
   // Read-index (§6.4): returns once this member has applied everything committed before the call.
+  // Held, like Commit, while no leader can confirm it.
   common::Expected<void, Error> ConfirmFresh();
+  // Bytes every member derives alike from `input` and nobody can without the cluster secret
+  // (HMAC-SHA256): e.g. an API key created under a client's Idempotency-Key.
+  std::string Derive(std::string_view input) const;
   LeaderHint Leader() const;
   bool IsLeader() const;
   Index applied() const;
@@ -115,6 +127,7 @@ class ClusterMember {
 
   // Leader only: hands leadership to `target` (a member's name), or to the most up-to-date active
   // voter when empty, and waits up to `wait` for it to take over. Returns the new leader's name.
+  // kInvalidTarget: no such member, or a learner; kTargetLagging: far behind or not answering.
   common::Expected<std::string, Error> HandOver(const std::string& target, std::chrono::milliseconds wait);
   // Leader only: one membership change, by name (promote, remove) or with the newcomer's
   // identity (add). Resolves once the change is applied here.
@@ -153,6 +166,12 @@ class ClusterMember {
  private:
   ClusterMember(MemberOptions options, common::Metrics& metrics, raft::NodeId id);
   raft::NodeStatus Status() const { return node_->Status(); }
+
+  // Runs `attempt` (a Raft request) again while it fails for want of a leader, until it succeeds,
+  // fails otherwise, `give_up` says so or the request timeout passes.
+  template <class T>
+  common::Expected<T, Error> UntilLeaderAnswers(const std::function<std::future<raft::Result<T>>()>& attempt,
+                                                const std::function<bool()>& give_up);
 
   // Formation (formation.cc).
   common::Expected<void, Error> Run(std::unique_ptr<raft::RocksStorage> storage);

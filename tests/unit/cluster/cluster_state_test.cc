@@ -7,6 +7,7 @@
 #include "tests/support/test_helpers.h"
 #include "tests/unit/cluster/heard.h"
 #include "worker/cluster/command.h"
+#include "worker/cluster/key_store.h"
 #include "worker/raft/node/node.h"
 
 namespace cluster {
@@ -85,6 +86,64 @@ TEST(ClusterStateTest, ApplyAnswersTheOutcomeForTheRaftNodeToHandBack) {
   const raft::ApplyResponse applied = state.Apply(2, EncodeConfigPatch({{"max_pixels", 1000}}));
   EXPECT_TRUE(std::any_cast<Outcome>(applied));
   EXPECT_EQ(state.config().view().max_pixels, 1000u);
+}
+
+// A write proposed twice under one request key (a member's retry after a leader change, or a
+// client's with an Idempotency-Key) takes effect once, and the second entry answers the first's
+// outcome.
+TEST(RequestLogTest, AKeyedWriteAppliedTwiceTakesEffectOnceAndAnswersAlike) {
+  ClusterState state(nullptr);
+  const RequestKey once{"c:k1", "digest-1"};
+  const KeyMaterial material = NewKeyMaterial();
+  const std::string create = WithRequestKey(
+      EncodeCreateKey({material.id, "ci", KeyRole::kUser, "2026-01-01T00:00:00Z"}, HashKeySecret(material.secret)), once);
+  EXPECT_EQ(Heard(state.ApplyCommand(1, create)), "");
+  EXPECT_EQ(Heard(state.ApplyCommand(2, create)), "") << "applied again, the name would be taken";
+  EXPECT_EQ(state.keys().List().size(), 1u);
+
+  // A write that was refused is refused again on a retry, with the same reason, and only once.
+  const RequestKey refused{"c:k2", "digest-2"};
+  const std::string bad = WithRequestKey(EncodeConfigPatch({{"default_lsb_bits", 9}}), refused);
+  const std::string first = Heard(state.ApplyCommand(3, bad));
+  EXPECT_NE(first, "");
+  EXPECT_EQ(Heard(state.ApplyCommand(4, bad)), first);
+
+  // A config patch re-proposed after a later write must not undo it.
+  const std::string patch = WithRequestKey(EncodeConfigPatch({{"max_pixels", 5000}}), {"c:k3", "d3"});
+  EXPECT_EQ(Heard(state.ApplyCommand(5, patch)), "");
+  EXPECT_EQ(Heard(state.ApplyCommand(6, EncodeConfigPatch({{"max_pixels", 6000}}))), "");
+  EXPECT_EQ(Heard(state.ApplyCommand(7, patch)), "");
+  EXPECT_EQ(state.config().view().max_pixels, 6000u);
+  EXPECT_EQ(state.config().version(), 6u) << "the replay wrote nothing";
+}
+
+TEST(RequestLogTest, AKeyReusedForAnotherRequestIsRefusedAndNothingApplied) {
+  ClusterState state(nullptr);
+  EXPECT_EQ(Heard(state.ApplyCommand(1, WithRequestKey(EncodeConfigPatch({{"max_pixels", 5000}}), {"c:k", "a"}))), "");
+  const Outcome reused = state.ApplyCommand(2, WithRequestKey(EncodeConfigPatch({{"max_pixels", 7000}}), {"c:k", "b"}));
+  ASSERT_FALSE(reused);
+  EXPECT_EQ(reused.error().code, ErrorCode::kKeyReused);
+  EXPECT_EQ(state.config().view().max_pixels, 5000u);
+}
+
+TEST(RequestLogTest, KeysSurviveASnapshotAndTheOldestAreForgottenBeyondTheCapacity) {
+  ClusterState a(nullptr);
+  const auto keyed = [](std::size_t n) {
+    return WithRequestKey(EncodeConfigPatch({{"max_pixels", 1000 + n}}), {"m:" + std::to_string(n), ""});
+  };
+  for (std::size_t n = 0; n < RequestLog::kCapacity + 5; ++n) a.Apply(n + 1, keyed(n));
+  EXPECT_EQ(a.requests().size(), RequestLog::kCapacity);
+  ClusterState b(nullptr);
+  ASSERT_TRUE(b.Restore(RequestLog::kCapacity + 5, a.Snapshot()));
+  EXPECT_EQ(b.Snapshot(), a.Snapshot());
+  const std::uint64_t last = b.config().view().max_pixels;
+  // Still remembered on the restored member: a replay of the newest changes nothing.
+  EXPECT_EQ(Heard(b.ApplyCommand(RequestLog::kCapacity + 6, keyed(RequestLog::kCapacity + 4))), "");
+  EXPECT_EQ(Heard(b.ApplyCommand(RequestLog::kCapacity + 7, keyed(RequestLog::kCapacity))), "");
+  EXPECT_EQ(b.config().view().max_pixels, last);
+  // Forgotten: the oldest five keys are applied as new writes.
+  EXPECT_EQ(Heard(b.ApplyCommand(RequestLog::kCapacity + 8, keyed(0))), "");
+  EXPECT_EQ(b.config().view().max_pixels, 1000u);
 }
 
 TEST(ClusterStateTest, SnapshotRestoresMembersAndEverySection) {

@@ -20,21 +20,34 @@ struct Proposed {
 };
 
 Proposed Propose(std::string name, KeyRole role = KeyRole::kUser) {
-  Proposed p{{NewKeyId(), std::move(name), role, "2024-05-01T12:00:00Z"}, NewKeySecret(), {}};
+  const KeyMaterial drawn = NewKeyMaterial();
+  Proposed p{{drawn.id, std::move(name), role, "2024-05-01T12:00:00Z"}, drawn.secret, {}};
   p.command = EncodeCreateKey(p.key, HashKeySecret(p.secret));
   return p;
 }
 
 TEST(KeyStoreTest, KeyMaterialIsRandomUrlSafeAndRecognisable) {
-  const std::string a = NewKeySecret(), b = NewKeySecret();
-  EXPECT_NE(a, b);
-  ASSERT_TRUE(a.starts_with("stego_")) << a;
-  EXPECT_EQ(a.size(), 6u + 43u) << "32 random bytes in unpadded base64";
-  EXPECT_EQ(a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", 6),
-            std::string::npos) << a;
-  EXPECT_NE(NewKeyId(), NewKeyId());
-  EXPECT_EQ(NewKeyId().size(), 16u);
+  const KeyMaterial a = NewKeyMaterial(), b = NewKeyMaterial();
+  EXPECT_NE(a.secret, b.secret);
+  ASSERT_TRUE(a.secret.starts_with("stego_")) << a.secret;
+  EXPECT_EQ(a.secret.size(), 6u + 43u) << "32 bytes in unpadded base64";
+  EXPECT_EQ(a.secret.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", 6),
+            std::string::npos) << a.secret;
+  EXPECT_NE(a.id, b.id);
+  EXPECT_EQ(a.id.size(), 16u);
+  EXPECT_EQ(a.secret.find(a.id), std::string::npos);
   EXPECT_EQ(HashKeySecret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// A creation retried under the same Idempotency-Key must answer the key the first try created.
+TEST(KeyStoreTest, KeyMaterialFromOneSeedIsTheSameAndFromAnotherDiffers) {
+  const std::string seed(32, 'k');
+  const KeyMaterial first = NewKeyMaterial(seed), again = NewKeyMaterial(seed);
+  EXPECT_EQ(first.id, again.id);
+  EXPECT_EQ(first.secret, again.secret);
+  const KeyMaterial other = NewKeyMaterial(std::string(32, 'j'));
+  EXPECT_NE(other.id, first.id);
+  EXPECT_NE(other.secret, first.secret);
 }
 
 TEST(KeyStoreTest, NamesAreValidatedAndLengthLimited) {
@@ -60,12 +73,12 @@ TEST(KeyStoreTest, CreatedKeysAreFoundByTheirSecretAndDeletedKeysAreNot) {
   EXPECT_EQ(keys.RoleOf(user.secret + "x"), std::nullopt);
   EXPECT_EQ(keys.RoleOf(HashKeySecret(user.secret)), std::nullopt) << "the hash is not a credential";
   EXPECT_EQ(keys.List(), (std::vector<ApiKey>{user.key, admin.key})) << "in creation order";
-  EXPECT_TRUE(keys.Contains(user.key.id));
+  EXPECT_EQ(keys.Find(user.key.id), user.key);
 
   const std::string heard3 = Heard(state.ApplyCommand(3, EncodeDeleteKey(user.key.id)));
   EXPECT_EQ(heard3, "");
   EXPECT_EQ(keys.RoleOf(user.secret), std::nullopt);
-  EXPECT_FALSE(keys.Contains(user.key.id));
+  EXPECT_FALSE(keys.Find(user.key.id).has_value());
   EXPECT_EQ(keys.List(), std::vector<ApiKey>{admin.key});
 
   const std::string heard4 = Heard(state.ApplyCommand(4, EncodeDeleteKey(user.key.id)));
