@@ -8,6 +8,7 @@
 
 #include "operator/controller/drift.h"
 #include "operator/controller/roles.h"
+#include "operator/members/admin.h"
 #include "operator/members/raft_view.h"
 #include "operator/members/settings.h"
 
@@ -61,6 +62,12 @@ Blocker ReadAdminKey(const Json& secret, std::string& admin_key) {
   return {};
 }
 
+// The StatefulSet's spec.replicas as the informer last saw it; nullopt before it exists.
+std::optional<int> StatefulSetReplicas(const std::optional<Json>& statefulset) {
+  if (!statefulset) return std::nullopt;
+  return statefulset->value("spec", Json::object()).value("replicas", 1);
+}
+
 bool Paused(const Json& cluster, const StegoClusterSpec& spec) {
   return spec.paused ||
          cluster["metadata"].value("annotations", Json::object()).value(kPausedAnnotation, "") == "true";
@@ -106,7 +113,16 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   seen.desired_replicas = c.spec.replicas;
   seen.selector = specs::SelectorString(c);
   seen.paused = Paused(cluster, c.spec);
-  std::string admin_key;  // from the Secret, for the members' configuration API
+  const std::vector<Json> pods = MemberPods(c);
+  seen.statefulset = caches_.statefulsets.Get(key);
+  // Until every member has been asked once (an operator that has just started, a new pod), the
+  // operator does not know who leads: say nothing rather than "no leader", and keep the size as it
+  // is. The first answers trigger the next pass.
+  const bool observed = ObserveMembers(key, pods, seen);
+  const std::optional<int> size = StatefulSetReplicas(seen.statefulset);
+  seen.scale = observed ? PlanScale(c.name, c.spec.replicas, size, seen.members)
+                        : ScaleStep{.statefulset_replicas = size.value_or(c.spec.replicas)};
+  std::string admin_key;  // from the Secret, for the members' configuration and admin API
   if (seen.paused) {
     if (const Condition* was = FindCondition(before, "Progressing"); !was || was->reason != "Paused") {
       (void)events_.Record(cluster, EventType::kNormal, "Paused", "Pause",
@@ -114,17 +130,11 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
     }
   } else {
     seen.blocker = EnsureAuthSecret(cluster, c, admin_key);
-    if (Blocker applied = ApplyOwned(cluster, c); !applied.reason.empty()) seen.blocker = applied;
+    if (Blocker applied = ApplyOwned(cluster, c, seen.scale.statefulset_replicas); !applied.reason.empty()) {
+      seen.blocker = applied;
+    }
   }
-
-  const std::vector<Json> pods = MemberPods(c);
-  seen.statefulset = caches_.statefulsets.Get(key);
-  // Until every member has been asked once (an operator that has just started, a new pod), the
-  // operator does not know who leads: say nothing rather than "no leader". The first answers
-  // trigger the next pass.
-  if (!ObserveMembers(key, pods, seen)) {
-    return seen.blocker.reason.empty() ? Result(Requeue{}) : common::Unexpected{seen.blocker.message};
-  }
+  if (!observed) return seen.blocker.reason.empty() ? Result(Requeue{}) : common::Unexpected{seen.blocker.message};
 
   StegoClusterStatus after = BuildStatus(seen, before, std::chrono::system_clock::now());
   if (!seen.paused) {
@@ -143,6 +153,9 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   if (auto written = WriteStatus(cluster, before, after); !written) return common::Unexpected{written.error()};
   if (!seen.blocker.reason.empty()) return common::Unexpected{seen.blocker.message};
   if (!seen.paused) {
+    if (auto scaled = TakeScaleStep(cluster, seen.scale, pods, admin_key, before); !scaled) {
+      return common::Unexpected{scaled.error()};
+    }
     if (auto synced = SyncSettings(cluster, c, pods, after.leader, admin_key); !synced) {
       return common::Unexpected{synced.error()};
     }
@@ -239,10 +252,55 @@ common::Expected<void, std::string> ClusterReconciler::SyncSettings(const Json& 
   return {};
 }
 
-Blocker ClusterReconciler::ApplyOwned(const Json& owner, const specs::Cluster& c) {
+common::Expected<void, std::string> ClusterReconciler::TakeScaleStep(const Json& owner, const ScaleStep& step,
+                                                                     const std::vector<Json>& pods,
+                                                                     const std::string& admin_key,
+                                                                     const StegoClusterStatus& before) {
+  using Action = ScaleStep::Action;
+  if (step.blocked()) {
+    if (const Condition* was = FindCondition(before, "Progressing"); !was || was->message != step.message) {
+      (void)events_.Record(owner, EventType::kWarning, "ScaleInBlocked", "Scale", step.message);
+    }
+    return {};
+  }
+  if (step.action == Action::kNone) return {};
+  // Whom to ask: the removal goes to the leader (`target`); a transfer to the leader and a drain
+  // to the member that goes (`member`).
+  const std::string& asked = step.action == Action::kRemoveMember ? step.target : step.member;
+  const auto pod = std::find_if(pods.begin(), pods.end(), [&](const Json& p) { return p["metadata"].value("name", "") == asked; });
+  if (pod == pods.end()) return common::Unexpected{"no pod " + asked + " to ask"};
+  const std::string ip = (*pod)["status"].value("podIP", "");
+  if (step.action == Action::kDrainMember) {
+    if (auto drained = members::Drain(ip, specs::kHttpPort, admin_key, kMemberCallTimeout); !drained) {
+      return common::Unexpected{drained.error()};
+    }
+    (void)events_.Record(owner, EventType::kNormal, "MemberDraining", "Scale",
+                         step.member + " drains out of the Services before its removal");
+    return {};
+  }
+  if (step.action == Action::kTransferLeadership) {
+    if (auto moved = members::TransferLeadership(ip, specs::kHttpPort, admin_key, step.target, kMemberCallTimeout);
+        !moved) {
+      (void)events_.Record(owner, EventType::kWarning, "TransferFailed", "Scale", moved.error());
+      return common::Unexpected{moved.error()};
+    }
+    (void)events_.Record(owner, EventType::kNormal, "LeadershipTransferred", "Scale",
+                         step.member + " handed leadership to " + step.target + " before leaving");
+    return {};
+  }
+  if (auto removed = members::RemoveMember(ip, specs::kHttpPort, admin_key, step.member, kMemberCallTimeout); !removed) {
+    (void)events_.Record(owner, EventType::kWarning, "RemoveFailed", "Scale", removed.error());
+    return common::Unexpected{removed.error()};
+  }
+  (void)events_.Record(owner, EventType::kNormal, "MemberRemoved", "Scale",
+                       step.member + " removed from the Raft configuration; its pod goes next");
+  return {};
+}
+
+Blocker ClusterReconciler::ApplyOwned(const Json& owner, const specs::Cluster& c, int replicas) {
   const std::vector<std::pair<const kube::GroupVersionResource*, Json>> always = {
       {&res::kServices, specs::PeersService(c)},       {&res::kServices, specs::ClientService(c)},
-      {&res::kServices, specs::LeaderService(c)},      {&res::kStatefulSets, specs::StatefulSet(c)},
+      {&res::kServices, specs::LeaderService(c)},      {&res::kStatefulSets, specs::StatefulSet(c, replicas)},
       {&res::kNetworkPolicies, specs::NetworkPolicy(c)}};
   for (const auto& [gvr, desired] : always) {
     const kube::Store& cache = gvr == &res::kServices       ? caches_.services

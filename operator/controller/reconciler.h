@@ -15,8 +15,11 @@
 //      costs no write. The PDB and the Ingress are deleted when disabled.
 //   6. The member pods are probed (members/prober.h); the leader label follows what they say:
 //      demotion first, promotion once the leader Service's EndpointSlices have dropped the old one.
+//      The StatefulSet's size (step 5) and the next scaling step come from what they say too
+//      (controller/scaling.h): one member at a time, out or in.
 //   7. The status, written only when it changed.
-//   8. The spec's cluster-wide settings (members/settings.h) in the members' replicated
+//   8. The scaling step: a leadership transfer or a member's removal, asked of the leader.
+//   9. The spec's cluster-wide settings (members/settings.h) in the members' replicated
 //      configuration, checked once per generation.
 // Events name every action and every refusal. Thread-safe across keys; the work queue never hands
 // the same key to two workers.
@@ -31,6 +34,7 @@
 #include "common/expected.h"
 #include "common/metrics.h"
 #include "operator/api/stego_cluster.h"
+#include "operator/controller/scaling.h"
 #include "operator/controller/status.h"
 #include "operator/kube/client.h"
 #include "operator/kube/events.h"
@@ -44,6 +48,9 @@ inline constexpr char kFieldManager[] = "stego-operator";
 inline constexpr char kPausedAnnotation[] = "stegocluster.io/paused";
 // How long a promotion waits for the leader Service's slices to drop the demoted pod.
 inline constexpr std::chrono::milliseconds kSliceWait{2'000};
+// A call to a member's admin API: a transfer answers within 3 s, a removal within the member's
+// 5 s request timeout.
+inline constexpr std::chrono::milliseconds kMemberCallTimeout{8'000};
 // Stands for the StegoCluster resource in the client's calls.
 const kube::GroupVersionResource& StegoClusters();
 
@@ -82,7 +89,13 @@ class ClusterReconciler {
   // Probes `pods` and records each one's readiness and view in `seen`; false until every pod with
   // an address has been probed once.
   bool ObserveMembers(const std::string& key, const std::vector<Json>& pods, Observation& seen);
-  Blocker ApplyOwned(const Json& owner, const specs::Cluster& c);
+  // `replicas`: the StatefulSet's size after this pass (controller/scaling.h).
+  Blocker ApplyOwned(const Json& owner, const specs::Cluster& c, int replicas);
+  // Carries out the scaling step the pass planned (a transfer or a removal, on the leader), with
+  // an event; a blocked scale-in is reported (once per reason) and nothing is done.
+  common::Expected<void, std::string> TakeScaleStep(const Json& owner, const ScaleStep& step,
+                                                    const std::vector<Json>& pods, const std::string& admin_key,
+                                                    const StegoClusterStatus& before);
   Blocker ApplyIfChanged(const Json& owner, const kube::GroupVersionResource& gvr, const kube::Store& cache,
                          const Json& desired);
   Blocker DeleteIfPresent(const Json& owner, const kube::GroupVersionResource& gvr, const kube::Store& cache,

@@ -53,13 +53,10 @@ Condition Progressing(const Observation& o, const StegoClusterStatus& s, bool ev
   if (o.paused) return Make("Progressing", false, "Paused", "reconciling is paused (spec.paused or the annotation)");
   if (!o.blocker.reason.empty()) return Make("Progressing", false, o.blocker.reason, o.blocker.message);
   if (!ever_led) return Make("Progressing", true, "Creating", "the members are forming a Raft cluster");
+  if (!o.scale.reason.empty()) return Make("Progressing", !o.scale.blocked(), o.scale.reason, o.scale.message);
   if (s.replicas < o.desired_replicas) {
     return Make("Progressing", true, "ScalingUp",
                 std::to_string(s.replicas) + " of " + std::to_string(o.desired_replicas) + " members exist");
-  }
-  if (s.replicas > o.desired_replicas) {
-    return Make("Progressing", true, "ScalingDown",
-                std::to_string(s.replicas) + " members exist, " + std::to_string(o.desired_replicas) + " wanted");
   }
   if (s.ready_replicas < o.desired_replicas || s.updated_replicas < o.desired_replicas) {
     return Make("Progressing", true, "WaitingForMembers",
@@ -73,6 +70,11 @@ Condition Degraded(const Observation& o, const StegoClusterStatus& s) {
   if (!o.blocker.reason.empty()) return Make("Degraded", true, o.blocker.reason, o.blocker.message);
   if (s.replicas == o.desired_replicas && s.ready_replicas < s.replicas) {
     return Make("Degraded", true, "MembersNotReady", "not ready: " + Join(NotReady(o.members)));
+  }
+  if (o.desired_replicas % 2 == 0) {
+    return Make("Degraded", true, "EvenReplicas",
+                std::to_string(o.desired_replicas) + " members survive no more failures than " +
+                    std::to_string(o.desired_replicas - 1) + " would; an odd size is advised");
   }
   return Make("Degraded", false, "AsExpected", "nothing is wrong");
 }
@@ -128,7 +130,7 @@ StegoClusterStatus BuildStatus(const Observation& o, const StegoClusterStatus& p
     ready = Make("Ready", false, "Paused", progressing.message);
   } else if (available.status != "True") {
     ready = Make("Ready", false, available.reason, available.message);
-  } else if (degraded.status == "True") {
+  } else if (degraded.status == "True" && degraded.reason != "EvenReplicas") {
     ready = Make("Ready", false, degraded.reason, degraded.message);
   } else if (progressing.reason != "Converged") {
     ready = Make("Ready", false, progressing.reason, progressing.message);

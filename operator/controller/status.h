@@ -7,11 +7,15 @@
 //   Available      True  QuorumReady        a leader, and at least a quorum of members ready
 //                  False NoLeader | NoQuorum
 //   Progressing    True  Creating           no leader has been seen yet
-//                  True  ScalingUp | ScalingDown | WaitingForMembers
+//                  True  ScalingUp | TransferringLeadership | RemovingMember | ScalingDown
+//                                           (controller/scaling.h) | WaitingForMembers
 //                  False Converged          every member is there, ready and updated
 //                  False Paused | InvalidSpec | AuthSecretMissing | ApplyFailed | RelabelFailed
+//                  False ScaleInBlocked     a scale-in waits for a leader or a ready quorum
 //   Degraded       True  InvalidSpec | AuthSecretMissing | ApplyFailed | RelabelFailed (blocked)
 //                  True  MembersNotReady    all members exist but some are not ready
+//                  True  EvenReplicas       an even size: no more fault-tolerant than one fewer
+//                                           (reported only; it does not make Ready False)
 //                  False AsExpected
 //   Ready          True  Ready              Available, Converged and not Degraded
 //                  False the reason of the first of those that fails (Paused when paused)
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "operator/api/stego_cluster.h"
+#include "operator/controller/scaling.h"
 #include "operator/kube/conventions.h"
 #include "operator/members/raft_view.h"
 
@@ -43,6 +48,7 @@ struct Observation {
   std::vector<members::Member> members{};  // every member pod, by ordinal, with its Raft view
   bool paused = false;
   Blocker blocker{};
+  ScaleStep scale{};  // this pass's scaling step (controller/scaling.h)
 };
 
 StegoClusterStatus BuildStatus(const Observation& o, const StegoClusterStatus& previous, kube::WallTime now);

@@ -28,7 +28,8 @@ class MemberProber::Probe {
  private:
   static bool SameShape(const std::optional<RaftView>& a, const std::optional<RaftView>& b) {
     if (a.has_value() != b.has_value()) return false;
-    return !a || (a->role == b->role && a->term == b->term && a->raft_id == b->raft_id && a->learners == b->learners);
+    return !a || (a->role == b->role && a->term == b->term && a->raft_id == b->raft_id && a->voters == b->voters &&
+                 a->learners == b->learners);
   }
 
   void Run(const MemberProber& owner, const std::string& cluster, std::stop_token stop) {

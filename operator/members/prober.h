@@ -1,6 +1,6 @@
 // MemberProber: keeps the operator's view of every member current by asking each member pod for its
 // Raft view (GET /raft/status on the pod's HTTP port) every `interval`, one thread per pod, and
-// calls on_change(cluster key) as soon as a member's role, term, learners or reachability changes
+// calls on_change(cluster key) as soon as a member's role, term, voters, learners or reachability changes
 // (the applied index alone, which moves with every write, does not count).
 //
 // Why a short poll and not a watch: the worker answers /raft/status from memory on its IO threads

@@ -13,6 +13,9 @@ std::optional<RaftView> ParseRaftStatus(const Json& body) {
   }
   if (!body.contains("role") || !body["role"].is_string()) return std::nullopt;
   RaftView view{body["role"], body["term"], body["raft_id"], body["applied"]};
+  for (const Json& name : body.value("voters", Json::array())) {
+    if (name.is_string()) view.voters.push_back(name);
+  }
   for (const Json& name : body.value("learners", Json::array())) {
     if (name.is_string()) view.learners.push_back(name);
   }

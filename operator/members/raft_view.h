@@ -24,6 +24,7 @@ struct RaftView {
   std::uint64_t term = 0;
   std::uint64_t raft_id = 0;
   std::uint64_t applied = 0;
+  std::vector<std::string> voters{};    // the configuration as this member applied it (pod names)
   std::vector<std::string> learners{};  // members' names (pods) that are not voting yet
   bool operator==(const RaftView&) const = default;
 };

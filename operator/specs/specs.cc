@@ -1,9 +1,12 @@
 #include "operator/specs/specs.h"
 
+#include <algorithm>
+
 namespace stegocluster::specs {
 namespace {
 
 constexpr char kDataDir[] = "/var/lib/stego";
+constexpr char kWorkerBinary[] = "/usr/local/bin/stego-worker";  // the image's entrypoint (images/worker.Dockerfile)
 constexpr char kSecretKey[] = "cluster-secret";
 constexpr char kAdminKey[] = "admin-key";
 
@@ -48,6 +51,13 @@ Json Probe(const char* path, int period_seconds, int failures) {
           {"failureThreshold", failures}, {"timeoutSeconds", 2}};
 }
 
+// The preStop hook's drain window: a quarter of the grace period, at most 5 s. With the handover
+// call's own bound (5 s) the hook stays inside half of the default 30 s grace period, leaving the
+// rest for in-flight requests after SIGTERM.
+std::int64_t DrainMillis(const Cluster& c) {
+  return std::min<std::int64_t>(5000, c.spec.pod.termination_grace_period_seconds * 1000 / 4);
+}
+
 Json Container(const Cluster& c) {
   const StegoClusterSpec& s = c.spec;
   // Flags from the spec; the secrets come from the environment (STEGO_*), never in argv.
@@ -59,8 +69,9 @@ Json Container(const Cluster& c) {
   // headless Service), never its IP: the members keep each other's addresses in the replicated
   // membership, and a pod deleted and recreated on its volume comes back as the same member with a
   // new IP, which the others then reach through that name.
-  Json args = Json::array({"--node-id=$(POD_NAME)", "--http=$(POD_IP):" + std::to_string(kHttpPort),
-                           "--peer=$(POD_IP):" + std::to_string(kPeerPort),
+  // The API address and the drain window are in the environment, not argv: the preStop hook
+  // (`stego-worker --pre-stop`, below) runs with the container's environment but not its args.
+  Json args = Json::array({"--node-id=$(POD_NAME)", "--peer=$(POD_IP):" + std::to_string(kPeerPort),
                            "--advertise=$(POD_NAME)." + c.name + "-peers." + c.ns + ".svc",
                            // Namespace-qualified: the pod's DNS search list completes it with the
                            // cluster domain, whatever that domain is.
@@ -74,6 +85,8 @@ Json Container(const Cluster& c) {
                            "--log-format=" + s.worker.log_format,
                            "--log-level=" + s.worker.log_level});
   Json env = Json::array({FromField("POD_NAME", "metadata.name"), FromField("POD_IP", "status.podIP"),
+                          {{"name", "STEGO_HTTP"}, {"value", "$(POD_IP):" + std::to_string(kHttpPort)}},
+                          {{"name", "STEGO_DRAIN_MS"}, {"value", std::to_string(DrainMillis(c))}},
                           FromSecret(c, "STEGO_CLUSTER_SECRET", kSecretKey),
                           FromSecret(c, "STEGO_ADMIN_KEY", kAdminKey)});
   for (const Json& var : s.pod.env) env.push_back(var);
@@ -87,6 +100,9 @@ Json Container(const Cluster& c) {
                              {{"name", "peer"}, {"containerPort", kPeerPort}}})},
       // Ready once it knows a leader and has applied what is committed; alive while it serves.
       {"readinessProbe", Probe("/readyz", 2, 2)},
+      // Before SIGTERM, for every deletion (a rollout, a scale-in, an eviction by a drain): hand
+      // leadership over, turn unready, keep serving while the endpoints catch up (pre_stop.h).
+      {"lifecycle", {{"preStop", {{"exec", {{"command", Json::array({kWorkerBinary, "--pre-stop"})}}}}}}},
       {"livenessProbe", Probe("/healthz", 10, 6)},
       {"volumeMounts", Json::array({{{"name", "data"}, {"mountPath", kDataDir}}})},
       {"securityContext",
@@ -156,13 +172,13 @@ Json LeaderService(const Cluster& c) {
   return Service(c, c.name + "-leader", {{"selector", std::move(selector)}, {"ports", Ports()}}, /*for_clients=*/true);
 }
 
-Json StatefulSet(const Cluster& c) {
+Json StatefulSet(const Cluster& c, std::optional<int> replicas) {
   Json pod_labels = Labels(c);
   for (const auto& [k, v] : c.spec.pod.labels) pod_labels[k] = v;
   Json template_meta = {{"labels", std::move(pod_labels)}};
   if (!c.spec.pod.annotations.empty()) template_meta["annotations"] = c.spec.pod.annotations;
   Json spec = {
-      {"replicas", c.spec.replicas},
+      {"replicas", replicas.value_or(c.spec.replicas)},
       {"serviceName", c.name + "-peers"},
       {"selector", {{"matchLabels", Selector(c)}}},
       // Parallel: readiness needs a quorum, so OrderedReady could wait forever for pod 0.
@@ -176,9 +192,10 @@ Json StatefulSet(const Cluster& c) {
                        {"resources", {{"requests", {{"storage", c.spec.storage.size}}}}}};
     if (c.spec.storage.storage_class_name) claim_spec["storageClassName"] = *c.spec.storage.storage_class_name;
     spec["volumeClaimTemplates"] = Json::array({{{"metadata", {{"name", "data"}}}, {"spec", std::move(claim_spec)}}});
-    // Deleting the cluster deletes its data with it; scaling in keeps a member's claim, so that a
-    // member removed by mistake can come back with its log.
-    spec["persistentVolumeClaimRetentionPolicy"] = {{"whenDeleted", "Delete"}, {"whenScaled", "Retain"}};
+    // Deleting the cluster deletes its data with it. Scaling in deletes the claim of the member that
+    // goes: the operator has removed it from the Raft configuration first, so its log is of no use,
+    // and an ordinal that comes back must join under a new identity, from an empty volume.
+    spec["persistentVolumeClaimRetentionPolicy"] = {{"whenDeleted", "Delete"}, {"whenScaled", "Delete"}};
   }
   return {{"apiVersion", "apps/v1"}, {"kind", "StatefulSet"}, {"metadata", Metadata(c, c.name)}, {"spec", std::move(spec)}};
 }

@@ -13,6 +13,7 @@
 //   <name>-peers    NetworkPolicy: the peer port open to the cluster's own pods only
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -47,7 +48,9 @@ std::string AuthSecretName(const Cluster& c);
 Json ClientService(const Cluster& c);
 Json PeersService(const Cluster& c);
 Json LeaderService(const Cluster& c);
-Json StatefulSet(const Cluster& c);
+// `replicas`: how many pods it has now (scaling moves it one member at a time: controller/scaling.h);
+// spec.replicas when not given.
+Json StatefulSet(const Cluster& c, std::optional<int> replicas = std::nullopt);
 // Only for <name>-auth: the operator creates it once with fresh values and never writes it again.
 Json AuthSecret(const Cluster& c, const std::string& cluster_secret, const std::string& admin_key);
 Json PodDisruptionBudget(const Cluster& c);

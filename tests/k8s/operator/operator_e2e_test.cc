@@ -5,16 +5,20 @@
 //
 // One StegoCluster, `demo`, lives through the tests in order: it forms and turns Ready, serves an
 // embed through the leader and an extract through a follower, the leader label follows kill -9,
-// SIGSTOP and a leadership transfer, a converged cluster costs no write, drift is repaired, the Secret is never
+// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time under writes, a converged cluster costs no write, drift is repaired, the Secret is never
 // regenerated, a second operator takes over from a killed one, the Ingress comes and goes with the
 // spec, the default LSB bits reach the replicated configuration, pausing stops reconciling, and deleting the cluster removes what it owned.
 #include <gtest/gtest.h>
 
 #include <signal.h>
 
+#include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "tests/k8s/client/k8s_test_env.h"
 #include "tests/k8s/operator/ground.h"
@@ -203,6 +207,121 @@ TEST_F(OperatorE2E, TheLabelFollowsALeadershipTransfer) {
     next = SelfDeclaredLeader();
     return !next.empty() && next != leader && RoutedTo(next);
   }, kChangeDeadline));
+}
+
+// A client that follows the documented retry rule (docs/operator.md): every write carries an
+// Idempotency-Key, and a write whose connection fails or that is answered 503 is sent again, with
+// the same key, to the next address the client Service's EndpointSlices list (five tries at most).
+// It raises max_pixels 40000001, 40000002, ...: the values only grow, so "no acknowledged write
+// lost" reads as "the final value is at least the last acknowledged one".
+class ServiceWriter {
+ public:
+  ServiceWriter(operatortest::Ground& ground, std::string admin_key)
+      : ground_(ground), admin_key_(std::move(admin_key)), thread_([this] { Run(); }) {}
+  ~ServiceWriter() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int last_acknowledged() const { return last_; }
+  std::vector<std::string> Failures() const {
+    std::lock_guard lk(mu_);
+    return failures_;
+  }
+
+ private:
+  void Run() {
+    for (int n = 1; !stop_; ++n) {
+      const testsupport::HeaderList headers = {{"Authorization", "Bearer " + admin_key_},
+                                               {"Content-Type", "application/json"},
+                                               {"Idempotency-Key", "e2e-scale-" + std::to_string(n)}};
+      std::string last_answer;
+      bool acknowledged = false;
+      for (int attempt = 0; attempt < 5 && !acknowledged; ++attempt) {
+        const auto addresses = ground_.SliceAddresses(kNs, "demo");
+        if (addresses.empty()) continue;
+        const std::string ip = *std::next(addresses.begin(), (n + attempt) % addresses.size());
+        try {
+          const auto answer = HttpClient(ip, 8081, 20s).Request(
+              "PUT", "/api/v1/config", Json{{"max_pixels", 40'000'000 + n}}.dump(), headers);
+          acknowledged = answer.status == 200;
+          last_answer = ip + ": " + std::to_string(answer.status) + " " + answer.body;
+          if (!acknowledged && answer.status != 503) break;  // not worth a retry: a real failure
+        } catch (const std::exception& e) {
+          last_answer = ip + ": " + e.what();  // the pod went: retry elsewhere
+        }
+      }
+      if (acknowledged) {
+        last_ = n;
+      } else {
+        std::lock_guard lk(mu_);
+        failures_.push_back("write " + std::to_string(n) + ": " + last_answer);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  operatortest::Ground& ground_;
+  const std::string admin_key_;
+  std::atomic<bool> stop_ = false;
+  std::atomic<int> last_ = 0;
+  mutable std::mutex mu_;
+  std::vector<std::string> failures_;
+  std::thread thread_;  // last: starts once the rest is built
+};
+
+// kubectl scale 3 -> 5 -> 3 under writes. Out: the StatefulSet grows one pod at a time (4 is seen
+// before 5), each newcomer promoted to voter. In: demo-4 then demo-3 are removed from the Raft
+// configuration and their pods deleted; the members that stay agree on a three-voter configuration.
+// The writer loses nothing and gets no error.
+TEST_F(OperatorE2E, ScalingOutAndInMovesOneMemberAtATimeAndCostsNoWriteAnError) {
+  auto secret = admin().Get(res::kSecrets, kNs, "demo-auth");
+  ASSERT_TRUE(secret);
+  ServiceWriter writer(*ground_, *kube::DecodeBase64((*secret)["data"]["admin-key"].get<std::string>()));
+  std::set<int> sizes;  // every StatefulSet size seen while scaling out
+  const auto voters_of = [&](const std::string& pod) {
+    std::set<std::string> out;
+    for (const Json& v : ground_->RaftStatus(kNs, pod).value("voters", Json::array())) out.insert(v.get<std::string>());
+    return out;
+  };
+  const auto members_agree_on = [&](int n) {
+    std::set<std::string> want;
+    for (int i = 0; i < n; ++i) want.insert("demo-" + std::to_string(i));
+    for (const std::string& pod : want) {
+      if (voters_of(pod) != want) return false;
+    }
+    return true;
+  };
+
+  std::string scaled = k8stest::Shell("kubectl -n e2e scale stegocluster/demo --replicas=5");
+  ASSERT_NE(scaled.find("scaled"), std::string::npos) << scaled;
+  ASSERT_TRUE(k8stest::Eventually([&] {
+    auto sts = admin().Get(res::kStatefulSets, kNs, "demo");
+    if (sts) sizes.insert((*sts)["spec"].value("replicas", 0));
+    return members_agree_on(5) && ConditionOf(Cluster(), "Ready") == "True/Ready" &&
+           Cluster()["status"].value("replicas", 0) == 5;
+  }, kFormDeadline)) << Cluster()["status"].dump(2);
+  EXPECT_EQ(sizes, (std::set<int>{3, 4, 5})) << "one member at a time";
+
+  scaled = k8stest::Shell("kubectl -n e2e scale stegocluster/demo --replicas=3");
+  ASSERT_NE(scaled.find("scaled"), std::string::npos) << scaled;
+  ASSERT_TRUE(k8stest::Eventually([&] {
+    return members_agree_on(3) && Pods().size() == 3 && ConditionOf(Cluster(), "Ready") == "True/Ready" &&
+           Cluster()["status"].value("replicas", 0) == 3;
+  }, kFormDeadline)) << Cluster()["status"].dump(2);
+  const std::string removed = k8stest::Shell("kubectl -n e2e get events --field-selector reason=MemberRemoved -o name");
+  EXPECT_EQ(std::count(removed.begin(), removed.end(), '\n'), 2) << removed;
+
+  writer.Stop();
+  const auto failures = writer.Failures();
+  EXPECT_TRUE(failures.empty()) << failures.size() << " writes failed, the first: " << failures.front();
+  ASSERT_GT(writer.last_acknowledged(), 20);
+  for (const Json& pod : Pods()) {
+    HttpClient http(IpOf(pod["metadata"]["name"]), 8081);
+    const Json config = http.Get("/api/v1/config?consistent=true").Json();
+    EXPECT_GE(config["config"]["max_pixels"].get<int>(), 40'000'000 + writer.last_acknowledged())
+        << pod["metadata"]["name"] << ": an acknowledged write was lost";
+  }
 }
 
 TEST_F(OperatorE2E, AConvergedClusterCostsNoWrite) {

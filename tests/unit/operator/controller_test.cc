@@ -112,17 +112,33 @@ TEST(StatusTest, ALeaderWithoutAQuorumReadyIsNotAvailable) {
   EXPECT_EQ(FindCondition(s, "Available")->message, "1 members ready, a quorum is 2");
 }
 
-TEST(StatusTest, ScalingIsProgressingAndSaysWhichWay) {
+TEST(StatusTest, ScalingIsProgressingAndSaysWhichWayAndABlockedScaleInIsNot) {
   Observation up = Healthy();
   up.desired_replicas = 5;
+  up.scale = PlanScale("demo", 5, 3, up.members);
   EXPECT_EQ(Reason(BuildStatus(up, {}, kT0), "Progressing"), "True/ScalingUp");
   EXPECT_EQ(Reason(BuildStatus(up, {}, kT0), "Ready"), "False/ScalingUp");
   Observation down = Healthy();
   down.desired_replicas = 1;
-  EXPECT_EQ(Reason(BuildStatus(down, {}, kT0), "Progressing"), "True/ScalingDown");
+  down.scale = {.statefulset_replicas = 3, .reason = "RemovingMember", .message = "removing demo-2"};
+  EXPECT_EQ(Reason(BuildStatus(down, {}, kT0), "Progressing"), "True/RemovingMember");
+  down.scale = {.statefulset_replicas = 3, .reason = "ScaleInBlocked", .message = "no leader is known"};
+  const auto blocked = BuildStatus(down, {}, kT0);
+  EXPECT_EQ(Reason(blocked, "Progressing"), "False/ScaleInBlocked") << "stuck, and says why, instead of looping";
+  EXPECT_EQ(FindCondition(blocked, "Progressing")->message, "no leader is known");
   Observation stale = Healthy();
   stale.statefulset = Sts(2);  // one pod still runs the old template
   EXPECT_EQ(Reason(BuildStatus(stale, {}, kT0), "Progressing"), "True/WaitingForMembers");
+}
+
+TEST(StatusTest, AnEvenSizeIsReportedAsDegradedButStaysReady) {
+  Observation o = Healthy();
+  o.desired_replicas = 4;
+  o.statefulset = Sts(4);
+  o.members.push_back(Up("demo-3", "follower", 5));
+  const auto s = BuildStatus(o, {}, kT0);
+  EXPECT_EQ(Reason(s, "Degraded"), "True/EvenReplicas");
+  EXPECT_EQ(Reason(s, "Ready"), "True/Ready") << "allowed: only reported";
 }
 
 TEST(StatusTest, ABlockedOperatorSaysWhyInProgressingDegradedAndReady) {

@@ -58,7 +58,7 @@ TEST(MembersTest, ReadsTheWorkersRaftStatus) {
     "leader_raft_id": 4611686018427387904, "leader_address": "10.0.0.2:8081", "commit": 12, "applied": 12,
     "voters": ["demo-0", "demo-1"], "learners": ["demo-2"]})"));
   ASSERT_TRUE(view);
-  EXPECT_EQ(*view, (RaftView{"leader", 7, 4611686018427387904ull, 12, {"demo-2"}}));
+  EXPECT_EQ(*view, (RaftView{"leader", 7, 4611686018427387904ull, 12, {"demo-0", "demo-1"}, {"demo-2"}}));
   EXPECT_FALSE(ParseRaftStatus(nlohmann::json::parse(R"({"role": "leader", "term": -1})")));
   EXPECT_FALSE(ParseRaftStatus(nlohmann::json::parse(R"({"error": "not_clustered"})")));
   EXPECT_FALSE(ParseRaftStatus(nlohmann::json("text")));

@@ -18,6 +18,14 @@ bool HasArg(const Json& container, const std::string& arg) {
   return std::find(args.begin(), args.end(), arg) != args.end();
 }
 
+// The literal value of the container's environment variable `name`, or "" when absent.
+std::string EnvValue(const Json& container, const std::string& name) {
+  for (const Json& e : container["env"]) {
+    if (e["name"] == name) return e.value("value", "");
+  }
+  return "";
+}
+
 TEST(SpecsTest, EveryObjectIsOwnedByTheClusterAndLabelled) {
   const Cluster c = Demo();
   for (const Json& o : {ClientService(c), PeersService(c), LeaderService(c), StatefulSet(c),
@@ -69,7 +77,9 @@ TEST(SpecsTest, TheWorkerRunsLockedDownWithItsSecretsFromTheEnvironment) {
   EXPECT_EQ(w["readinessProbe"]["httpGet"]["path"], "/readyz");
   EXPECT_EQ(w["livenessProbe"]["httpGet"]["path"], "/healthz");
   EXPECT_TRUE(HasArg(w, "--peers-dns=demo-peers.ns1.svc:7000"));
-  EXPECT_TRUE(HasArg(w, "--http=$(POD_IP):8081"));
+  EXPECT_EQ(EnvValue(w, "STEGO_HTTP"), "$(POD_IP):8081") << "in the environment, which the preStop hook shares";
+  EXPECT_EQ(EnvValue(w, "STEGO_DRAIN_MS"), "5000") << "a quarter of the 30 s grace period, at most 5 s";
+  EXPECT_EQ(w["lifecycle"]["preStop"]["exec"]["command"], Json::array({"/usr/local/bin/stego-worker", "--pre-stop"}));
   EXPECT_TRUE(HasArg(w, "--peer=$(POD_IP):7000"));
   EXPECT_TRUE(HasArg(w, "--advertise=$(POD_NAME).demo-peers.ns1.svc")) << "a stable name, never the pod IP";
   EXPECT_TRUE(HasArg(w, "--raft-heartbeat-ms=50"));
@@ -98,7 +108,7 @@ TEST(SpecsTest, TheSpecReachesThePods) {
   s.pod.node_selector = {{"disk", "ssd"}};
   s.pod.priority_class_name = "high";
   s.pod.env = Json::array({{{"name", "EXTRA"}, {"value", "1"}}});
-  s.pod.termination_grace_period_seconds = 90;
+  s.pod.termination_grace_period_seconds = 8;
   s.resources = Json{{"limits", {{"memory", "1Gi"}}}};
   s.auth_secret_name = "mine";
   const Json sts = StatefulSet(Demo(s));
@@ -111,10 +121,11 @@ TEST(SpecsTest, TheSpecReachesThePods) {
   EXPECT_EQ(sts["spec"]["template"]["metadata"]["labels"]["team"], "a");
   EXPECT_EQ(pod["nodeSelector"]["disk"], "ssd");
   EXPECT_EQ(pod["priorityClassName"], "high");
-  EXPECT_EQ(pod["terminationGracePeriodSeconds"], 90);
+  EXPECT_EQ(pod["terminationGracePeriodSeconds"], 8);
+  EXPECT_EQ(EnvValue(w, "STEGO_DRAIN_MS"), "2000") << "a short grace period gets a quarter of it";
   EXPECT_EQ(w["resources"]["limits"]["memory"], "1Gi");
   EXPECT_EQ(w["env"].back()["name"], "EXTRA");
-  EXPECT_EQ(w["env"][2]["valueFrom"]["secretKeyRef"]["name"], "mine") << "the user's Secret";
+  EXPECT_EQ(w["env"][4]["valueFrom"]["secretKeyRef"]["name"], "mine") << "the user's Secret";
 }
 
 TEST(SpecsTest, StorageIsAnEmptyDirOrOneClaimPerMember) {
@@ -131,7 +142,8 @@ TEST(SpecsTest, StorageIsAnEmptyDirOrOneClaimPerMember) {
   EXPECT_EQ(claim["spec"]["storageClassName"], "fast");
   EXPECT_EQ(WorkerContainer(claims)["volumeMounts"][0]["name"], "data");
   EXPECT_EQ(claims["spec"]["persistentVolumeClaimRetentionPolicy"],
-            (Json{{"whenDeleted", "Delete"}, {"whenScaled", "Retain"}}));
+            (Json{{"whenDeleted", "Delete"}, {"whenScaled", "Delete"}}));
+  EXPECT_EQ(StatefulSet(Demo(s), 4)["spec"]["replicas"], 4) << "scaling sets the size it has reached";
 }
 
 TEST(SpecsTest, TheDisruptionBudgetKeepsAQuorum) {
