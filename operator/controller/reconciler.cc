@@ -68,6 +68,20 @@ std::optional<int> StatefulSetReplicas(const std::optional<Json>& statefulset) {
   return statefulset->value("spec", Json::object()).value("replicas", 1);
 }
 
+// What the rollout planner reads: the StatefulSet's updateRevision, the pods' revisions and who
+// carries the leader label.
+RolloutInput RolloutInputOf(const Observation& seen, const std::vector<Json>& pods, int replicas) {
+  RolloutInput in{.update_revision = seen.statefulset->value("status", Json::object()).value("updateRevision", ""),
+                  .replicas = replicas,
+                  .members = seen.members};
+  for (const Json& pod : pods) {
+    const std::string name = pod["metadata"].value("name", "");
+    in.revisions[name] = Label(pod, "controller-revision-hash");
+    if (Label(pod, specs::kRoleLabel) == "leader") in.labelled_leader = name;
+  }
+  return in;
+}
+
 bool Paused(const Json& cluster, const StegoClusterSpec& spec) {
   return spec.paused ||
          cluster["metadata"].value("annotations", Json::object()).value(kPausedAnnotation, "") == "true";
@@ -109,7 +123,8 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   auto spec = SpecFromJson(cluster.value("spec", Json::object()));
   if (!spec) return RefuseSpec(cluster, before, seen, spec.error());
   const auto [ns, name] = SplitKey(key);
-  const specs::Cluster c{name, ns, cluster["metadata"].value("uid", ""), *spec};
+  const specs::Cluster c{name, ns, cluster["metadata"].value("uid", ""), *spec,
+                         cluster["metadata"].value("annotations", Json::object()).value(kRestartedAtAnnotation, "")};
   seen.desired_replicas = c.spec.replicas;
   seen.selector = specs::SelectorString(c);
   seen.paused = Paused(cluster, c.spec);
@@ -120,8 +135,16 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   // is. The first answers trigger the next pass.
   const bool observed = ObserveMembers(key, pods, seen);
   const std::optional<int> size = StatefulSetReplicas(seen.statefulset);
-  seen.scale = observed ? PlanScale(c.name, c.spec.replicas, size, seen.members)
-                        : ScaleStep{.statefulset_replicas = size.value_or(c.spec.replicas)};
+  seen.step = observed ? PlanScale(c.name, c.spec.replicas, size, seen.members)
+                       : MemberStep{.statefulset_replicas = size.value_or(c.spec.replicas)};
+  // Restarts wait while the size changes: one change to the members at a time.
+  if (observed && size && seen.step.reason.empty()) seen.step = PlanRollout(RolloutInputOf(seen, pods, *size));
+  if (const Condition* was = FindCondition(before, "Progressing");
+      observed && size && was && was->reason == "RollingRestart" && seen.step.reason.empty()) {
+    (void)events_.Record(cluster, EventType::kNormal, "RolloutCompleted", "Rollout",
+                         "every member runs the current template, revision " +
+                             seen.statefulset->value("status", Json::object()).value("updateRevision", ""));
+  }
   std::string admin_key;  // from the Secret, for the members' configuration and admin API
   if (seen.paused) {
     if (const Condition* was = FindCondition(before, "Progressing"); !was || was->reason != "Paused") {
@@ -130,7 +153,7 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
     }
   } else {
     seen.blocker = EnsureAuthSecret(cluster, c, admin_key);
-    if (Blocker applied = ApplyOwned(cluster, c, seen.scale.statefulset_replicas); !applied.reason.empty()) {
+    if (Blocker applied = ApplyOwned(cluster, c, seen.step.statefulset_replicas); !applied.reason.empty()) {
       seen.blocker = applied;
     }
   }
@@ -153,7 +176,7 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   if (auto written = WriteStatus(cluster, before, after); !written) return common::Unexpected{written.error()};
   if (!seen.blocker.reason.empty()) return common::Unexpected{seen.blocker.message};
   if (!seen.paused) {
-    if (auto scaled = TakeScaleStep(cluster, seen.scale, pods, admin_key, before); !scaled) {
+    if (auto scaled = TakeMemberStep(cluster, seen.step, pods, admin_key, before); !scaled) {
       return common::Unexpected{scaled.error()};
     }
     if (auto synced = SyncSettings(cluster, c, pods, after.leader, admin_key); !synced) {
@@ -252,48 +275,60 @@ common::Expected<void, std::string> ClusterReconciler::SyncSettings(const Json& 
   return {};
 }
 
-common::Expected<void, std::string> ClusterReconciler::TakeScaleStep(const Json& owner, const ScaleStep& step,
-                                                                     const std::vector<Json>& pods,
-                                                                     const std::string& admin_key,
-                                                                     const StegoClusterStatus& before) {
-  using Action = ScaleStep::Action;
+common::Expected<void, std::string> ClusterReconciler::TakeMemberStep(const Json& owner, const MemberStep& step,
+                                                                      const std::vector<Json>& pods,
+                                                                      const std::string& admin_key,
+                                                                      const StegoClusterStatus& before) {
+  using Action = MemberStep::Action;
+  const char* action = step.reason == "RollingRestart" || step.reason == "RolloutBlocked" ? "Rollout" : "Scale";
   if (step.blocked()) {
     if (const Condition* was = FindCondition(before, "Progressing"); !was || was->message != step.message) {
-      (void)events_.Record(owner, EventType::kWarning, "ScaleInBlocked", "Scale", step.message);
+      (void)events_.Record(owner, EventType::kWarning, step.reason, action, step.message);
     }
     return {};
   }
   if (step.action == Action::kNone) return {};
-  // Whom to ask: the removal goes to the leader (`target`); a transfer to the leader and a drain
-  // to the member that goes (`member`).
+  // Whom to ask: a removal goes to the leader (`target`), everything else to `member`.
   const std::string& asked = step.action == Action::kRemoveMember ? step.target : step.member;
   const auto pod = std::find_if(pods.begin(), pods.end(), [&](const Json& p) { return p["metadata"].value("name", "") == asked; });
   if (pod == pods.end()) return common::Unexpected{"no pod " + asked + " to ask"};
   const std::string ip = (*pod)["status"].value("podIP", "");
-  if (step.action == Action::kDrainMember) {
-    if (auto drained = members::Drain(ip, specs::kHttpPort, admin_key, kMemberCallTimeout); !drained) {
-      return common::Unexpected{drained.error()};
+  const auto done = [&](const char* reason) {
+    (void)events_.Record(owner, EventType::kNormal, reason, action, step.message);
+    return common::Expected<void, std::string>{};
+  };
+  const auto failed = [&](const char* reason, const std::string& why) {
+    (void)events_.Record(owner, EventType::kWarning, reason, action, why);
+    return common::Expected<void, std::string>{common::Unexpected{why}};
+  };
+  switch (step.action) {
+    case Action::kDrainMember: {
+      auto drained = members::Drain(ip, specs::kHttpPort, admin_key, kMemberCallTimeout);
+      return drained ? done("MemberDraining") : failed("DrainFailed", drained.error());
     }
-    (void)events_.Record(owner, EventType::kNormal, "MemberDraining", "Scale",
-                         step.member + " drains out of the Services before its removal");
-    return {};
-  }
-  if (step.action == Action::kTransferLeadership) {
-    if (auto moved = members::TransferLeadership(ip, specs::kHttpPort, admin_key, step.target, kMemberCallTimeout);
-        !moved) {
-      (void)events_.Record(owner, EventType::kWarning, "TransferFailed", "Scale", moved.error());
-      return common::Unexpected{moved.error()};
+    case Action::kTransferLeadership: {
+      auto moved = members::TransferLeadership(ip, specs::kHttpPort, admin_key, step.target, kMemberCallTimeout);
+      return moved ? done("LeadershipTransferred") : failed("TransferFailed", moved.error());
     }
-    (void)events_.Record(owner, EventType::kNormal, "LeadershipTransferred", "Scale",
-                         step.member + " handed leadership to " + step.target + " before leaving");
-    return {};
+    case Action::kRemoveMember: {
+      auto removed = members::RemoveMember(ip, specs::kHttpPort, admin_key, step.member, kMemberCallTimeout);
+      return removed ? done("MemberRemoved") : failed("RemoveFailed", removed.error());
+    }
+    case Action::kDeletePod: {
+      // Only once the client Service no longer sends it anything (its slices follow readiness).
+      const std::string ns = owner["metadata"].value("namespace", "");
+      if (!AwaitSliceWithout(ns, owner["metadata"].value("name", ""), {step.member})) {
+        return common::Unexpected{step.member + " is still listed by the client Service's EndpointSlices"};
+      }
+      auto deleted = client_.Delete(kube::resources::kPods, ns, step.member,
+                                    {.precondition_uid = (*pod)["metadata"].value("uid", "")});
+      if (!deleted && !deleted.error().NotFound()) return failed("RestartFailed", deleted.error().Describe());
+      writes_.WithLabels({"Pod", "delete"}).Inc();
+      return done("PodRestarted");
+    }
+    case Action::kNone:
+      break;
   }
-  if (auto removed = members::RemoveMember(ip, specs::kHttpPort, admin_key, step.member, kMemberCallTimeout); !removed) {
-    (void)events_.Record(owner, EventType::kWarning, "RemoveFailed", "Scale", removed.error());
-    return common::Unexpected{removed.error()};
-  }
-  (void)events_.Record(owner, EventType::kNormal, "MemberRemoved", "Scale",
-                       step.member + " removed from the Raft configuration; its pod goes next");
   return {};
 }
 
@@ -378,7 +413,12 @@ Blocker ClusterReconciler::Relabel(const Json& owner, const std::vector<Json>& c
   if (!live) return {"RelabelFailed", live.error().Describe()};
   std::vector<std::string> demoted;
   for (const RoleChange& change : RoleChanges((*live)["items"].get<std::vector<Json>>(), leader)) {
-    if (change.role == "leader" && !demoted.empty()) AwaitLeaderSliceWithout(ns, owner["metadata"].value("name", ""), demoted);
+    // The EndpointSlice controller skips a Service whose slices it has just written until its cache
+    // shows that write, and retries a second later: a promotion hot on the heels of the demotion
+    // costs the leader Service a second with no endpoint. Promote once the demotion shows.
+    if (change.role == "leader" && !demoted.empty()) {
+      (void)AwaitSliceWithout(ns, owner["metadata"].value("name", "") + "-leader", demoted);
+    }
     auto patched = client_.MergePatch(kube::resources::kPods, ns, change.pod,
                                       {{"metadata", {{"labels", {{specs::kRoleLabel, change.role}}}}}});
     if (!patched) {
@@ -392,26 +432,26 @@ Blocker ClusterReconciler::Relabel(const Json& owner, const std::vector<Json>& c
   return {};
 }
 
-void ClusterReconciler::AwaitLeaderSliceWithout(const std::string& ns, const std::string& cluster,
-                                                const std::vector<std::string>& pods) {
-  // The EndpointSlice controller skips a Service whose slices it has just written until its cache
-  // shows that write, and retries a second later: a promotion hot on the heels of the demotion
-  // costs the leader Service a second with no endpoint. Promote once the demotion shows.
+bool ClusterReconciler::AwaitSliceWithout(const std::string& ns, const std::string& service,
+                                          const std::vector<std::string>& pods) {
+  // Listed means listed as ready: kube-proxy and the Ingress controller send nothing to the others.
   const auto deadline = std::chrono::steady_clock::now() + kSliceWait;
-  const kube::ListOptions options{.label_selector = "kubernetes.io/service-name=" + cluster + "-leader"};
+  const kube::ListOptions options{.label_selector = "kubernetes.io/service-name=" + service};
   while (std::chrono::steady_clock::now() < deadline) {
     auto slices = client_.List(kube::resources::kEndpointSlices, ns, options);
-    if (!slices) return;
+    if (!slices) return false;
     bool listed = false;
     for (const Json& slice : (*slices)["items"]) {
       for (const Json& e : slice.value("endpoints", Json::array())) {
         const std::string name = e.value("targetRef", Json::object()).value("name", "");
-        listed = listed || std::find(pods.begin(), pods.end(), name) != pods.end();
+        const bool ready = e.value("conditions", Json::object()).value("ready", true);
+        listed = listed || (ready && std::find(pods.begin(), pods.end(), name) != pods.end());
       }
     }
-    if (!listed) return;
+    if (!listed) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  return false;
 }
 
 common::Expected<void, std::string> ClusterReconciler::WriteStatus(const Json& owner, const StegoClusterStatus& before,

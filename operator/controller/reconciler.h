@@ -15,10 +15,11 @@
 //      costs no write. The PDB and the Ingress are deleted when disabled.
 //   6. The member pods are probed (members/prober.h); the leader label follows what they say:
 //      demotion first, promotion once the leader Service's EndpointSlices have dropped the old one.
-//      The StatefulSet's size (step 5) and the next scaling step come from what they say too
-//      (controller/scaling.h): one member at a time, out or in.
+//      The StatefulSet's size (step 5) and the next step on the members come from what they say
+//      too: scaling one member at a time, out or in (controller/scaling.h), and otherwise a
+//      rolling restart of outdated pods, leader last (controller/rollout.h).
 //   7. The status, written only when it changed.
-//   8. The scaling step: a leadership transfer or a member's removal, asked of the leader.
+//   8. That step: a transfer, a drain, a removal or a pod's deletion, with an event.
 //   9. The spec's cluster-wide settings (members/settings.h) in the members' replicated
 //      configuration, checked once per generation.
 // Events name every action and every refusal. Thread-safe across keys; the work queue never hands
@@ -34,6 +35,7 @@
 #include "common/expected.h"
 #include "common/metrics.h"
 #include "operator/api/stego_cluster.h"
+#include "operator/controller/rollout.h"
 #include "operator/controller/scaling.h"
 #include "operator/controller/status.h"
 #include "operator/kube/client.h"
@@ -46,7 +48,11 @@ namespace stegocluster::controller {
 
 inline constexpr char kFieldManager[] = "stego-operator";
 inline constexpr char kPausedAnnotation[] = "stegocluster.io/paused";
-// How long a promotion waits for the leader Service's slices to drop the demoted pod.
+// Set on a StegoCluster (e.g. by a kubectl plugin or by hand) to restart every member, as
+// `kubectl rollout restart` does for a Deployment: the pod template carries its value.
+inline constexpr char kRestartedAtAnnotation[] = "kubectl.kubernetes.io/restartedAt";
+// How long a pass waits for a Service's EndpointSlices to drop a pod: the leader Service the
+// demoted leader before a promotion, the client Service a drained member before its restart.
 inline constexpr std::chrono::milliseconds kSliceWait{2'000};
 // A call to a member's admin API: a transfer answers within 3 s, a removal within the member's
 // 5 s request timeout.
@@ -93,7 +99,7 @@ class ClusterReconciler {
   Blocker ApplyOwned(const Json& owner, const specs::Cluster& c, int replicas);
   // Carries out the scaling step the pass planned (a transfer or a removal, on the leader), with
   // an event; a blocked scale-in is reported (once per reason) and nothing is done.
-  common::Expected<void, std::string> TakeScaleStep(const Json& owner, const ScaleStep& step,
+  common::Expected<void, std::string> TakeMemberStep(const Json& owner, const MemberStep& step,
                                                     const std::vector<Json>& pods, const std::string& admin_key,
                                                     const StegoClusterStatus& before);
   Blocker ApplyIfChanged(const Json& owner, const kube::GroupVersionResource& gvr, const kube::Store& cache,
@@ -103,8 +109,9 @@ class ClusterReconciler {
   std::vector<Json> MemberPods(const specs::Cluster& c) const;
   // RelabelFailed when a label could not be read or written.
   Blocker Relabel(const Json& owner, const std::vector<Json>& cached_pods, const std::string& leader);
-  // Waits (at most kSliceWait) until the leader Service's EndpointSlices no longer list `pods`.
-  void AwaitLeaderSliceWithout(const std::string& ns, const std::string& cluster, const std::vector<std::string>& pods);
+  // Waits (at most kSliceWait) until the EndpointSlices of Service `service` no longer list `pods`;
+  // whether they stopped.
+  bool AwaitSliceWithout(const std::string& ns, const std::string& service, const std::vector<std::string>& pods);
   common::Expected<void, std::string> WriteStatus(const Json& owner, const StegoClusterStatus& before,
                                                   const StegoClusterStatus& after);
 

@@ -7,7 +7,7 @@
 namespace stegocluster::controller {
 namespace {
 
-using Action = ScaleStep::Action;
+using Action = MemberStep::Action;
 
 bool Lists(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -20,11 +20,11 @@ const members::Member* Find(const std::vector<members::Member>& members, const s
   return nullptr;
 }
 
-ScaleStep Waiting(int replicas, std::string reason, std::string message) {
+MemberStep Waiting(int replicas, std::string reason, std::string message) {
   return {.statefulset_replicas = replicas, .reason = std::move(reason), .message = std::move(message)};
 }
 
-ScaleStep Grow(const std::string& cluster, int desired, int current, const std::vector<members::Member>& members,
+MemberStep Grow(const std::string& cluster, int desired, int current, const std::vector<members::Member>& members,
                const members::Member* leader) {
   const std::string progress = std::to_string(current) + " of " + std::to_string(desired) + " members";
   if (static_cast<int>(members.size()) < current) return Waiting(current, "ScalingUp", progress + ": waiting for pods");
@@ -48,7 +48,7 @@ const members::Member* Successor(const std::vector<members::Member>& members, co
   return best;
 }
 
-ScaleStep Shrink(const std::string& cluster, int desired, int current, const std::vector<members::Member>& members,
+MemberStep Shrink(const std::string& cluster, int desired, int current, const std::vector<members::Member>& members,
                  const members::Member* leader) {
   const std::string leaving = cluster + "-" + std::to_string(current - 1);
   const std::string progress = std::to_string(current) + " members, " + std::to_string(desired) + " wanted: ";
@@ -98,7 +98,7 @@ ScaleStep Shrink(const std::string& cluster, int desired, int current, const std
 
 }  // namespace
 
-ScaleStep PlanScale(const std::string& cluster, int desired, std::optional<int> current,
+MemberStep PlanScale(const std::string& cluster, int desired, std::optional<int> current,
                     const std::vector<members::Member>& members) {
   if (!current) return {.statefulset_replicas = desired};  // a new cluster: every pod at once
   const auto found = members::FindLeader(members);

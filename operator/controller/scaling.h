@@ -27,32 +27,15 @@
 #include <string>
 #include <vector>
 
+#include "operator/controller/member_step.h"
 #include "operator/members/raft_view.h"
 
 namespace stegocluster::controller {
 
-struct ScaleStep {
-  enum class Action {
-    kNone,                // nothing to do now (converged, or waiting for the members)
-    kTransferLeadership,  // ask `member` (the leader) to hand leadership to `target`
-    kDrainMember,         // ask `member` to drain
-    kRemoveMember,        // ask the leader (`target`) to remove `member`
-  };
-  Action action = Action::kNone;
-  int statefulset_replicas = 0;  // what the StatefulSet's spec.replicas must say after this pass
-  std::string member{};
-  std::string target{};
-  // While scaling: the Progressing reason and message (ScalingUp, TransferringLeadership,
-  // DrainingMember, RemovingMember, ScalingDown; ScaleInBlocked when refused). Empty when not scaling.
-  std::string reason{};
-  std::string message{};
-  bool blocked() const { return reason == "ScaleInBlocked"; }
-};
-
 // `desired`: spec.replicas; `current`: the StatefulSet's spec.replicas (nullopt before it exists);
 // `cluster`: the StatefulSet's name, whose pods are <cluster>-<ordinal>; `members`: every member
 // pod with its view, as observed this pass.
-ScaleStep PlanScale(const std::string& cluster, int desired, std::optional<int> current,
-                    const std::vector<members::Member>& members);
+MemberStep PlanScale(const std::string& cluster, int desired, std::optional<int> current,
+                     const std::vector<members::Member>& members);
 
 }  // namespace stegocluster::controller

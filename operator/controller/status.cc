@@ -53,7 +53,7 @@ Condition Progressing(const Observation& o, const StegoClusterStatus& s, bool ev
   if (o.paused) return Make("Progressing", false, "Paused", "reconciling is paused (spec.paused or the annotation)");
   if (!o.blocker.reason.empty()) return Make("Progressing", false, o.blocker.reason, o.blocker.message);
   if (!ever_led) return Make("Progressing", true, "Creating", "the members are forming a Raft cluster");
-  if (!o.scale.reason.empty()) return Make("Progressing", !o.scale.blocked(), o.scale.reason, o.scale.message);
+  if (!o.step.reason.empty()) return Make("Progressing", !o.step.blocked(), o.step.reason, o.step.message);
   if (s.replicas < o.desired_replicas) {
     return Make("Progressing", true, "ScalingUp",
                 std::to_string(s.replicas) + " of " + std::to_string(o.desired_replicas) + " members exist");

@@ -11,7 +11,9 @@
 //                                           (controller/scaling.h) | WaitingForMembers
 //                  False Converged          every member is there, ready and updated
 //                  False Paused | InvalidSpec | AuthSecretMissing | ApplyFailed | RelabelFailed
+//                  True  RollingRestart     restarting outdated members one at a time (rollout.h)
 //                  False ScaleInBlocked     a scale-in waits for a leader or a ready quorum
+//                  False RolloutBlocked     a restart waits for what only a person can fix
 //   Degraded       True  InvalidSpec | AuthSecretMissing | ApplyFailed | RelabelFailed (blocked)
 //                  True  MembersNotReady    all members exist but some are not ready
 //                  True  EvenReplicas       an even size: no more fault-tolerant than one fewer
@@ -28,7 +30,7 @@
 #include <vector>
 
 #include "operator/api/stego_cluster.h"
-#include "operator/controller/scaling.h"
+#include "operator/controller/member_step.h"
 #include "operator/kube/conventions.h"
 #include "operator/members/raft_view.h"
 
@@ -48,7 +50,7 @@ struct Observation {
   std::vector<members::Member> members{};  // every member pod, by ordinal, with its Raft view
   bool paused = false;
   Blocker blocker{};
-  ScaleStep scale{};  // this pass's scaling step (controller/scaling.h)
+  MemberStep step{};  // this pass's step: scaling or rollout (member_step.h)
 };
 
 StegoClusterStatus BuildStatus(const Observation& o, const StegoClusterStatus& previous, kube::WallTime now);

@@ -177,6 +177,7 @@ Json StatefulSet(const Cluster& c, std::optional<int> replicas) {
   for (const auto& [k, v] : c.spec.pod.labels) pod_labels[k] = v;
   Json template_meta = {{"labels", std::move(pod_labels)}};
   if (!c.spec.pod.annotations.empty()) template_meta["annotations"] = c.spec.pod.annotations;
+  if (!c.restarted_at.empty()) template_meta["annotations"]["stegocluster.io/restartedAt"] = c.restarted_at;
   Json spec = {
       {"replicas", replicas.value_or(c.spec.replicas)},
       {"serviceName", c.name + "-peers"},

@@ -28,6 +28,10 @@ struct Cluster {
   std::string ns;
   std::string uid;  // for the owner reference
   StegoClusterSpec spec;
+  // The StegoCluster's kubectl.kubernetes.io/restartedAt annotation: the pod template carries it as
+  // stegocluster.io/restartedAt (not under kubectl's own key, which `kubectl rollout restart` sets
+  // on the StatefulSet and the operator must leave to it), so changing it restarts every member.
+  std::string restarted_at{};
 };
 
 inline constexpr int kHttpPort = 8081;

@@ -12,7 +12,8 @@
 #     worker pods from our image form a Raft cluster, status Ready;
 #  4. through Traefik, with the Ingress's host: an embed, an extract, a cover upload, each answered by
 #     the leader the status names;
-#  5. the leader pod deleted: the label follows the new leader, the pod comes back on its PVC, and the
+#  5. the leader pod deleted: its preStop hook hands leadership over while it still runs, the label
+#     follows the new leader, the pod comes back on its PVC, and the
 #     same calls succeed through the Ingress, the cover still there;
 #  6. `helm upgrade` (a changed operator value): the operator rolls, the workers do not restart;
 #  7. `helm uninstall`: the operator goes; the CRD, the StegoCluster, its pods and its data stay.
@@ -139,9 +140,15 @@ old_uid="$(pod_uid "$old_leader")"
 kubectl -n "$ns" delete pod "$old_leader" --wait=false >&2
 new_leader_elected() { local l; l="$(leader)" && [[ -n "$l" && "$l" != "$old_leader" ]]; }
 wait_for "a new leader after deleting $old_leader" new_leader_elected
+# Its preStop hook (stego-worker --pre-stop) handed leadership over and keeps it serving for the
+# 5 s drain window: another member leads while the old pod is still there, Terminating.
+[[ "$(pod_uid "$old_leader")" == "$old_uid" ]] ||
+  fail "$old_leader was gone before another member led: its preStop hook did not hand leadership over"
 replaced() { local u; u="$(pod_uid "$old_leader")" && [[ -n "$u" && "$u" != "$old_uid" ]]; }
 wait_for "$old_leader recreated" replaced
 kubectl -n "$ns" wait stegocluster/demo --for=condition=Ready --timeout="${deadline_s}s" >&2
+failed_hooks="$(kubectl -n "$ns" get events --field-selector reason=FailedPreStopHook -o name)"
+[[ -z $failed_hooks ]] || fail "a preStop hook failed: $(kubectl -n "$ns" get events --field-selector reason=FailedPreStopHook)"
 wait_for "the Ingress routes to the new leader" served_by_leader
 round_trip second
 code="$(call "/api/v1/covers?consistent=true" "$tmp/covers.json")"

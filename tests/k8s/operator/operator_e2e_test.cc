@@ -5,7 +5,7 @@
 //
 // One StegoCluster, `demo`, lives through the tests in order: it forms and turns Ready, serves an
 // embed through the leader and an extract through a follower, the leader label follows kill -9,
-// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time under writes, a converged cluster costs no write, drift is repaired, the Secret is never
+// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time and restarts every member (leader last) under writes, a converged cluster costs no write, drift is repaired, the Secret is never
 // regenerated, a second operator takes over from a killed one, the Ingress comes and goes with the
 // spec, the default LSB bits reach the replicated configuration, pausing stops reconciling, and deleting the cluster removes what it owned.
 #include <gtest/gtest.h>
@@ -98,6 +98,21 @@ class OperatorE2E : public ::testing::Test {
   static std::string WaitReady(std::chrono::seconds deadline) {
     return k8stest::Shell("kubectl -n e2e wait --for=condition=Ready stegocluster/demo --timeout=" +
                           std::to_string(deadline.count()) + "s");
+  }
+
+  // Stops the writer; none of its writes failed, and every member holds its last acknowledged one.
+  template <class Writer>
+  static void ExpectNoWriteFailedOrLost(Writer& writer) {
+    writer.Stop();
+    const auto failures = writer.Failures();
+    EXPECT_TRUE(failures.empty()) << failures.size() << " writes failed, the first: " << failures.front();
+    ASSERT_GT(writer.last_acknowledged(), 20);
+    for (const Json& pod : Pods()) {
+      HttpClient http(IpOf(pod["metadata"]["name"]), 8081);
+      const Json config = http.Get("/api/v1/config?consistent=true").Json();
+      EXPECT_GE(config["config"]["max_pixels"].get<int>(), writer.base() + writer.last_acknowledged())
+          << pod["metadata"]["name"] << ": an acknowledged write was lost";
+    }
   }
 
   static inline operatortest::Ground* ground_ = nullptr;
@@ -212,18 +227,21 @@ TEST_F(OperatorE2E, TheLabelFollowsALeadershipTransfer) {
 // A client that follows the documented retry rule (docs/operator.md): every write carries an
 // Idempotency-Key, and a write whose connection fails or that is answered 503 is sent again, with
 // the same key, to the next address the client Service's EndpointSlices list (five tries at most).
-// It raises max_pixels 40000001, 40000002, ...: the values only grow, so "no acknowledged write
-// lost" reads as "the final value is at least the last acknowledged one".
+// It raises max_pixels base+1, base+2, ... (each writer above the last one's values): the values
+// only grow, so "no acknowledged write lost" reads as "the final value is at least base plus the
+// last acknowledged one". Its keys are <name>-1, <name>-2, ...
 class ServiceWriter {
  public:
-  ServiceWriter(operatortest::Ground& ground, std::string admin_key)
-      : ground_(ground), admin_key_(std::move(admin_key)), thread_([this] { Run(); }) {}
+  ServiceWriter(operatortest::Ground& ground, std::string admin_key, std::string name, int base)
+      : ground_(ground), admin_key_(std::move(admin_key)), name_(std::move(name)), base_(base),
+        thread_([this] { Run(); }) {}
   ~ServiceWriter() { Stop(); }
   void Stop() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
   int last_acknowledged() const { return last_; }
+  int base() const { return base_; }
   std::vector<std::string> Failures() const {
     std::lock_guard lk(mu_);
     return failures_;
@@ -234,7 +252,7 @@ class ServiceWriter {
     for (int n = 1; !stop_; ++n) {
       const testsupport::HeaderList headers = {{"Authorization", "Bearer " + admin_key_},
                                                {"Content-Type", "application/json"},
-                                               {"Idempotency-Key", "e2e-scale-" + std::to_string(n)}};
+                                               {"Idempotency-Key", name_ + "-" + std::to_string(n)}};
       std::string last_answer;
       bool acknowledged = false;
       for (int attempt = 0; attempt < 5 && !acknowledged; ++attempt) {
@@ -243,7 +261,7 @@ class ServiceWriter {
         const std::string ip = *std::next(addresses.begin(), (n + attempt) % addresses.size());
         try {
           const auto answer = HttpClient(ip, 8081, 20s).Request(
-              "PUT", "/api/v1/config", Json{{"max_pixels", 40'000'000 + n}}.dump(), headers);
+              "PUT", "/api/v1/config", Json{{"max_pixels", base_ + n}}.dump(), headers);
           acknowledged = answer.status == 200;
           last_answer = ip + ": " + std::to_string(answer.status) + " " + answer.body;
           if (!acknowledged && answer.status != 503) break;  // not worth a retry: a real failure
@@ -263,6 +281,8 @@ class ServiceWriter {
 
   operatortest::Ground& ground_;
   const std::string admin_key_;
+  const std::string name_;
+  const int base_;
   std::atomic<bool> stop_ = false;
   std::atomic<int> last_ = 0;
   mutable std::mutex mu_;
@@ -277,7 +297,8 @@ class ServiceWriter {
 TEST_F(OperatorE2E, ScalingOutAndInMovesOneMemberAtATimeAndCostsNoWriteAnError) {
   auto secret = admin().Get(res::kSecrets, kNs, "demo-auth");
   ASSERT_TRUE(secret);
-  ServiceWriter writer(*ground_, *kube::DecodeBase64((*secret)["data"]["admin-key"].get<std::string>()));
+  ServiceWriter writer(*ground_, *kube::DecodeBase64((*secret)["data"]["admin-key"].get<std::string>()),
+                       "e2e-scale", 40'000'000);
   std::set<int> sizes;  // every StatefulSet size seen while scaling out
   const auto voters_of = [&](const std::string& pod) {
     std::set<std::string> out;
@@ -312,16 +333,63 @@ TEST_F(OperatorE2E, ScalingOutAndInMovesOneMemberAtATimeAndCostsNoWriteAnError) 
   const std::string removed = k8stest::Shell("kubectl -n e2e get events --field-selector reason=MemberRemoved -o name");
   EXPECT_EQ(std::count(removed.begin(), removed.end(), '\n'), 2) << removed;
 
-  writer.Stop();
-  const auto failures = writer.Failures();
-  EXPECT_TRUE(failures.empty()) << failures.size() << " writes failed, the first: " << failures.front();
-  ASSERT_GT(writer.last_acknowledged(), 20);
-  for (const Json& pod : Pods()) {
-    HttpClient http(IpOf(pod["metadata"]["name"]), 8081);
-    const Json config = http.Get("/api/v1/config?consistent=true").Json();
-    EXPECT_GE(config["config"]["max_pixels"].get<int>(), 40'000'000 + writer.last_acknowledged())
-        << pod["metadata"]["name"] << ": an acknowledged write was lost";
-  }
+  ExpectNoWriteFailedOrLost(writer);
+}
+
+// Both ways a person restarts every member: the StegoCluster's restartedAt annotation, and
+// `kubectl rollout restart` of the StatefulSet (whose template annotation the operator leaves in
+// place). Each time every pod is replaced one at a time, the leader last (its replacement is the
+// newest pod), and the writer loses nothing and gets no error.
+TEST_F(OperatorE2E, RollingRestartsReplaceEveryMemberLeaderLastAndCostNoWriteAnError) {
+  auto secret = admin().Get(res::kSecrets, kNs, "demo-auth");
+  ASSERT_TRUE(secret);
+  ServiceWriter writer(*ground_, *kube::DecodeBase64((*secret)["data"]["admin-key"].get<std::string>()),
+                       "e2e-rollout", 45'000'000);
+  const auto uids = [] {
+    std::map<std::string, std::string> out;
+    for (const Json& pod : Pods()) out[pod["metadata"]["name"]] = pod["metadata"]["uid"];
+    return out;
+  };
+  const auto restarted_all = [&](const std::map<std::string, std::string>& before, const std::string& old_leader) {
+    EXPECT_TRUE(k8stest::Eventually([&] {
+      const auto now = uids();
+      for (const auto& [pod, uid] : before) {
+        if (!now.count(pod) || now.at(pod) == uid) return false;
+      }
+      return ConditionOf(Cluster(), "Ready") == "True/Ready";
+    }, kFormDeadline)) << Cluster()["status"].dump(2);
+    std::string newest, newest_time;
+    for (const Json& pod : Pods()) {
+      const std::string created = pod["metadata"]["creationTimestamp"];
+      if (created >= newest_time) {
+        newest_time = created;
+        newest = pod["metadata"]["name"];
+      }
+    }
+    EXPECT_EQ(newest, old_leader) << "the leader restarts last";
+    EXPECT_NE(Cluster()["status"].value("leader", ""), old_leader) << "it handed leadership over before going";
+  };
+
+  std::string leader = Cluster()["status"]["leader"];
+  auto before = uids();
+  const std::string annotated =
+      k8stest::Shell("kubectl -n e2e annotate stegocluster/demo kubectl.kubernetes.io/restartedAt=2026-12-04T10:00:00Z");
+  ASSERT_NE(annotated.find("annotated"), std::string::npos) << annotated;
+  restarted_all(before, leader);
+
+  leader = Cluster()["status"]["leader"];
+  before = uids();
+  const std::string restarted = k8stest::Shell("kubectl -n e2e rollout restart statefulset/demo");
+  ASSERT_NE(restarted.find("restarted"), std::string::npos) << restarted;
+  restarted_all(before, leader);
+  auto sts = admin().Get(res::kStatefulSets, kNs, "demo");
+  ASSERT_TRUE(sts);
+  EXPECT_TRUE((*sts)["spec"]["template"]["metadata"]["annotations"].contains("kubectl.kubernetes.io/restartedAt"))
+      << "kubectl's restart annotation is left in place";
+
+  const std::string completed = k8stest::Shell("kubectl -n e2e get events --field-selector reason=RolloutCompleted -o name");
+  EXPECT_EQ(std::count(completed.begin(), completed.end(), '\n'), 2) << completed;
+  ExpectNoWriteFailedOrLost(writer);
 }
 
 TEST_F(OperatorE2E, AConvergedClusterCostsNoWrite) {

@@ -5,6 +5,7 @@
 #include "operator/app/options.h"
 #include "operator/controller/drift.h"
 #include "operator/controller/roles.h"
+#include "operator/controller/scaling.h"
 #include "operator/controller/status.h"
 
 namespace stegocluster::controller {
@@ -115,14 +116,14 @@ TEST(StatusTest, ALeaderWithoutAQuorumReadyIsNotAvailable) {
 TEST(StatusTest, ScalingIsProgressingAndSaysWhichWayAndABlockedScaleInIsNot) {
   Observation up = Healthy();
   up.desired_replicas = 5;
-  up.scale = PlanScale("demo", 5, 3, up.members);
+  up.step = PlanScale("demo", 5, 3, up.members);
   EXPECT_EQ(Reason(BuildStatus(up, {}, kT0), "Progressing"), "True/ScalingUp");
   EXPECT_EQ(Reason(BuildStatus(up, {}, kT0), "Ready"), "False/ScalingUp");
   Observation down = Healthy();
   down.desired_replicas = 1;
-  down.scale = {.statefulset_replicas = 3, .reason = "RemovingMember", .message = "removing demo-2"};
+  down.step = {.statefulset_replicas = 3, .reason = "RemovingMember", .message = "removing demo-2"};
   EXPECT_EQ(Reason(BuildStatus(down, {}, kT0), "Progressing"), "True/RemovingMember");
-  down.scale = {.statefulset_replicas = 3, .reason = "ScaleInBlocked", .message = "no leader is known"};
+  down.step = {.statefulset_replicas = 3, .reason = "ScaleInBlocked", .message = "no leader is known"};
   const auto blocked = BuildStatus(down, {}, kT0);
   EXPECT_EQ(Reason(blocked, "Progressing"), "False/ScaleInBlocked") << "stuck, and says why, instead of looping";
   EXPECT_EQ(FindCondition(blocked, "Progressing")->message, "no leader is known");

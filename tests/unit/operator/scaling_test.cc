@@ -7,7 +7,7 @@
 namespace stegocluster::controller {
 namespace {
 
-using Action = ScaleStep::Action;
+using Action = MemberStep::Action;
 using members::Member;
 using members::RaftView;
 
@@ -31,14 +31,14 @@ std::vector<Member> Cluster(int n, int leader, std::vector<std::string> voters =
 }
 
 TEST(ScalingTest, ANewClusterStartsWithEveryPodAtOnce) {
-  const ScaleStep s = PlanScale("demo", 3, std::nullopt, {});
+  const MemberStep s = PlanScale("demo", 3, std::nullopt, {});
   EXPECT_EQ(s.statefulset_replicas, 3);
   EXPECT_EQ(s.action, Action::kNone);
   EXPECT_EQ(s.reason, "");
 }
 
 TEST(ScalingTest, AConvergedClusterKeepsItsSize) {
-  const ScaleStep s = PlanScale("demo", 3, 3, Cluster(3, 0));
+  const MemberStep s = PlanScale("demo", 3, 3, Cluster(3, 0));
   EXPECT_EQ(s.statefulset_replicas, 3);
   EXPECT_EQ(s.action, Action::kNone);
   EXPECT_EQ(s.reason, "");
@@ -49,7 +49,7 @@ TEST(ScalingTest, ScaleOutAddsOneMemberAtATimeOnceEveryMemberIsAReadyVoter) {
   // The fourth has joined but is still a learner: wait for its promotion.
   std::vector<Member> learning = Cluster(4, 0, Pods(3));
   learning[0].view->learners = {"demo-3"};
-  const ScaleStep waiting = PlanScale("demo", 5, 4, learning);
+  const MemberStep waiting = PlanScale("demo", 5, 4, learning);
   EXPECT_EQ(waiting.statefulset_replicas, 4);
   EXPECT_EQ(waiting.reason, "ScalingUp");
   EXPECT_NE(waiting.message.find("demo-3 to be promoted"), std::string::npos) << waiting.message;
@@ -63,7 +63,7 @@ TEST(ScalingTest, ScaleOutAddsOneMemberAtATimeOnceEveryMemberIsAReadyVoter) {
 TEST(ScalingTest, ScaleInDrainsThenRemovesTheHighestOrdinalThenShrinksOnceAQuorumAppliedIt) {
   // 5 -> 3: demo-4 goes first.
   std::vector<Member> five = Cluster(5, 0);
-  ScaleStep s = PlanScale("demo", 3, 5, five);
+  MemberStep s = PlanScale("demo", 3, 5, five);
   EXPECT_EQ(s.action, Action::kDrainMember);
   EXPECT_EQ(s.member, "demo-4");
   EXPECT_EQ(s.statefulset_replicas, 5);
@@ -91,7 +91,7 @@ TEST(ScalingTest, ALeaderThatMustGoHandsOverToTheMostCaughtUpReadyVoterThatStays
   five[1].view->applied = 97;
   five[2].view->applied = 99;
   five[3].view->applied = 95;
-  const ScaleStep s = PlanScale("demo", 4, 5, five);
+  const MemberStep s = PlanScale("demo", 4, 5, five);
   EXPECT_EQ(s.action, Action::kTransferLeadership);
   EXPECT_EQ(s.member, "demo-4");
   EXPECT_EQ(s.target, "demo-2");
@@ -102,13 +102,13 @@ TEST(ScalingTest, ALeaderThatMustGoHandsOverToTheMostCaughtUpReadyVoterThatStays
 // "demo-10" sorts before "demo-2" as text: the member that goes is picked by its number.
 TEST(ScalingTest, TheMemberThatGoesIsPickedByOrdinalNotByName) {
   std::vector<Member> eleven = Cluster(11, 0);
-  const ScaleStep s = PlanScale("demo", 9, 11, eleven);
+  const MemberStep s = PlanScale("demo", 9, 11, eleven);
   EXPECT_EQ(s.member, "demo-10");
 }
 
 TEST(ScalingTest, ScaleInIsBlockedWithoutALeaderOrAReadyQuorumOfTheVotersThatStay) {
   std::vector<Member> leaderless = Cluster(3, -1);
-  ScaleStep s = PlanScale("demo", 1, 3, leaderless);
+  MemberStep s = PlanScale("demo", 1, 3, leaderless);
   EXPECT_TRUE(s.blocked());
   EXPECT_EQ(s.action, Action::kNone);
   EXPECT_EQ(s.statefulset_replicas, 3);
