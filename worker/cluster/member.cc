@@ -42,13 +42,17 @@ common::Expected<T, Error> Await(std::future<raft::Result<T>> pending, const std
 }
 
 // Why `to` is not fit to lead at once (the leader's view), or nullopt. The transfer itself brings
-// a voter a few entries behind up to date; one that needs a snapshot, or is not heard from, would
-// leave the cluster without a leader until the transfer times out.
-std::optional<std::string> WhyLagging(const raft::NodeStatus& st, raft::NodeId to) {
+// a voter a few entries behind up to date; one that needs a snapshot, or has not answered within
+// an election timeout, would leave the cluster without a leader until the transfer times out.
+// (Not Peer::active: the core clears it at every check-quorum round, healthy peers included.)
+std::optional<std::string> WhyLagging(const raft::NodeStatus& st, raft::NodeId to,
+                                      std::chrono::milliseconds election_timeout) {
   constexpr raft::Index kMaxLag = 1000;
   for (const auto& p : st.peers) {
     if (p.id != to) continue;
-    if (!p.active) return "has not answered the leader lately";
+    if (p.last_contact > election_timeout) {
+      return "has not answered the leader for " + std::to_string(p.last_contact.count()) + " ms";
+    }
     if (p.match + kMaxLag < st.last_index) {
       return "is " + std::to_string(st.last_index - p.match) + " entries behind the leader";
     }
@@ -186,7 +190,10 @@ common::Expected<std::string, Error> ClusterMember::HandOver(const std::string& 
     if (to == raft::kNone) return common::Fail(ErrorCode::kInvalidTarget, "no member is called " + target);
     if (to == id_) return target;  // already leads
     if (!st.conf.is_voter(to)) return common::Fail(ErrorCode::kInvalidTarget, target + " is a learner, not a voter");
-    if (auto lagging = WhyLagging(st, to)) return common::Fail(ErrorCode::kTargetLagging, target + " " + *lagging);
+    const auto election_timeout = options_.raft.tick * options_.raft.raft.election_tick;
+    if (auto lagging = WhyLagging(st, to, election_timeout)) {
+      return common::Fail(ErrorCode::kTargetLagging, target + " " + *lagging);
+    }
   } else {
     // The most up-to-date voter, preferring those heard from lately. (Only preferring: the core
     // clears "recently active" at every check-quorum round, so right after one nobody is.)
