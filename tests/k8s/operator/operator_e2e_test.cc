@@ -5,7 +5,7 @@
 //
 // One StegoCluster, `demo`, lives through the tests in order: it forms and turns Ready, serves an
 // embed through the leader and an extract through a follower, the leader label follows kill -9,
-// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time and restarts every member (leader last) under writes, a converged cluster costs no write, drift is repaired, the Secret is never
+// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time and restarts every member (leader last) under writes, also with the operator killed half-way, a converged cluster costs no write, drift is repaired, the Secret is never
 // regenerated, a second operator takes over from a killed one, the Ingress comes and goes with the
 // spec, the default LSB bits reach the replicated configuration, pausing stops reconciling, and deleting the cluster removes what it owned.
 #include <gtest/gtest.h>
@@ -98,6 +98,24 @@ class OperatorE2E : public ::testing::Test {
   static std::string WaitReady(std::chrono::seconds deadline) {
     return k8stest::Shell("kubectl -n e2e wait --for=condition=Ready stegocluster/demo --timeout=" +
                           std::to_string(deadline.count()) + "s");
+  }
+
+  // The voters `pod` reports in its /raft/status; empty while it does not answer.
+  static std::set<std::string> VotersOf(const std::string& pod) {
+    const Json status = ground_->RaftStatus(kNs, pod);
+    std::set<std::string> out;
+    if (!status.is_object()) return out;
+    for (const Json& v : status.value("voters", Json::array())) out.insert(v.get<std::string>());
+    return out;
+  }
+  // Whether demo-0 .. demo-<n-1> all report exactly themselves as the voters.
+  static bool MembersAgreeOn(int n) {
+    std::set<std::string> want;
+    for (int i = 0; i < n; ++i) want.insert("demo-" + std::to_string(i));
+    for (const std::string& pod : want) {
+      if (VotersOf(pod) != want) return false;
+    }
+    return true;
   }
 
   // Stops the writer; none of its writes failed, and every member holds its last acknowledged one.
@@ -300,26 +318,13 @@ TEST_F(OperatorE2E, ScalingOutAndInMovesOneMemberAtATimeAndCostsNoWriteAnError) 
   ServiceWriter writer(*ground_, *kube::DecodeBase64((*secret)["data"]["admin-key"].get<std::string>()),
                        "e2e-scale", 40'000'000);
   std::set<int> sizes;  // every StatefulSet size seen while scaling out
-  const auto voters_of = [&](const std::string& pod) {
-    std::set<std::string> out;
-    for (const Json& v : ground_->RaftStatus(kNs, pod).value("voters", Json::array())) out.insert(v.get<std::string>());
-    return out;
-  };
-  const auto members_agree_on = [&](int n) {
-    std::set<std::string> want;
-    for (int i = 0; i < n; ++i) want.insert("demo-" + std::to_string(i));
-    for (const std::string& pod : want) {
-      if (voters_of(pod) != want) return false;
-    }
-    return true;
-  };
 
   std::string scaled = k8stest::Shell("kubectl -n e2e scale stegocluster/demo --replicas=5");
   ASSERT_NE(scaled.find("scaled"), std::string::npos) << scaled;
   ASSERT_TRUE(k8stest::Eventually([&] {
     auto sts = admin().Get(res::kStatefulSets, kNs, "demo");
     if (sts) sizes.insert((*sts)["spec"].value("replicas", 0));
-    return members_agree_on(5) && ConditionOf(Cluster(), "Ready") == "True/Ready" &&
+    return MembersAgreeOn(5) && ConditionOf(Cluster(), "Ready") == "True/Ready" &&
            Cluster()["status"].value("replicas", 0) == 5;
   }, kFormDeadline)) << Cluster()["status"].dump(2);
   EXPECT_EQ(sizes, (std::set<int>{3, 4, 5})) << "one member at a time";
@@ -327,7 +332,7 @@ TEST_F(OperatorE2E, ScalingOutAndInMovesOneMemberAtATimeAndCostsNoWriteAnError) 
   scaled = k8stest::Shell("kubectl -n e2e scale stegocluster/demo --replicas=3");
   ASSERT_NE(scaled.find("scaled"), std::string::npos) << scaled;
   ASSERT_TRUE(k8stest::Eventually([&] {
-    return members_agree_on(3) && Pods().size() == 3 && ConditionOf(Cluster(), "Ready") == "True/Ready" &&
+    return MembersAgreeOn(3) && Pods().size() == 3 && ConditionOf(Cluster(), "Ready") == "True/Ready" &&
            Cluster()["status"].value("replicas", 0) == 3;
   }, kFormDeadline)) << Cluster()["status"].dump(2);
   const std::string removed = k8stest::Shell("kubectl -n e2e get events --field-selector reason=MemberRemoved -o name");
@@ -389,6 +394,59 @@ TEST_F(OperatorE2E, RollingRestartsReplaceEveryMemberLeaderLastAndCostNoWriteAnE
 
   const std::string completed = k8stest::Shell("kubectl -n e2e get events --field-selector reason=RolloutCompleted -o name");
   EXPECT_EQ(std::count(completed.begin(), completed.end(), '\n'), 2) << completed;
+  ExpectNoWriteFailedOrLost(writer);
+}
+
+// The operator gets SIGKILL in the middle of a scale-in and again in the middle of a rollout; a
+// fresh one (another identity, so that its log is its own) takes the Lease and finishes each from
+// what the members say, under the same writer: the end state is right and no write failed.
+TEST_F(OperatorE2E, AnOperatorKilledMidScaleInAndMidRolloutLeavesTheRestToItsSuccessor) {
+  auto secret = admin().Get(res::kSecrets, kNs, "demo-auth");
+  ASSERT_TRUE(secret);
+  ServiceWriter writer(*ground_, *kube::DecodeBase64((*secret)["data"]["admin-key"].get<std::string>()),
+                       "e2e-crash", 50'000'000);
+  int generation = 1;
+  const auto replace_operator = [&] {
+    first_operator_->Signal(SIGKILL);
+    ASSERT_TRUE(first_operator_->WaitExit(10s).has_value());
+    delete first_operator_;
+    first_operator_ = ground_->StartOperator("operator-a" + std::to_string(++generation)).release();
+  };
+  const auto progressing_reason = [] {
+    const std::string c = ConditionOf(Cluster(), "Progressing");
+    return c.substr(c.find('/') + 1);
+  };
+  const auto settled_at = [&](int n) {
+    return k8stest::Eventually([&] {
+      return MembersAgreeOn(n) && static_cast<int>(Pods().size()) == n &&
+             ConditionOf(Cluster(), "Ready") == "True/Ready";
+    }, kFormDeadline);
+  };
+
+  ASSERT_NE(k8stest::Shell("kubectl -n e2e scale stegocluster/demo --replicas=5").find("scaled"), std::string::npos);
+  ASSERT_TRUE(settled_at(5)) << Cluster()["status"].dump(2);
+  ASSERT_NE(k8stest::Shell("kubectl -n e2e scale stegocluster/demo --replicas=3").find("scaled"), std::string::npos);
+  const std::set<std::string> scale_in = {"TransferringLeadership", "DrainingMember", "RemovingMember", "ScalingDown"};
+  ASSERT_TRUE(k8stest::Eventually([&] { return scale_in.count(progressing_reason()) > 0; }, kChangeDeadline))
+      << Cluster()["status"].dump(2);
+  replace_operator();
+  ASSERT_TRUE(settled_at(3)) << Cluster()["status"].dump(2);
+
+  const auto before = Pods();
+  ASSERT_NE(k8stest::Shell("kubectl -n e2e annotate --overwrite stegocluster/demo "
+                           "kubectl.kubernetes.io/restartedAt=2026-12-04T11:00:00Z").find("annotated"),
+            std::string::npos);
+  ASSERT_TRUE(k8stest::Eventually([&] { return progressing_reason() == "RollingRestart"; }, kChangeDeadline));
+  replace_operator();
+  ASSERT_TRUE(k8stest::Eventually([&] {
+    for (const Json& old : before) {
+      for (const Json& now : Pods()) {
+        if (now["metadata"]["uid"] == old["metadata"]["uid"]) return false;
+      }
+    }
+    return true;
+  }, kFormDeadline)) << Cluster()["status"].dump(2);
+  ASSERT_TRUE(settled_at(3)) << Cluster()["status"].dump(2);
   ExpectNoWriteFailedOrLost(writer);
 }
 
