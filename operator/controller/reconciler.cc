@@ -168,6 +168,11 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
       after = BuildStatus(seen, before, std::chrono::system_clock::now());
     }
   }
+  if (const Condition* now = FindCondition(after, "Available"); now && now->reason == "QuorumLost") {
+    if (const Condition* was = FindCondition(before, "Available"); !was || was->reason != "QuorumLost") {
+      (void)events_.Record(cluster, EventType::kWarning, "QuorumLost", "Observe", now->message);
+    }
+  }
   if (!after.leader.empty() && after.leader != before.leader) {
     (void)events_.Record(cluster, EventType::kNormal, "LeaderChanged", "Relabel",
                          after.leader + " leads term " + std::to_string(after.term) +

@@ -115,11 +115,15 @@ StegoClusterStatus BuildStatus(const Observation& o, const StegoClusterStatus& p
                                     leader->pod + " leads term " + std::to_string(leader->term))
                              : Make("LeaderElected", false, "NoLeader",
                                     s.term ? "no member leads term " + std::to_string(s.term) : "no member answers yet");
+  // Fewer ready members than a quorum is QuorumLost whether or not a leader is left (a leader cut
+  // off from the majority steps down): nothing but the members' return brings the cluster back,
+  // and no scale-in or restart runs until then (their planners need a ready quorum).
   Condition available =
-      !leader ? Make("Available", false, "NoLeader", elected.message)
-      : s.ready_replicas < quorum
-          ? Make("Available", false, "NoQuorum",
-                 std::to_string(s.ready_replicas) + " members ready, a quorum is " + std::to_string(quorum))
+      ever_led && s.ready_replicas < quorum
+          ? Make("Available", false, "QuorumLost",
+                 std::to_string(s.ready_replicas) + " members ready, a quorum is " + std::to_string(quorum) +
+                     "; no member is removed or restarted until a quorum is back")
+      : !leader ? Make("Available", false, "NoLeader", elected.message)
           : Make("Available", true, "QuorumReady",
                  std::to_string(s.ready_replicas) + " of " + std::to_string(o.desired_replicas) +
                      " members ready, " + leader->pod + " leads");

@@ -5,7 +5,8 @@
 //   LeaderElected  True  LeaderElected      a member leads the newest term any member reports
 //                  False NoLeader           an election is under way, or no member answers
 //   Available      True  QuorumReady        a leader, and at least a quorum of members ready
-//                  False NoLeader | NoQuorum
+//                  False QuorumLost         fewer members ready than a quorum (a Warning event)
+//                  False NoLeader           an election is under way
 //   Progressing    True  Creating           no leader has been seen yet
 //                  True  ScalingUp | TransferringLeadership | RemovingMember | ScalingDown
 //                                           (controller/scaling.h) | WaitingForMembers

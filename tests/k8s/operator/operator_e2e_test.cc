@@ -5,7 +5,7 @@
 //
 // One StegoCluster, `demo`, lives through the tests in order: it forms and turns Ready, serves an
 // embed through the leader and an extract through a follower, the leader label follows kill -9,
-// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time and restarts every member (leader last) under writes, also with the operator killed half-way, a converged cluster costs no write, drift is repaired, the Secret is never
+// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time and restarts every member (leader last) under writes, also with the operator killed half-way, a majority frozen is QuorumLost until it returns, a converged cluster costs no write, drift is repaired, the Secret is never
 // regenerated, a second operator takes over from a killed one, the Ingress comes and goes with the
 // spec, the default LSB bits reach the replicated configuration, pausing stops reconciling, and deleting the cluster removes what it owned.
 #include <gtest/gtest.h>
@@ -448,6 +448,25 @@ TEST_F(OperatorE2E, AnOperatorKilledMidScaleInAndMidRolloutLeavesTheRestToItsSuc
   }, kFormDeadline)) << Cluster()["status"].dump(2);
   ASSERT_TRUE(settled_at(3)) << Cluster()["status"].dump(2);
   ExpectNoWriteFailedOrLost(writer);
+}
+
+// Two of three members frozen (SIGSTOP): the status says QuorumLost (with a Warning event), not
+// an election; thawed, the cluster is Available again by itself.
+TEST_F(OperatorE2E, AMajorityDownIsQuorumLostUntilItReturns) {
+  std::vector<int> frozen;
+  for (const Json& pod : Pods()) {
+    if (frozen.size() < 2) frozen.push_back(ground_->PidOf(kNs, pod["metadata"]["name"]));
+  }
+  for (int pid : frozen) ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  const bool lost = k8stest::Eventually([] { return ConditionOf(Cluster(), "Available") == "False/QuorumLost"; },
+                                        kChangeDeadline);
+  for (int pid : frozen) ASSERT_EQ(::kill(pid, SIGCONT), 0);
+  ASSERT_TRUE(lost) << Cluster()["status"].dump(2);
+  const std::string waited = WaitReady(120s);
+  EXPECT_NE(waited.find("condition met"), std::string::npos) << waited;
+  EXPECT_EQ(ConditionOf(Cluster(), "Available"), "True/QuorumReady");
+  EXPECT_NE(k8stest::Shell("kubectl -n e2e get events --field-selector reason=QuorumLost").find("a quorum is 2"),
+            std::string::npos);
 }
 
 TEST_F(OperatorE2E, AConvergedClusterCostsNoWrite) {

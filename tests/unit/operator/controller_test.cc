@@ -104,13 +104,17 @@ TEST(StatusTest, ANewClusterIsCreatingUntilItFirstHasALeader) {
   EXPECT_EQ(FindCondition(s, "LeaderElected")->message, "no member answers yet");
 }
 
-TEST(StatusTest, ALeaderWithoutAQuorumReadyIsNotAvailable) {
+TEST(StatusTest, FewerMembersReadyThanAQuorumIsQuorumLostWithOrWithoutALeader) {
   Observation o = Healthy();
   o.members = {Up("demo-0", "leader", 5), Up("demo-1", "follower", 5, false), Up("demo-2", "follower", 5, false)};
   const auto s = BuildStatus(o, {}, kT0);
   EXPECT_EQ(Reason(s, "LeaderElected"), "True/LeaderElected");
-  EXPECT_EQ(Reason(s, "Available"), "False/NoQuorum");
-  EXPECT_EQ(FindCondition(s, "Available")->message, "1 members ready, a quorum is 2");
+  EXPECT_EQ(Reason(s, "Available"), "False/QuorumLost");
+  EXPECT_EQ(FindCondition(s, "Available")->message,
+            "1 members ready, a quorum is 2; no member is removed or restarted until a quorum is back");
+  // The leader has stepped down by check-quorum: still QuorumLost, not an election.
+  o.members[0].view->role = "follower";
+  EXPECT_EQ(Reason(BuildStatus(o, s, kT1), "Available"), "False/QuorumLost");
 }
 
 TEST(StatusTest, ScalingIsProgressingAndSaysWhichWayAndABlockedScaleInIsNot) {
