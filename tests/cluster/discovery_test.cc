@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -148,6 +150,40 @@ TEST_F(Discovery, NewPodJoinsAndAWipedOrdinalZeroJoinsInsteadOfBootstrapping) {
   WaitFullyFormed();
   EXPECT_EQ(RaftStatus(Pod(0))["voters"].size(), 4u) << "the stale identity of stego-0 is gone";
   EXPECT_NE(RaftStatus(Pod(0))["raft_id"].get<std::uint64_t>(), old_id);
+}
+
+// A newcomer is not ready while it is a learner: readiness is what a PodDisruptionBudget counts,
+// and a learner counts for no quorum. Each sample reads the member's role before and after its
+// /readyz answer; a learner throughout must have answered 503.
+TEST_F(Discovery, ANewcomerTurnsReadyOnlyOncePromotedToVoter) {
+  for (int k : {0, 1, 2}) Publish(k);
+  for (int k : {0, 1, 2}) StartPod(k);
+  WaitFullyFormed();
+  Publish(3);
+  StartPod(3);
+  const auto is_learner = [&] {
+    const auto r = Client(Pod(3)).Request("GET", "/raft/status");
+    if (r.status != 200) return false;
+    const json status = r.Json();
+    const json learners = status.value("learners", json::array());
+    return std::find(learners.begin(), learners.end(), Pod(3)) != learners.end();
+  };
+  // Sampled as fast as the member answers: the learner phase lasts from the join until the
+  // leader's next promotion round (100 ms) commits.
+  int learner_samples = 0;
+  bool ready = false;
+  for (const auto deadline = std::chrono::steady_clock::now() + 60s; !ready && std::chrono::steady_clock::now() < deadline;) {
+    const bool learner_before = is_learner();
+    const auto readyz = Client(Pod(3)).Request("GET", "/readyz");
+    ready = readyz.status == 200;
+    if (learner_before && is_learner()) {
+      ++learner_samples;
+      ASSERT_EQ(readyz.status, 503) << "a learner answered ready: " << readyz.body;
+    }
+  }
+  ASSERT_TRUE(ready) << "the newcomer never turned ready";
+  EXPECT_EQ(RaftStatus(Pod(1))["voters"].size(), 4u);
+  std::cout << "[ info ] the newcomer was seen as a learner " << learner_samples << " times, never ready\n";
 }
 
 }  // namespace

@@ -162,8 +162,8 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
                        .default_cover = std::make_shared<const stego::PngTemplate>(std::move(*default_cover)),
                        .metrics = &metrics,
                        .library_cover = member ? api::LibraryCovers(*member) : nullptr});
-  // A standalone worker is ready as soon as it serves; a member once it knows a leader and has
-  // applied what is committed; neither once it drains (the preStop hook: app/pre_stop.h).
+  // A standalone worker is ready as soon as it serves; a member once it votes, knows a leader and
+  // has applied what is committed; neither once it drains (the preStop hook: app/pre_stop.h).
   std::atomic<bool> draining = false;
   api::AddServiceRoutes(endpoints, pause, metrics,
                         {.node_id = config.node_id,

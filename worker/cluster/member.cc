@@ -164,6 +164,10 @@ bool ClusterMember::AwaitApplied(Index index, std::chrono::milliseconds wait) co
 std::optional<std::string> ClusterMember::NotReady() const {
   const raft::NodeStatus st = Status();
   if (!st.conf.contains(id_)) return "not yet a member of the cluster";
+  // A learner counts for no quorum. Ready is what a PodDisruptionBudget counts as healthy: were a
+  // learner ready, a drain could evict the next voter while the previous one's replacement still
+  // catches up, and leave fewer voters than a quorum.
+  if (!st.conf.is_voter(id_)) return "a learner: not yet promoted to voter";
   if (st.leader == raft::kNone) return "no leader known";
   if (st.applied < st.commit) return "applied index behind the commit index";
   return std::nullopt;

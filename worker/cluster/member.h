@@ -122,7 +122,8 @@ class ClusterMember {
   Index commit() const;
   // Waits up to `wait` until this member has applied `index`.
   bool AwaitApplied(Index index, std::chrono::milliseconds wait) const;
-  // Why this member cannot serve yet (no leader known, applied behind commit), or nullopt.
+  // Why this member is not ready (not a voter yet, no leader known, applied behind commit), or
+  // nullopt.
   std::optional<std::string> NotReady() const;
 
   // Leader only: hands leadership to `target` (a member's name), or to the most up-to-date active
