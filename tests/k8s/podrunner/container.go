@@ -227,10 +227,10 @@ func (c *container) supervise(ctx context.Context, proc *process, inside execCon
 	select {
 	case <-proc.exited:
 	case <-ctx.Done():
-		proc.stop(c.w.stopGrace())
+		c.stop(proc, inside, c.w.stopGrace())
 	case message = <-kill:
 		log.Printf("%s: %s; restarting", c.w.name(c.spec.Name), message)
-		proc.stop(c.w.podGrace())
+		c.stop(proc, inside, c.w.podGrace())
 	}
 	stopProbes()
 	exit := &v1.ContainerStateTerminated{
@@ -253,6 +253,30 @@ func (c *container) supervise(ctx context.Context, proc *process, inside execCon
 	c.mu.Unlock()
 	c.w.notify()
 	return exit
+}
+
+// preStopMinGrace is what the kubelet leaves between a preStop hook that used up
+// the grace period and SIGKILL.
+const preStopMinGrace = 2 * time.Second
+
+// stop ends a running process as the kubelet does: the preStop exec hook first,
+// if the container has one (bounded by grace), then SIGTERM, then SIGKILL once
+// what is left of grace has passed. A grace of 0 (a force deletion) skips the hook.
+func (c *container) stop(proc *process, inside execContext, grace time.Duration) {
+	if hook := c.spec.Lifecycle; grace > 0 && hook != nil && hook.PreStop != nil && hook.PreStop.Exec != nil {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		err := inside.run(ctx, hook.PreStop.Exec.Command)
+		cancel()
+		took := time.Since(start).Round(time.Millisecond)
+		if err != nil {
+			log.Printf("%s: preStop hook failed after %s: %v", c.w.name(c.spec.Name), took, err)
+		} else {
+			log.Printf("%s: preStop hook done in %s", c.w.name(c.spec.Name), took)
+		}
+		grace = max(grace-time.Since(start), preStopMinGrace)
+	}
+	proc.stop(grace)
 }
 
 // probe runs the startup probe until it passes, then the readiness and

@@ -1,8 +1,10 @@
 // podrunner is a test-only stand-in for the kubelet (and the scheduler) on a
 // test control plane without nodes: it registers a Ready node, binds pending
-// pods to it and runs each pod's containers as local processes, with their
-// own IP on lo, probes, restarts and graceful deletion. See docs/testing.md,
-// "Test pod runner".
+// pods to it (unless it is cordoned) and runs each pod's containers as local
+// processes, with their own IP on lo, probes, preStop exec hooks, restarts and
+// graceful deletion. Several runners with their own --node-name and --pod-cidr
+// make several nodes; a pending pod goes to whichever binds it first. See
+// docs/testing.md, "Test pod runner".
 package main
 
 import (

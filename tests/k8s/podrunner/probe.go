@@ -24,6 +24,7 @@ type prober struct {
 	client *http.Client
 }
 
+// execContext is where an exec probe or hook runs.
 type execContext struct {
 	argv   func(command []string) ([]string, error)
 	env    []string
@@ -176,20 +177,29 @@ func (p *prober) checkTCP(ctx context.Context, t *v1.TCPSocketAction) error {
 }
 
 func (p *prober) checkExec(ctx context.Context, e *v1.ExecAction) error {
-	if len(e.Command) == 0 {
-		return fmt.Errorf("exec probe without a command")
+	if err := p.inside.run(ctx, e.Command); err != nil {
+		return fmt.Errorf("exec probe: %w", err)
 	}
-	argv, err := p.inside.argv(e.Command)
+	return nil
+}
+
+// run executes command inside the container (its command mapping, environment,
+// directory and mounts) until it exits or ctx ends; a failure carries the output.
+func (inside execContext) run(ctx context.Context, command []string) error {
+	if len(command) == 0 {
+		return fmt.Errorf("no command")
+	}
+	argv, err := inside.argv(command)
 	if err != nil {
 		return err
 	}
-	cmd, err := newCommand(ctx, argv, p.inside.dir, p.inside.mounts)
+	cmd, err := newCommand(ctx, argv, inside.dir, inside.mounts)
 	if err != nil {
 		return err
 	}
-	cmd.Env = p.inside.env
+	cmd.Env = inside.env
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("exec probe: %v: %s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

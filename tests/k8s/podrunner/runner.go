@@ -159,14 +159,28 @@ func isTerminal(pod *v1.Pod) bool {
 	return pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed
 }
 
-// bind assigns a pending pod to our node, the scheduler's job: every pod
-// without a node is ours, as this is the cluster's only node.
+// How often a pending pod is looked at again while our node is cordoned (the
+// pod informer does not tell when the node is uncordoned).
+const cordonedRetry = 2 * time.Second
+
+// bind assigns a pending pod to our node, the scheduler's job: any pod without
+// a node, unless our node is cordoned (spec.unschedulable, as `kubectl cordon`
+// and `kubectl drain` set it). With other runners, the first bind wins.
 func (r *Runner) bind(ctx context.Context, pod *v1.Pod) error {
+	node, err := r.client.CoreV1().Nodes().Get(ctx, r.cfg.nodeName, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if node.Spec.Unschedulable {
+		key, _ := cache.MetaNamespaceKeyFunc(pod)
+		r.queue.AddAfter(key, cordonedRetry)
+		return nil
+	}
 	binding := &v1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		Target:     v1.ObjectReference{Kind: "Node", APIVersion: "v1", Name: r.cfg.nodeName},
 	}
-	err := r.client.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{})
+	err = r.client.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{})
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		return nil // bound meanwhile, or gone; the informer brings the news
 	}

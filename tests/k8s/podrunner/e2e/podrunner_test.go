@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -329,6 +331,53 @@ func TestPodRunner(t *testing.T) {
 			return failed.Status.Phase == v1.PodFailed, describe(failed)
 		})
 		checkTerminatedPod(t, failed, 3, "Error")
+	})
+
+	step("CordonedNodeBindsNothingAndPreStopHooksRunBeforeSIGTERM", func(t *testing.T) {
+		setUnschedulable := func(value bool) {
+			t.Helper()
+			patch := fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, value)
+			if _, err := client.CoreV1().Nodes().Patch(ctx, nodeName, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setUnschedulable(true)
+		// The hook leaves a mark in the pod's directory (the container's working directory);
+		// the container says, on SIGTERM, whether the mark was there already.
+		pod := &v1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "hookpod", Namespace: namespace},
+			Spec: v1.PodSpec{Containers: []v1.Container{{
+				Name: "main", Image: "sh",
+				Command: []string{"/bin/sh", "-c", `trap 'test -f hook-ran && echo "SIGTERM after the hook"; exit 0' TERM; while :; do sleep 0.1; done`},
+				Lifecycle: &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Exec: &v1.ExecAction{
+					Command: []string{"/bin/sh", "-c", "touch hook-ran"},
+				}}},
+			}}},
+		}
+		if _, err := client.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// Two of the runner's cordoned retries: still pending.
+		time.Sleep(5 * time.Second)
+		if got := getPod(t, "hookpod"); got.Spec.NodeName != "" {
+			t.Fatalf("hookpod was bound to the cordoned node %s", got.Spec.NodeName)
+		}
+		setUnschedulable(false)
+		waitFor(t, 30*time.Second, "hookpod Running once the node is uncordoned", func() (bool, string) {
+			got := getPod(t, "hookpod")
+			return got.Status.Phase == v1.PodRunning, describe(got)
+		})
+		running := getPod(t, "hookpod")
+		if err := client.CoreV1().Pods(namespace).Delete(ctx, "hookpod", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "hookpod gone", func() (bool, string) {
+			_, err := client.CoreV1().Pods(namespace).Get(ctx, "hookpod", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), fmt.Sprint(err)
+		})
+		if log := r.containerLog(t, running, "main"); !strings.Contains(log, "SIGTERM after the hook") {
+			t.Errorf("the container got SIGTERM before its preStop hook ran; its log:\n%s", log)
+		}
 	})
 
 	step("CrashingContainerBacksOff", func(t *testing.T) {
