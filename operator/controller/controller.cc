@@ -44,11 +44,12 @@ struct Controller::Parts {
         budgets(client, res::kPodDisruptionBudgets, Owned(opts), Handlers(OwnerKey)),
         ingresses(client, res::kIngresses, Owned(opts), Handlers(OwnerKey)),
         policies(client, res::kNetworkPolicies, Owned(opts), Handlers(OwnerKey)),
+        nodes(client, res::kNodes, {}, NodeHandlers()),
         prober(members::HttpConnect(specs::kHttpPort, opts.member_poll_timeout), opts.member_poll_interval,
                [this](const std::string& key) { Enqueue(key); }),
         reconciler(client,
                    {clusters.store(), statefulsets.store(), services.store(), pods.store(), budgets.store(),
-                    ingresses.store(), policies.store()},
+                    ingresses.store(), policies.store(), nodes.store()},
                    events, prober, metrics) {}
 
   static kube::InformerOptions Owned(const ControllerOptions& o) {
@@ -62,6 +63,20 @@ struct Controller::Parts {
             .on_delete = enqueue};
   }
 
+  // A node that starts or stops being drained concerns every cluster that may have a member on
+  // it; its heartbeats (status updates) concern none.
+  kube::EventHandlers NodeHandlers() {
+    auto enqueue_all = [this](const Json&) {
+      for (const Json& cluster : clusters.store().List()) Enqueue(kube::ObjectKey(cluster));
+    };
+    return {.on_add = enqueue_all,
+            .on_update =
+                [enqueue_all](const Json& old_node, const Json& node) {
+                  if (NodeIsDraining(old_node) != NodeIsDraining(node)) enqueue_all(node);
+                },
+            .on_delete = enqueue_all};
+  }
+
   void Enqueue(const std::string& key) {
     if (key.empty()) return;
     queue.Add(key);
@@ -69,7 +84,7 @@ struct Controller::Parts {
   }
 
   std::vector<kube::Informer*> Informers() {
-    return {&clusters, &statefulsets, &services, &pods, &budgets, &ingresses, &policies};
+    return {&clusters, &statefulsets, &services, &pods, &budgets, &ingresses, &policies, &nodes};
   }
 
   void Work() {
@@ -111,7 +126,7 @@ struct Controller::Parts {
   common::Gauge& depth;
   common::Family<common::Gauge>& member_gauge;
   // Their handlers only touch the queue; the reconciler reads their stores.
-  kube::Informer clusters, statefulsets, services, pods, budgets, ingresses, policies;
+  kube::Informer clusters, statefulsets, services, pods, budgets, ingresses, policies, nodes;
   members::MemberProber prober;
   ClusterReconciler reconciler;
   std::atomic<bool> synced{false};

@@ -1,5 +1,5 @@
-// MemberStep: what one reconcile pass does to the members, as the scaling and rollout planners
-// (scaling.h, rollout.h) decide it from what the members say, and the reconciler carries out. One
+// MemberStep: what one reconcile pass does to the members, as the scaling, rollout and node-drain
+// planners (scaling.h, rollout.h, node_drain.h) decide it from what the members say, and the reconciler carries out. One
 // step per pass: its effect (a new leader, a pod not ready, a smaller configuration, a new pod)
 // triggers the next pass, which plans the next step from the members as they are then.
 #pragma once
@@ -21,8 +21,8 @@ struct MemberStep {
   std::string member{};
   std::string target{};
   // While scaling or rolling: the Progressing reason and message (ScalingUp, TransferringLeadership,
-  // DrainingMember, RemovingMember, ScalingDown, RollingRestart; ScaleInBlocked or RolloutBlocked
-  // when refused). Empty when there is nothing to do.
+  // DrainingMember, RemovingMember, ScalingDown, RollingRestart, NodeDrain; ScaleInBlocked or
+  // RolloutBlocked when refused). Empty when there is nothing to do.
   std::string reason{};
   std::string message{};
   bool blocked() const { return reason == "ScaleInBlocked" || reason == "RolloutBlocked"; }

@@ -82,6 +82,22 @@ RolloutInput RolloutInputOf(const Observation& seen, const std::vector<Json>& po
   return in;
 }
 
+NodeDrainInput NodeDrainInputOf(const Observation& seen, const std::vector<Json>& pods, int replicas,
+                                const kube::Store& nodes, const std::optional<Json>& budget) {
+  NodeDrainInput in{.replicas = replicas, .members = seen.members};
+  for (const Json& pod : pods) {
+    const std::string node = pod.value("spec", Json::object()).value("nodeName", "");
+    if (node.empty()) continue;
+    in.nodes[pod["metadata"].value("name", "")] = node;
+    if (auto n = nodes.Get(node); n && NodeIsDraining(*n)) in.draining.insert(node);
+  }
+  if (budget) {
+    const Json status = budget->value("status", Json::object());
+    if (status.contains("disruptionsAllowed")) in.disruptions_allowed = status["disruptionsAllowed"].get<int>();
+  }
+  return in;
+}
+
 bool Paused(const Json& cluster, const StegoClusterSpec& spec) {
   return spec.paused ||
          cluster["metadata"].value("annotations", Json::object()).value(kPausedAnnotation, "") == "true";
@@ -145,6 +161,13 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
                          "every member runs the current template, revision " +
                              seen.statefulset->value("status", Json::object()).value("updateRevision", ""));
   }
+  NodeDrainPlan drain;
+  if (observed && size) {
+    drain = PlanNodeDrain(NodeDrainInputOf(seen, pods, *size, caches_.nodes, caches_.budgets.Get(key)));
+    if (seen.step.action == MemberStep::Action::kNone && drain.step.action != MemberStep::Action::kNone) {
+      seen.step = drain.step;
+    }
+  }
   std::string admin_key;  // from the Secret, for the members' configuration and admin API
   if (seen.paused) {
     if (const Condition* was = FindCondition(before, "Progressing"); !was || was->reason != "Paused") {
@@ -181,6 +204,7 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
   if (auto written = WriteStatus(cluster, before, after); !written) return common::Unexpected{written.error()};
   if (!seen.blocker.reason.empty()) return common::Unexpected{seen.blocker.message};
   if (!seen.paused) {
+    ReportDrainBlocked(cluster, drain.blocked);
     if (auto scaled = TakeMemberStep(cluster, seen.step, pods, admin_key, before); !scaled) {
       return common::Unexpected{scaled.error()};
     }
@@ -285,7 +309,9 @@ common::Expected<void, std::string> ClusterReconciler::TakeMemberStep(const Json
                                                                       const std::string& admin_key,
                                                                       const StegoClusterStatus& before) {
   using Action = MemberStep::Action;
-  const char* action = step.reason == "RollingRestart" || step.reason == "RolloutBlocked" ? "Rollout" : "Scale";
+  const char* action = step.reason == "NodeDrain"                                         ? "Drain"
+                       : step.reason == "RollingRestart" || step.reason == "RolloutBlocked" ? "Rollout"
+                                                                                           : "Scale";
   if (step.blocked()) {
     if (const Condition* was = FindCondition(before, "Progressing"); !was || was->message != step.message) {
       (void)events_.Record(owner, EventType::kWarning, step.reason, action, step.message);
@@ -335,6 +361,17 @@ common::Expected<void, std::string> ClusterReconciler::TakeMemberStep(const Json
       break;
   }
   return {};
+}
+
+void ClusterReconciler::ReportDrainBlocked(const Json& owner, const std::string& why) {
+  const std::string uid = owner["metadata"].value("uid", "");
+  {
+    std::lock_guard lock(drain_mu_);
+    std::string& last = drain_blocked_[uid];
+    if (last == why) return;
+    last = why;
+  }
+  if (!why.empty()) (void)events_.Record(owner, EventType::kWarning, "DrainBlocked", "Drain", why);
 }
 
 Blocker ClusterReconciler::ApplyOwned(const Json& owner, const specs::Cluster& c, int replicas) {

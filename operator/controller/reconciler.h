@@ -17,7 +17,9 @@
 //      demotion first, promotion once the leader Service's EndpointSlices have dropped the old one.
 //      The StatefulSet's size (step 5) and the next step on the members come from what they say
 //      too: scaling one member at a time, out or in (controller/scaling.h), and otherwise a
-//      rolling restart of outdated pods, leader last (controller/rollout.h).
+//      rolling restart of outdated pods, leader last (controller/rollout.h); when neither acts, a
+//      leader on a node being drained hands leadership to a member on another node
+//      (controller/node_drain.h), and a drain that cannot go on is reported (DrainBlocked).
 //   7. The status, written only when it changed.
 //   8. That step: a transfer, a drain, a removal or a pod's deletion, with an event.
 //   9. The spec's cluster-wide settings (members/settings.h) in the members' replicated
@@ -35,6 +37,7 @@
 #include "common/expected.h"
 #include "common/metrics.h"
 #include "operator/api/stego_cluster.h"
+#include "operator/controller/node_drain.h"
 #include "operator/controller/rollout.h"
 #include "operator/controller/scaling.h"
 #include "operator/controller/status.h"
@@ -69,6 +72,7 @@ struct Caches {
   const kube::Store& budgets;
   const kube::Store& ingresses;
   const kube::Store& policies;
+  const kube::Store& nodes;  // every Node: which ones are being drained
 };
 
 class ClusterReconciler {
@@ -112,6 +116,8 @@ class ClusterReconciler {
   // Waits (at most kSliceWait) until the EndpointSlices of Service `service` no longer list `pods`;
   // whether they stopped.
   bool AwaitSliceWithout(const std::string& ns, const std::string& service, const std::vector<std::string>& pods);
+  // A DrainBlocked event when `why` is new for this cluster (nothing when it is empty).
+  void ReportDrainBlocked(const Json& owner, const std::string& why);
   common::Expected<void, std::string> WriteStatus(const Json& owner, const StegoClusterStatus& before,
                                                   const StegoClusterStatus& after);
 
@@ -122,6 +128,8 @@ class ClusterReconciler {
   common::Family<common::Counter>& writes_;
   std::mutex settled_mu_;
   std::map<std::string, std::int64_t> settled_;  // cluster uid → the generation whose settings are in
+  std::mutex drain_mu_;
+  std::map<std::string, std::string> drain_blocked_;  // cluster uid → the DrainBlocked reason last reported
 };
 
 // "namespace/name" → the two parts (name alone when there is no slash).

@@ -13,6 +13,8 @@
 //                  False Converged          every member is there, ready and updated
 //                  False Paused | InvalidSpec | AuthSecretMissing | ApplyFailed | RelabelFailed
 //                  True  RollingRestart     restarting outdated members one at a time (rollout.h)
+//                  True  NodeDrain          the leader hands over before its node is drained
+//                                           (node_drain.h)
 //                  False ScaleInBlocked     a scale-in waits for a leader or a ready quorum
 //                  False RolloutBlocked     a restart waits for what only a person can fix
 //   Degraded       True  InvalidSpec | AuthSecretMissing | ApplyFailed | RelabelFailed (blocked)

@@ -30,6 +30,7 @@ inline const GroupVersionResource kSecrets{"", "v1", "secrets"};
 inline const GroupVersionResource kPods{"", "v1", "pods"};
 inline const GroupVersionResource kServices{"", "v1", "services"};
 inline const GroupVersionResource kNamespaces{"", "v1", "namespaces", false};
+inline const GroupVersionResource kNodes{"", "v1", "nodes", false};
 inline const GroupVersionResource kStatefulSets{"apps", "v1", "statefulsets"};
 inline const GroupVersionResource kLeases{"coordination.k8s.io", "v1", "leases"};
 inline const GroupVersionResource kEndpointSlices{"discovery.k8s.io", "v1", "endpointslices"};

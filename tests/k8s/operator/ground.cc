@@ -59,15 +59,24 @@ Ground::Ground() {
                              << "\ncontexts:\n- name: operator\n  context: {cluster: test, user: operator}"
                              << "\ncurrent-context: operator\n";
 
-  podrunner_ = std::make_unique<ProcessUnderTest>(ProcessUnderTest::Options{
-      .binary = Env("PODRUNNER_BIN"),
-      .args = {"--log-dir", dir_ + "/pods", "--pod-dir", dir_ + "/state", "--image-dir", Env("STEGO_BIN_DIR"),
-               // Short crash-loop back-off: tests and the benchmark kill members again and again.
-               "--backoff-initial", "1s", "--backoff-max", "2s", "--cluster-dns", "10.244.0.1:53"},
-      .output_path = dir_ + "/podrunner.log",
-      .keep_output = true,
-      .wait_listening = false,
-      .stop_grace = 20'000ms});
+  podrunner_ = StartPodRunner("podrunner", {"--cluster-dns", "10.244.0.1:53"});
+}
+
+std::unique_ptr<ProcessUnderTest> Ground::StartPodRunner(const std::string& name, std::vector<std::string> args) {
+  const std::string at = dir_ + "/" + name;
+  // Short crash-loop back-off: tests and the benchmark kill members again and again.
+  args.insert(args.end(), {"--log-dir", at + "-pods", "--pod-dir", at + "-state", "--image-dir", Env("STEGO_BIN_DIR"),
+                           "--backoff-initial", "1s", "--backoff-max", "2s"});
+  return std::make_unique<ProcessUnderTest>(ProcessUnderTest::Options{.binary = Env("PODRUNNER_BIN"),
+                                                                      .args = std::move(args),
+                                                                      .output_path = at + ".log",
+                                                                      .keep_output = true,
+                                                                      .wait_listening = false,
+                                                                      .stop_grace = 20'000ms});
+}
+
+void Ground::AddNode(const std::string& name, const std::string& pod_cidr) {
+  more_nodes_.push_back(StartPodRunner(name, {"--node-name", name, "--pod-cidr", pod_cidr, "--cluster-dns="}));
 }
 
 Ground::~Ground() = default;

@@ -31,10 +31,15 @@ class Ground {
  public:
   // Sets everything up; throws std::runtime_error saying what failed.
   Ground();
-  ~Ground();  // stops the operators and the pod runner (and with it every pod's processes)
+  ~Ground();  // stops the operators and the pod runners (and with them every pod's processes)
 
   kube::Client& admin() { return *admin_; }
   const std::string& logs() const { return dir_; }  // every process's log is kept here
+
+  // Another node: a second pod runner registering Node `name`, with pod addresses from `pod_cidr`
+  // (the first node has 10.244.0.0/24) and the first one's cluster DNS. Pending pods go to
+  // whichever runner binds them first, and never to a cordoned node. Stopped with the ground.
+  void AddNode(const std::string& name, const std::string& pod_cidr);
 
   // A stego-operator replica named `identity` (short Lease times: 3 s, renew 2 s, retry 0.5 s).
   std::unique_ptr<ProcessUnderTest> StartOperator(const std::string& identity);
@@ -61,10 +66,14 @@ class Ground {
   std::string SelfDeclaredLeader(const std::string& ns, const std::string& cluster);
 
  private:
+  // A pod runner whose logs and pod directories are named after `name`, with `args` added.
+  std::unique_ptr<ProcessUnderTest> StartPodRunner(const std::string& name, std::vector<std::string> args);
+
   std::string dir_;
   std::unique_ptr<kube::Client> admin_;
   std::string kubeconfig_;
   std::unique_ptr<ProcessUnderTest> podrunner_;
+  std::vector<std::unique_ptr<ProcessUnderTest>> more_nodes_;
 };
 
 }  // namespace operatortest

@@ -5,7 +5,7 @@
 //
 // One StegoCluster, `demo`, lives through the tests in order: it forms and turns Ready, serves an
 // embed through the leader and an extract through a follower, the leader label follows kill -9,
-// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time and restarts every member (leader last) under writes, also with the operator killed half-way, a majority frozen is QuorumLost until it returns, a converged cluster costs no write, drift is repaired, the Secret is never
+// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time and restarts every member (leader last) under writes, also with the operator killed half-way, `kubectl drain` moves it to a second node (the leadership first, never below a quorum), a majority frozen is QuorumLost until it returns, a converged cluster costs no write, drift is repaired, the Secret is never
 // regenerated, a second operator takes over from a killed one, the Ingress comes and goes with the
 // spec, the default LSB bits reach the replicated configuration, pausing stops reconciling, and deleting the cluster removes what it owned.
 #include <gtest/gtest.h>
@@ -242,70 +242,96 @@ TEST_F(OperatorE2E, TheLabelFollowsALeadershipTransfer) {
   }, kChangeDeadline));
 }
 
+// A thread that runs rounds 1, 2, ... until Stop(); a round may Record() what went wrong. A subclass
+// calls Start() at the end of its constructor and Stop() first in its destructor, so that no round
+// runs on its members before or after they live.
+class Rounds {
+ public:
+  virtual ~Rounds() = default;
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int rounds() const { return rounds_; }
+  std::vector<std::string> Records() const {
+    std::lock_guard lk(mu_);
+    return records_;
+  }
+
+ protected:
+  void Start() {
+    thread_ = std::thread([this] {
+      for (int n = 1; !stop_; ++n) {
+        Round(n);
+        rounds_ = n;
+      }
+    });
+  }
+  virtual void Round(int n) = 0;
+  void Record(std::string what) {
+    std::lock_guard lk(mu_);
+    records_.push_back(std::move(what));
+  }
+
+ private:
+  std::atomic<bool> stop_ = false;
+  std::atomic<int> rounds_ = 0;
+  mutable std::mutex mu_;
+  std::vector<std::string> records_;
+  std::thread thread_;
+};
+
 // A client that follows the documented retry rule (docs/operator.md): every write carries an
 // Idempotency-Key, and a write whose connection fails or that is answered 503 is sent again, with
 // the same key, to the next address the client Service's EndpointSlices list (five tries at most).
 // It raises max_pixels base+1, base+2, ... (each writer above the last one's values): the values
 // only grow, so "no acknowledged write lost" reads as "the final value is at least base plus the
 // last acknowledged one". Its keys are <name>-1, <name>-2, ...
-class ServiceWriter {
+class ServiceWriter : public Rounds {
  public:
   ServiceWriter(operatortest::Ground& ground, std::string admin_key, std::string name, int base)
-      : ground_(ground), admin_key_(std::move(admin_key)), name_(std::move(name)), base_(base),
-        thread_([this] { Run(); }) {}
-  ~ServiceWriter() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
+      : ground_(ground), admin_key_(std::move(admin_key)), name_(std::move(name)), base_(base) {
+    Start();
   }
+  ~ServiceWriter() override { Stop(); }
   int last_acknowledged() const { return last_; }
   int base() const { return base_; }
-  std::vector<std::string> Failures() const {
-    std::lock_guard lk(mu_);
-    return failures_;
-  }
+  std::vector<std::string> Failures() const { return Records(); }
 
  private:
-  void Run() {
-    for (int n = 1; !stop_; ++n) {
-      const testsupport::HeaderList headers = {{"Authorization", "Bearer " + admin_key_},
-                                               {"Content-Type", "application/json"},
-                                               {"Idempotency-Key", name_ + "-" + std::to_string(n)}};
-      std::string last_answer;
-      bool acknowledged = false;
-      for (int attempt = 0; attempt < 5 && !acknowledged; ++attempt) {
-        const auto addresses = ground_.SliceAddresses(kNs, "demo");
-        if (addresses.empty()) continue;
-        const std::string ip = *std::next(addresses.begin(), (n + attempt) % addresses.size());
-        try {
-          const auto answer = HttpClient(ip, 8081, 20s).Request(
-              "PUT", "/api/v1/config", Json{{"max_pixels", base_ + n}}.dump(), headers);
-          acknowledged = answer.status == 200;
-          last_answer = ip + ": " + std::to_string(answer.status) + " " + answer.body;
-          if (!acknowledged && answer.status != 503) break;  // not worth a retry: a real failure
-        } catch (const std::exception& e) {
-          last_answer = ip + ": " + e.what();  // the pod went: retry elsewhere
-        }
+  void Round(int n) override {
+    const testsupport::HeaderList headers = {{"Authorization", "Bearer " + admin_key_},
+                                             {"Content-Type", "application/json"},
+                                             {"Idempotency-Key", name_ + "-" + std::to_string(n)}};
+    std::string last_answer;
+    bool acknowledged = false;
+    for (int attempt = 0; attempt < 5 && !acknowledged; ++attempt) {
+      const auto addresses = ground_.SliceAddresses(kNs, "demo");
+      if (addresses.empty()) continue;
+      const std::string ip = *std::next(addresses.begin(), (n + attempt) % addresses.size());
+      try {
+        const auto answer = HttpClient(ip, 8081, 20s).Request("PUT", "/api/v1/config",
+                                                              Json{{"max_pixels", base_ + n}}.dump(), headers);
+        acknowledged = answer.status == 200;
+        last_answer = ip + ": " + std::to_string(answer.status) + " " + answer.body;
+        if (!acknowledged && answer.status != 503) break;  // not worth a retry: a real failure
+      } catch (const std::exception& e) {
+        last_answer = ip + ": " + e.what();  // the pod went: retry elsewhere
       }
-      if (acknowledged) {
-        last_ = n;
-      } else {
-        std::lock_guard lk(mu_);
-        failures_.push_back("write " + std::to_string(n) + ": " + last_answer);
-      }
-      std::this_thread::sleep_for(50ms);
     }
+    if (acknowledged) {
+      last_ = n;
+    } else {
+      Record("write " + std::to_string(n) + ": " + last_answer);
+    }
+    std::this_thread::sleep_for(50ms);
   }
 
   operatortest::Ground& ground_;
   const std::string admin_key_;
   const std::string name_;
   const int base_;
-  std::atomic<bool> stop_ = false;
   std::atomic<int> last_ = 0;
-  mutable std::mutex mu_;
-  std::vector<std::string> failures_;
-  std::thread thread_;  // last: starts once the rest is built
 };
 
 // kubectl scale 3 -> 5 -> 3 under writes. Out: the StatefulSet grows one pod at a time (4 is seen
@@ -317,13 +343,17 @@ TEST_F(OperatorE2E, ScalingOutAndInMovesOneMemberAtATimeAndCostsNoWriteAnError) 
   ASSERT_TRUE(secret);
   ServiceWriter writer(*ground_, *kube::DecodeBase64((*secret)["data"]["admin-key"].get<std::string>()),
                        "e2e-scale", 40'000'000);
-  std::set<int> sizes;  // every StatefulSet size seen while scaling out
+  std::set<int> sizes;  // every StatefulSet size seen while scaling out, from before the change on
+  const auto see_size = [&] {
+    auto sts = admin().Get(res::kStatefulSets, kNs, "demo");
+    if (sts) sizes.insert((*sts)["spec"].value("replicas", 0));
+  };
+  see_size();
 
   std::string scaled = k8stest::Shell("kubectl -n e2e scale stegocluster/demo --replicas=5");
   ASSERT_NE(scaled.find("scaled"), std::string::npos) << scaled;
   ASSERT_TRUE(k8stest::Eventually([&] {
-    auto sts = admin().Get(res::kStatefulSets, kNs, "demo");
-    if (sts) sizes.insert((*sts)["spec"].value("replicas", 0));
+    see_size();
     return MembersAgreeOn(5) && ConditionOf(Cluster(), "Ready") == "True/Ready" &&
            Cluster()["status"].value("replicas", 0) == 5;
   }, kFormDeadline)) << Cluster()["status"].dump(2);
@@ -448,6 +478,113 @@ TEST_F(OperatorE2E, AnOperatorKilledMidScaleInAndMidRolloutLeavesTheRestToItsSuc
   }, kFormDeadline)) << Cluster()["status"].dump(2);
   ASSERT_TRUE(settled_at(3)) << Cluster()["status"].dump(2);
   ExpectNoWriteFailedOrLost(writer);
+}
+
+// Samples every member's own /raft/status every 100 ms while it runs. A sample is a breach when
+// fewer members answer as voters (their own view lists them among the voters) than a quorum of the
+// configuration the most advanced of them (highest applied index) holds, or when none answers.
+class QuorumWatch : public Rounds {
+ public:
+  explicit QuorumWatch(operatortest::Ground& ground) : ground_(ground) { Start(); }
+  ~QuorumWatch() override { Stop(); }
+  std::vector<std::string> Breaches() const { return Records(); }
+
+ private:
+  void Round(int) override {
+    std::vector<Json> views;
+    for (const Json& pod : ground_.Pods(kNs, "demo")) {
+      if (Json view = ground_.RaftStatus(kNs, pod["metadata"]["name"]); view.is_object()) views.push_back(view);
+    }
+    const auto newest = std::max_element(views.begin(), views.end(), [](const Json& a, const Json& b) {
+      return a.value("applied", 0) < b.value("applied", 0);
+    });
+    if (newest == views.end()) {
+      Record("no member answers");
+    } else {
+      const Json voters = newest->value("voters", Json::array());
+      const auto voting = std::count_if(views.begin(), views.end(), [&](const Json& v) {
+        const Json own = v.value("voters", Json::array());
+        return std::find(voters.begin(), voters.end(), v["id"]) != voters.end() &&
+               std::find(own.begin(), own.end(), v["id"]) != own.end();
+      });
+      if (voting < static_cast<long>(voters.size() / 2 + 1)) {
+        Record(std::to_string(voting) + " voters answer, of " + voters.dump());
+      }
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+
+  operatortest::Ground& ground_;
+};
+
+// `kubectl drain` of the node the whole cluster runs on, under writes, with a second node to go
+// to. Cordoned while no member runs elsewhere: DrainBlocked (the leader has nowhere to go). One
+// follower evicted: its replacement lands on the second node (on a new emptyDir: a new identity,
+// whose join retires the stale one), and once it is a ready voter the operator hands it the
+// leadership, before the drain reaches the leader. Then the drain evicts the rest: the
+// PodDisruptionBudget admits the next eviction only once the last replacement is a ready voter (a
+// learner is not ready). Throughout, a quorum of voters answers in the members' own views; no write
+// fails or is lost; the three members end up on the second node.
+TEST_F(OperatorE2E, ADrainOfTheLeadersNodeMovesLeadershipFirstAndNeverBreaksQuorum) {
+  const std::string old_node = "podrunner", new_node = "podrunner-b";
+  const auto node_of = [](const std::string& pod) {
+    auto got = admin().Get(res::kPods, kNs, pod);
+    return got ? (*got)["spec"].value("nodeName", "") : "";
+  };
+  ASSERT_TRUE(k8stest::Eventually([] { return ConditionOf(Cluster(), "Ready") == "True/Ready"; }, kFormDeadline));
+  for (const Json& pod : Pods()) ASSERT_EQ(node_of(pod["metadata"]["name"]), old_node);
+  ground_->AddNode(new_node, "10.244.1.0/24");
+  ASSERT_TRUE(k8stest::Eventually([&] {
+    auto node = admin().Get(res::kNodes, "", new_node);
+    if (!node) return false;
+    const Json conditions = (*node)["status"].value("conditions", Json::array());
+    return std::any_of(conditions.begin(), conditions.end(),
+                       [](const Json& c) { return c.value("type", "") == "Ready" && c.value("status", "") == "True"; });
+  }, kChangeDeadline)) << "node " << new_node << " is not Ready";
+
+  auto secret = admin().Get(res::kSecrets, kNs, "demo-auth");
+  ASSERT_TRUE(secret);
+  ServiceWriter writer(*ground_, *kube::DecodeBase64((*secret)["data"]["admin-key"].get<std::string>()),
+                       "e2e-drain", 60'000'000);
+  QuorumWatch watch(*ground_);
+  const auto events = [](const std::string& reason) {
+    return k8stest::Shell("kubectl -n e2e get events --field-selector reason=" + reason +
+                          " -o custom-columns=MESSAGE:.message --no-headers");
+  };
+
+  ASSERT_NE(k8stest::Shell("kubectl cordon " + old_node).find("cordoned"), std::string::npos);
+  EXPECT_TRUE(k8stest::Eventually([&] {
+    return events("DrainBlocked").find("no ready, caught-up voter runs on another node") != std::string::npos;
+  }, kChangeDeadline)) << events("DrainBlocked");
+
+  const std::string leader = LabelledLeader();
+  ASSERT_FALSE(leader.empty());
+  const std::string follower = leader == "demo-2" ? "demo-1" : "demo-2";
+  const std::string one = k8stest::Shell("kubectl drain " + old_node + " --pod-selector statefulset.kubernetes.io/pod-name=" +
+                                         follower + " --ignore-daemonsets --delete-emptydir-data --timeout=120s");
+  ASSERT_NE(one.find("pod/" + follower + " evicted"), std::string::npos) << one;
+  EXPECT_TRUE(k8stest::Eventually([&] { return node_of(follower) == new_node && RoutedTo(follower); }, kFormDeadline))
+      << "the leadership did not move to " << follower << " on " << new_node << "; the leader label is on "
+      << LabelledLeader();
+  EXPECT_NE(events("LeadershipTransferred").find(leader + " leads on node " + old_node + ", which is being drained"),
+            std::string::npos) << events("LeadershipTransferred");
+
+  const std::string rest =
+      k8stest::Shell("kubectl drain " + old_node + " --ignore-daemonsets --delete-emptydir-data --timeout=240s");
+  EXPECT_NE(rest.find("node/" + old_node + " drained"), std::string::npos) << rest;
+  ASSERT_TRUE(k8stest::Eventually([&] {
+    const auto pods = Pods();
+    return pods.size() == 3 && MembersAgreeOn(3) && ConditionOf(Cluster(), "Ready") == "True/Ready" &&
+           std::all_of(pods.begin(), pods.end(), [&](const Json& p) { return node_of(p["metadata"]["name"]) == new_node; });
+  }, kFormDeadline)) << Cluster()["status"].dump(2);
+
+  watch.Stop();
+  const auto breaches = watch.Breaches();
+  EXPECT_TRUE(breaches.empty()) << breaches.size() << " of " << watch.rounds()
+                                << " samples without a quorum of voters, the first: " << breaches.front();
+  EXPECT_GT(watch.rounds(), 50);
+  ExpectNoWriteFailedOrLost(writer);
+  EXPECT_NE(k8stest::Shell("kubectl uncordon " + old_node).find("uncordoned"), std::string::npos);
 }
 
 // Two of three members frozen (SIGSTOP): the status says QuorumLost (with a Warning event), not
