@@ -240,6 +240,28 @@ TEST_F(Lifecycle, ADrainingLeaderHandsOverTurnsUnreadyAndKeepsServing) {
   }
 }
 
+// The operator's scale-in: drain a follower, then remove it. The leader no longer talks to a member
+// it removed, which may never learn of it; a write that still reaches it (a client's stale address)
+// is answered 503 member_leaving once it knows no leader, not held until the request timeout
+// (504), and the client's retry elsewhere with the same key takes effect once.
+TEST_F(Lifecycle, ADrainedMemberThatWasRemovedSendsWritesElsewhere) {
+  WaitFullyFormed();
+  const std::string leader = WaitLeader();
+  const std::string leaving = Others(leader).front();
+  ASSERT_EQ(Client(leaving).Request("POST", "/admin/drain", "", kAdmin).status, 200);
+  const auto removed = Client(leader).Request("POST", "/admin/members",
+                                              json{{"action", "remove"}, {"name", leaving}}.dump(), kAdmin);
+  ASSERT_EQ(removed.status, 200) << removed.body;
+
+  const json patch = {{"max_pixels", 9100}};
+  const auto at_leaving = Client(leaving).Request("PUT", "/api/v1/config", patch.dump(), AdminWithKey("stale-route-1"));
+  ASSERT_EQ(at_leaving.status, 503) << at_leaving.body;
+  EXPECT_EQ(at_leaving.Json()["code"], "member_leaving");
+  const auto retried = Client(leader).Request("PUT", "/api/v1/config", patch.dump(), AdminWithKey("stale-route-1"));
+  EXPECT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(Config(leader)["config"]["max_pixels"], 9100);
+}
+
 // `stego-worker --pre-stop` as the kubelet runs it: the container's environment, no arguments.
 TEST_F(Lifecycle, ThePreStopHookDrainsItsWorkerAndReturnsAfterTheWindow) {
   WaitFullyFormed();

@@ -173,7 +173,9 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
                          },
                          .drain = [&draining, c = cluster.get()] {
                            draining = true;
-                           if (c) c->HandOverIfLeader(kHandOverGrace);
+                           if (!c) return;
+                           c->member().Leave();
+                           c->HandOverIfLeader(kHandOverGrace);
                          }});
   api::AddClusterRoutes(endpoints, member);
   api::AddCoverRoutes(endpoints, member, {.max_pixels = config.max_pixels});

@@ -10,6 +10,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kNoLeader: return "no_leader";
     case ErrorCode::kTimeout: return "timeout";
     case ErrorCode::kStopped: return "stopped";
+    case ErrorCode::kLeaving: return "member_leaving";
     case ErrorCode::kDropped: return "proposal_dropped";
     case ErrorCode::kChangePending: return "conf_change_pending";
     case ErrorCode::kChangeTooEarly: return "conf_change_too_early";

@@ -19,6 +19,7 @@ enum class ErrorCode {
   kNoLeader,            // no leader is known: an election is under way
   kTimeout,             // no outcome within the deadline: the command may still take effect
   kStopped,             // this member is stopping
+  kLeaving,             // this member is leaving (drained, removed): the request belongs elsewhere
   kDropped,             // not accepted now (a leadership transfer, too many uncommitted entries)
   kChangePending,       // an earlier membership change is not committed yet
   kChangeTooEarly,      // a new leader has not committed an entry of its term yet

@@ -104,9 +104,19 @@ common::Expected<T, Error> ClusterMember::UntilLeaderAnswers(
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + options_.raft.request_timeout;
   const auto expired = [&] { return Clock::now() >= deadline || (give_up && give_up()); };
+  const auto orphaned = [&] {  // Leave() says why waiting would be in vain
+    const raft::NodeStatus st = Status();
+    return !st.conf.contains(id_) || (leaving_ && st.leader == raft::kNone);
+  };
+  const auto elsewhere = [] {
+    return common::Fail(ErrorCode::kLeaving,
+                        "this member is leaving the cluster, or is not in its configuration: send the request to "
+                        "another member, with the same Idempotency-Key (it may still take effect)");
+  };
   for (;;) {
-    auto result = Await(attempt(), expired);
+    auto result = Await(attempt(), [&] { return expired() || orphaned(); });
     if (result) return result;
+    if (orphaned()) return elsewhere();
     // Refused before anything was appended (no leader; a transfer under way), or lost with the
     // leader it was forwarded to (kTimeout before our deadline): proposing again is safe.
     const ErrorCode code = result.error().code;
@@ -115,6 +125,7 @@ common::Expected<T, Error> ClusterMember::UntilLeaderAnswers(
     if (!worth_retrying || stopping_) return result;
     do {  // until a leader is known again; a transfer in progress is over within an election timeout
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (orphaned()) return elsewhere();
       if (expired() || stopping_) return result;
     } while (Status().leader == raft::kNone);
   }

@@ -125,6 +125,12 @@ class ClusterMember {
   // Why this member is not ready (not a voter yet, no leader known, applied behind commit), or
   // nullopt.
   std::optional<std::string> NotReady() const;
+  // This member is going away (drained for a removal or a restart). The leader stops talking to a
+  // member it has removed, which may then never learn of its removal: from now on a request held
+  // here while no leader is known is answered kLeaving at once (a 503: the client sends it, with
+  // the same Idempotency-Key, to another member) rather than at the request timeout. So is one
+  // held by a member that knows it is outside the configuration, leaving or not.
+  void Leave() { leaving_ = true; }
 
   // Leader only: hands leadership to `target` (a member's name), or to the most up-to-date active
   // voter when empty, and waits up to `wait` for it to take over. Returns the new leader's name.
@@ -217,6 +223,7 @@ class ClusterMember {
   std::unique_ptr<http::Server> peer_server_;
   std::unique_ptr<raft::Node> node_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> leaving_{false};
   std::thread join_thread_;
   std::thread duties_thread_;
 };
