@@ -348,7 +348,8 @@ common::Expected<void, std::string> ClusterReconciler::TakeMemberStep(const Json
     case Action::kDeletePod: {
       // Only once the client Service no longer sends it anything (its slices follow readiness).
       const std::string ns = owner["metadata"].value("namespace", "");
-      if (!AwaitSliceWithout(ns, owner["metadata"].value("name", ""), {step.member})) {
+      const auto gone = [&](const std::set<std::string>& ready) { return !ready.contains(step.member); };
+      if (!AwaitSlice(ns, owner["metadata"].value("name", ""), gone)) {
         return common::Unexpected{step.member + " is still listed by the client Service's EndpointSlices"};
       }
       auto deleted = client_.Delete(kube::resources::kPods, ns, step.member,
@@ -453,44 +454,45 @@ Blocker ClusterReconciler::Relabel(const Json& owner, const std::vector<Json>& c
   const std::string selector = std::string(specs::kClusterLabel) + "=" + owner["metadata"].value("name", "");
   auto live = client_.List(kube::resources::kPods, ns, {.label_selector = selector});
   if (!live) return {"RelabelFailed", live.error().Describe()};
-  std::vector<std::string> demoted;
+  bool promoted = false;
   for (const RoleChange& change : RoleChanges((*live)["items"].get<std::vector<Json>>(), leader)) {
-    // The EndpointSlice controller skips a Service whose slices it has just written until its cache
-    // shows that write, and retries a second later: a promotion hot on the heels of the demotion
-    // costs the leader Service a second with no endpoint. Promote once the demotion shows.
-    if (change.role == "leader" && !demoted.empty()) {
-      (void)AwaitSliceWithout(ns, owner["metadata"].value("name", "") + "-leader", demoted);
+    // Make before break: the old leader is demoted once the leader Service lists the new one, so
+    // the Service never has no endpoint (an Ingress answers 404 meanwhile: every request, not
+    // only writes, would fail). Until then the old leader, a follower now, forwards what it gets.
+    if (change.role == "follower" && promoted) {
+      const auto listed = [&](const std::set<std::string>& ready) { return ready.contains(leader); };
+      (void)AwaitSlice(ns, owner["metadata"].value("name", "") + "-leader", listed);
     }
     auto patched = client_.MergePatch(kube::resources::kPods, ns, change.pod,
                                       {{"metadata", {{"labels", {{specs::kRoleLabel, change.role}}}}}});
     if (!patched) {
       (void)events_.Record(owner, EventType::kWarning, "RelabelFailed", "Relabel", patched.error().Describe());
-      return {"RelabelFailed", patched.error().Describe()};  // never promote after a failed demotion
+      return {"RelabelFailed", patched.error().Describe()};
     }
     writes_.WithLabels({"Pod", "patch"}).Inc();
     spdlog::info("labelled {}/{} {}", ns, change.pod, change.role);
-    if (change.role == "follower") demoted.push_back(change.pod);
+    promoted = promoted || change.role == "leader";
   }
   return {};
 }
 
-bool ClusterReconciler::AwaitSliceWithout(const std::string& ns, const std::string& service,
-                                          const std::vector<std::string>& pods) {
+bool ClusterReconciler::AwaitSlice(const std::string& ns, const std::string& service,
+                                   const std::function<bool(const std::set<std::string>& ready)>& done) {
   // Listed means listed as ready: kube-proxy and the Ingress controller send nothing to the others.
   const auto deadline = std::chrono::steady_clock::now() + kSliceWait;
   const kube::ListOptions options{.label_selector = "kubernetes.io/service-name=" + service};
   while (std::chrono::steady_clock::now() < deadline) {
     auto slices = client_.List(kube::resources::kEndpointSlices, ns, options);
     if (!slices) return false;
-    bool listed = false;
+    std::set<std::string> ready;
     for (const Json& slice : (*slices)["items"]) {
       for (const Json& e : slice.value("endpoints", Json::array())) {
-        const std::string name = e.value("targetRef", Json::object()).value("name", "");
-        const bool ready = e.value("conditions", Json::object()).value("ready", true);
-        listed = listed || (ready && std::find(pods.begin(), pods.end(), name) != pods.end());
+        if (e.value("conditions", Json::object()).value("ready", true)) {
+          ready.insert(e.value("targetRef", Json::object()).value("name", ""));
+        }
       }
     }
-    if (!listed) return true;
+    if (done(ready)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
@@ -501,7 +503,7 @@ common::Expected<void, std::string> ClusterReconciler::WriteStatus(const Json& o
   if (after == before) return {};
   Json status = StatusToJson(after);
   // A merge patch keeps what it does not mention: name what is no longer there.
-  for (const char* gone : {"leader", "term", "lastLeaderTransitionTime"}) {
+  for (const char* gone : {"leader", "targetLeader", "term", "lastLeaderTransitionTime"}) {
     if (!status.contains(gone)) status[gone] = nullptr;
   }
   auto patched = client_.MergePatch(StegoClusters(), owner["metadata"].value("namespace", ""),

@@ -14,7 +14,8 @@
 //      when the cached live object does not already hold every field we set: a converged cluster
 //      costs no write. The PDB and the Ingress are deleted when disabled.
 //   6. The member pods are probed (members/prober.h); the leader label follows what they say:
-//      demotion first, promotion once the leader Service's EndpointSlices have dropped the old one.
+//      promotion first, the old leader's demotion once the leader Service's EndpointSlices list the
+//      new one (the Service never selects no pod).
 //      The StatefulSet's size (step 5) and the next step on the members come from what they say
 //      too: scaling one member at a time, out or in (controller/scaling.h), and otherwise a
 //      rolling restart of outdated pods, leader last (controller/rollout.h); when neither acts, a
@@ -29,9 +30,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "common/expected.h"
@@ -54,8 +57,9 @@ inline constexpr char kPausedAnnotation[] = "stegocluster.io/paused";
 // Set on a StegoCluster (e.g. by a kubectl plugin or by hand) to restart every member, as
 // `kubectl rollout restart` does for a Deployment: the pod template carries its value.
 inline constexpr char kRestartedAtAnnotation[] = "kubectl.kubernetes.io/restartedAt";
-// How long a pass waits for a Service's EndpointSlices to drop a pod: the leader Service the
-// demoted leader before a promotion, the client Service a drained member before its restart.
+// How long a pass waits for a Service's EndpointSlices to show a change: the leader Service the
+// promoted leader before the old one's demotion, the client Service a drained member gone before
+// its restart.
 inline constexpr std::chrono::milliseconds kSliceWait{2'000};
 // A call to a member's admin API: a transfer answers within 3 s, a removal within the member's
 // 5 s request timeout.
@@ -113,9 +117,10 @@ class ClusterReconciler {
   std::vector<Json> MemberPods(const specs::Cluster& c) const;
   // RelabelFailed when a label could not be read or written.
   Blocker Relabel(const Json& owner, const std::vector<Json>& cached_pods, const std::string& leader);
-  // Waits (at most kSliceWait) until the EndpointSlices of Service `service` no longer list `pods`;
-  // whether they stopped.
-  bool AwaitSliceWithout(const std::string& ns, const std::string& service, const std::vector<std::string>& pods);
+  // Waits (at most kSliceWait) until the pods that the EndpointSlices of Service `service` list as
+  // ready satisfy `done`; whether they did.
+  bool AwaitSlice(const std::string& ns, const std::string& service,
+                  const std::function<bool(const std::set<std::string>& ready)>& done);
   // A DrainBlocked event when `why` is new for this cluster (nothing when it is empty).
   void ReportDrainBlocked(const Json& owner, const std::string& why);
   common::Expected<void, std::string> WriteStatus(const Json& owner, const StegoClusterStatus& before,

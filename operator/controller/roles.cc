@@ -14,8 +14,8 @@ std::vector<RoleChange> RoleChanges(const std::vector<nlohmann::json>& pods, con
     if (now == want || (leader_pod.empty() && !now.empty())) continue;
     (want == "leader" ? promotion : demotions).push_back({name, want});
   }
-  demotions.insert(demotions.end(), promotion.begin(), promotion.end());
-  return demotions;
+  promotion.insert(promotion.end(), demotions.begin(), demotions.end());
+  return promotion;
 }
 
 }  // namespace stegocluster::controller

@@ -136,6 +136,21 @@ TEST(StatusTest, ScalingIsProgressingAndSaysWhichWayAndABlockedScaleInIsNot) {
   EXPECT_EQ(Reason(BuildStatus(stale, {}, kT0), "Progressing"), "True/WaitingForMembers");
 }
 
+TEST(StatusTest, ALeadershipTransferNamesItsTargetUntilItIsDone) {
+  Observation o = Healthy();
+  o.step = {.action = MemberStep::Action::kTransferLeadership, .statefulset_replicas = 3, .member = "demo-1",
+            .target = "demo-2", .reason = "RollingRestart", .message = "handing leadership from demo-1 to demo-2"};
+  const StegoClusterStatus during = BuildStatus(o, {}, kT0);
+  EXPECT_EQ(during.target_leader, "demo-2");
+  EXPECT_EQ(StatusToJson(during)["targetLeader"], "demo-2");
+  EXPECT_EQ(StatusFromJson(StatusToJson(during)), during);
+  o.step = {.action = MemberStep::Action::kDrainMember, .statefulset_replicas = 3, .member = "demo-1",
+            .reason = "RollingRestart", .message = "draining demo-1"};
+  const StegoClusterStatus after = BuildStatus(o, during, kT0);
+  EXPECT_EQ(after.target_leader, "");
+  EXPECT_FALSE(StatusToJson(after).contains("targetLeader"));
+}
+
 TEST(StatusTest, AnEvenSizeIsReportedAsDegradedButStaysReady) {
   Observation o = Healthy();
   o.desired_replicas = 4;
@@ -177,9 +192,9 @@ std::vector<std::string> Flat(const std::vector<RoleChange>& changes) {
   return out;
 }
 
-TEST(RolesTest, TheOldLeaderIsDemotedBeforeTheNewOneIsPromoted) {
+TEST(RolesTest, TheNewLeaderIsPromotedBeforeTheOldOneIsDemoted) {
   const std::vector<Json> pods = {Pod("demo-0", "follower"), Pod("demo-1", "leader"), Pod("demo-2", "follower")};
-  EXPECT_EQ(Flat(RoleChanges(pods, "demo-0")), (std::vector<std::string>{"demo-1=follower", "demo-0=leader"}));
+  EXPECT_EQ(Flat(RoleChanges(pods, "demo-0")), (std::vector<std::string>{"demo-0=leader", "demo-1=follower"}));
 }
 
 TEST(RolesTest, ConvergedLabelsNeedNoChange) {
