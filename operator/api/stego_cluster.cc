@@ -242,6 +242,7 @@ Json StatusToJson(const StegoClusterStatus& s) {
             {"readyReplicas", s.ready_replicas}, {"updatedReplicas", s.updated_replicas},
             {"selector", s.selector}, {"members", std::move(members)}, {"conditions", std::move(conditions)}};
   if (!s.leader.empty()) j["leader"] = s.leader;
+  if (!s.target_leader.empty()) j["targetLeader"] = s.target_leader;
   if (s.term > 0) j["term"] = s.term;
   if (!s.last_leader_transition_time.empty()) j["lastLeaderTransitionTime"] = s.last_leader_transition_time;
   return j;
@@ -256,6 +257,7 @@ StegoClusterStatus StatusFromJson(const Json& j) {
   s.updated_replicas = j.value("updatedReplicas", 0);
   s.selector = j.value("selector", "");
   s.leader = j.value("leader", "");
+  s.target_leader = j.value("targetLeader", "");
   s.term = j.value("term", std::uint64_t{0});
   s.last_leader_transition_time = j.value("lastLeaderTransitionTime", "");
   for (const Json& m : j.value("members", Json::array())) {

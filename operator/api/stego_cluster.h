@@ -123,6 +123,7 @@ struct StegoClusterStatus {
   int updated_replicas = 0;
   std::string selector{};
   std::string leader{};
+  std::string target_leader{};  // the member the operator is handing leadership to, if any
   std::uint64_t term = 0;
   std::string last_leader_transition_time{};
   std::vector<MemberStatus> members{};

@@ -106,6 +106,7 @@ StegoClusterStatus BuildStatus(const Observation& o, const StegoClusterStatus& p
   s.members = members::MemberLines(o.members, leader);
   s.term = std::max(NewestTerm(o.members), previous.term);
   s.leader = leader ? leader->pod : "";
+  if (o.step.action == MemberStep::Action::kTransferLeadership) s.target_leader = o.step.target;
   s.last_leader_transition_time = previous.last_leader_transition_time;
   if (leader && leader->pod != previous.leader) s.last_leader_transition_time = kube::FormatTime(now);
 

@@ -15,8 +15,11 @@
 #  5. the leader pod deleted: its preStop hook hands leadership over while it still runs, the label
 #     follows the new leader, the pod comes back on its PVC, and the
 #     same calls succeed through the Ingress, the cover still there;
-#  6. `helm upgrade` (a changed operator value): the operator rolls, the workers do not restart;
-#  7. `helm uninstall`: the operator goes; the CRD, the StegoCluster, its pods and its data stay.
+#  6. under a writer through the Ingress that follows the retry rule: a rolling restart (every pod
+#     replaced on its PVC, the real kubelet running each preStop hook), then `kubectl scale` 3 -> 5
+#     -> 3; no write fails, none is lost, the scaled-in members' PVCs are gone;
+#  7. `helm upgrade` (a changed operator value): the operator rolls, the workers do not restart;
+#  8. `helm uninstall`: the operator goes; the CRD, the StegoCluster, its pods and its data stay.
 #
 # Outside the namespaces it builds what needs the network (images, Traefik, Helm, the node's
 # binaries: all cached), then re-runs itself inside netns.sh + controlplane/run.sh --node.
@@ -62,7 +65,8 @@ jsonpath() { kubectl get "$@" 2>/dev/null; }
 for image in worker operator; do
   "$root/tests/k8s/node/import-image.sh" "$(image_archive "$images_out" "$image")" "localhost/stego-$image" >&2
 done
-"$root/tests/k8s/node/pvs.sh" 3 1Gi local >&2
+# Five: the scale-out's two newcomers need one each (their claims go with the scale-in).
+"$root/tests/k8s/node/pvs.sh" 5 1Gi local >&2
 # Traefik on the node's side of the namespace, where pod IPs route; it serves IngressClass traefik.
 kubectl apply -f - >&2 <<YAML
 apiVersion: networking.k8s.io/v1
@@ -159,7 +163,61 @@ code="$(call /api/v1/embed "$tmp/on-cover.png" -F "cover_id=$cover_id" -F messag
 [[ $code == 200 ]] || fail "embed into the uploaded cover answered $code"
 log "leader $old_leader deleted: $(leader) leads, $old_leader is back on its PVC, the API and the cover survived"
 
-# ---------------------------------------------------------------- 6. helm upgrade: workers untouched
+# ---------------------------------------------------------------- 6. a rolling restart and 3 -> 5 -> 3 under writes
+# A writer through the Ingress follows the documented retry rule: every write carries an
+# Idempotency-Key, and one that gets no answer or a 503 is sent again with the same key (5 tries).
+# It raises max_pixels 80000001, 80000002, ...: so "no acknowledged write lost" reads as "the final
+# value is at least the last acknowledged one".
+admin_key="$(kubectl -n "$ns" get secret demo-auth -o 'jsonpath={.data.admin-key}' | base64 -d)"
+writer() {
+  local n=0 tries code
+  while [[ ! -e "$tmp/stop" ]]; do
+    n=$((n + 1)) tries=0 code=000
+    while ((tries < 5)); do
+      tries=$((tries + 1))
+      code="$(call /api/v1/config "$tmp/write.out" -X PUT -H "Authorization: Bearer $admin_key" \
+        -H "Idempotency-Key: install-$n" -H 'Content-Type: application/json' -d "{\"max_pixels\": $((80000000 + n))}")"
+      [[ $code == 000 || $code == 503 ]] || break
+      sleep 0.2
+    done
+    if [[ $code == 200 ]]; then echo "$n" >"$tmp/acked"; else echo "write $n: $code $(head -c 300 "$tmp/write.out")" >>"$tmp/failures"; fi
+    sleep 0.05
+  done
+}
+members_settled() {  # N: N pods, all Ready, the cluster Ready with N members ready
+  [[ "$(jsonpath -n "$ns" stegocluster demo -o 'jsonpath={.status.readyReplicas}/{.status.conditions[?(@.type=="Ready")].status}')" == "$1/True" ]] &&
+    [[ "$(jsonpath -n "$ns" pods -l stegocluster.io/cluster=demo -o name | wc -l)" == "$1" ]]
+}
+writer &
+writer_pid=$!
+uids_before_restart="$(jsonpath -n "$ns" pods -l stegocluster.io/cluster=demo -o 'jsonpath={.items[*].metadata.uid}')"
+kubectl -n "$ns" annotate --overwrite stegocluster/demo kubectl.kubernetes.io/restartedAt=2026-12-04T12:00:00Z >&2
+all_replaced() {
+  local uid
+  for uid in $(jsonpath -n "$ns" pods -l stegocluster.io/cluster=demo -o 'jsonpath={.items[*].metadata.uid}'); do
+    grep -qw "$uid" <<<"$uids_before_restart" && return 1
+  done
+  members_settled 3
+}
+wait_for "every member restarted" all_replaced
+log "rolling restart: every member replaced on its PVC, leader now $(leader)"
+kubectl -n "$ns" scale stegocluster/demo --replicas=5 >&2
+wait_for "5 members" members_settled 5
+kubectl -n "$ns" scale stegocluster/demo --replicas=3 >&2
+wait_for "3 members again" members_settled 3
+touch "$tmp/stop"
+wait "$writer_pid"
+[[ ! -e "$tmp/failures" ]] || fail "$(wc -l <"$tmp/failures") writes failed, the first: $(head -1 "$tmp/failures")"
+acked="$(cat "$tmp/acked" 2>/dev/null || echo 0)"
+((acked > 20)) || fail "only $acked writes were acknowledged"
+code="$(call "/api/v1/config?consistent=true" "$tmp/config.json")"
+final="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"]["max_pixels"])' "$tmp/config.json")"
+((final >= 80000000 + acked)) || fail "an acknowledged write was lost: max_pixels $final, last acknowledged $((80000000 + acked))"
+for i in 3 4; do ! kubectl -n "$ns" get pvc "data-demo-$i" >/dev/null 2>&1 || fail "data-demo-$i outlived the scale-in"; done
+round_trip restarted
+log "restart and scale 3 -> 5 -> 3 under $acked writes through the Ingress: none failed or was lost"
+
+# ---------------------------------------------------------------- 7. helm upgrade: workers untouched
 worker_uids() { jsonpath -n "$ns" pods -l stegocluster.io/cluster=demo -o 'jsonpath={range .items[*]}{.metadata.name}={.metadata.uid} {end}'; }
 before="$(worker_uids)"
 sts_generation() { jsonpath -n "$ns" statefulset demo -o 'jsonpath={.metadata.generation}'; }
@@ -177,7 +235,7 @@ kubectl -n "$ns" wait stegocluster/demo --for=condition=Ready --timeout="${deadl
 round_trip third
 log "helm upgrade: operator $(lease_holder) leads, the workers did not restart"
 
-# ---------------------------------------------------------------- 7. helm uninstall
+# ---------------------------------------------------------------- 8. helm uninstall
 helm uninstall stego-operator --namespace "$op_ns" >&2
 operator_gone() { [[ -z "$(jsonpath -n "$op_ns" pods -l app.kubernetes.io/name=stego-operator -o name)" ]]; }
 wait_for "the operator pods to go" operator_gone

@@ -53,7 +53,8 @@ TEST(CrdTest, TheSpecHasTheSameFieldsAsTheCrd) {
 }
 
 TEST(CrdTest, TheStatusHasTheSameFieldsAsTheCrd) {
-  StegoClusterStatus status{.leader = "demo-0", .term = 3, .last_leader_transition_time = "2026-12-03T10:00:00Z"};
+  StegoClusterStatus status{
+      .leader = "demo-0", .target_leader = "demo-1", .term = 3, .last_leader_transition_time = "2026-12-03T10:00:00Z"};
   status.members.push_back({"demo-0", 7, "Leader", true, 12, 0});
   status.conditions.push_back({"Available", "True", 1, "2026-12-03T10:00:00Z", "QuorumHealthy", "3 of 3"});
   const Json j = StatusToJson(status);
