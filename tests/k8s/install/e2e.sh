@@ -15,7 +15,7 @@
 #  5. the leader pod deleted: its preStop hook hands leadership over while it still runs, the label
 #     follows the new leader, the pod comes back on its PVC, and the
 #     same calls succeed through the Ingress, the cover still there;
-#  6. under a writer through the Ingress that follows the retry rule: a rolling restart (every pod
+#  6. under a writer and an embedder through the Ingress that follow the retry rule: a rolling restart (every pod
 #     replaced on its PVC, the real kubelet running each preStop hook), then `kubectl scale` 3 -> 5
 #     -> 3; no write fails, none is lost, the scaled-in members' PVCs are gone;
 #  7. `helm upgrade` (a changed operator value): the operator rolls, the workers do not restart;
@@ -169,19 +169,35 @@ log "leader $old_leader deleted: $(leader) leads, $old_leader is back on its PVC
 # It raises max_pixels 80000001, 80000002, ...: so "no acknowledged write lost" reads as "the final
 # value is at least the last acknowledged one".
 admin_key="$(kubectl -n "$ns" get secret demo-auth -o 'jsonpath={.data.admin-key}' | base64 -d)"
+# retried PATH OUT [CURL_ARGS...]: `call` under the retry rule; prints the last status.
+retried() {
+  local tries=0 code=000
+  while ((tries < 5)); do
+    tries=$((tries + 1))
+    code="$(call "$@")"
+    [[ $code == 000 || $code == 503 ]] || break
+    sleep 0.2
+  done
+  echo "$code"
+}
 writer() {
-  local n=0 tries code
+  local n=0 code
   while [[ ! -e "$tmp/stop" ]]; do
-    n=$((n + 1)) tries=0 code=000
-    while ((tries < 5)); do
-      tries=$((tries + 1))
-      code="$(call /api/v1/config "$tmp/write.out" -X PUT -H "Authorization: Bearer $admin_key" \
-        -H "Idempotency-Key: install-$n" -H 'Content-Type: application/json' -d "{\"max_pixels\": $((80000000 + n))}")"
-      [[ $code == 000 || $code == 503 ]] || break
-      sleep 0.2
-    done
+    n=$((n + 1))
+    code="$(retried /api/v1/config "$tmp/write.out" -X PUT -H "Authorization: Bearer $admin_key" \
+      -H "Idempotency-Key: install-$n" -H 'Content-Type: application/json' -d "{\"max_pixels\": $((80000000 + n))}")"
     if [[ $code == 200 ]]; then echo "$n" >"$tmp/acked"; else echo "write $n: $code $(head -c 300 "$tmp/write.out")" >>"$tmp/failures"; fi
     sleep 0.05
+  done
+}
+# And an embedder beside it, through the Ingress under the same rule, 200 ms between embeds.
+embedder() {
+  local n=0 code
+  while [[ ! -e "$tmp/stop" ]]; do
+    n=$((n + 1))
+    code="$(retried /api/v1/embed "$tmp/embed.out" -F "message=under load $n")"
+    if [[ $code == 200 ]]; then echo "$n" >"$tmp/embedded"; else echo "embed $n: $code $(head -c 300 "$tmp/embed.out")" >>"$tmp/failures"; fi
+    sleep 0.2
   done
 }
 members_settled() {  # N: N pods, all Ready, the cluster Ready with N members ready
@@ -190,6 +206,8 @@ members_settled() {  # N: N pods, all Ready, the cluster Ready with N members re
 }
 writer &
 writer_pid=$!
+embedder &
+embedder_pid=$!
 uids_before_restart="$(jsonpath -n "$ns" pods -l stegocluster.io/cluster=demo -o 'jsonpath={.items[*].metadata.uid}')"
 kubectl -n "$ns" annotate --overwrite stegocluster/demo kubectl.kubernetes.io/restartedAt=2026-12-04T12:00:00Z >&2
 all_replaced() {
@@ -206,8 +224,10 @@ wait_for "5 members" members_settled 5
 kubectl -n "$ns" scale stegocluster/demo --replicas=3 >&2
 wait_for "3 members again" members_settled 3
 touch "$tmp/stop"
-wait "$writer_pid"
-[[ ! -e "$tmp/failures" ]] || fail "$(wc -l <"$tmp/failures") writes failed, the first: $(head -1 "$tmp/failures")"
+wait "$writer_pid" "$embedder_pid"
+[[ ! -e "$tmp/failures" ]] || fail "$(wc -l <"$tmp/failures") requests failed, the first: $(head -1 "$tmp/failures")"
+embedded="$(cat "$tmp/embedded" 2>/dev/null || echo 0)"
+((embedded > 10)) || fail "only $embedded embeds were answered"
 acked="$(cat "$tmp/acked" 2>/dev/null || echo 0)"
 ((acked > 20)) || fail "only $acked writes were acknowledged"
 code="$(call "/api/v1/config?consistent=true" "$tmp/config.json")"
@@ -215,7 +235,7 @@ final="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config
 ((final >= 80000000 + acked)) || fail "an acknowledged write was lost: max_pixels $final, last acknowledged $((80000000 + acked))"
 for i in 3 4; do ! kubectl -n "$ns" get pvc "data-demo-$i" >/dev/null 2>&1 || fail "data-demo-$i outlived the scale-in"; done
 round_trip restarted
-log "restart and scale 3 -> 5 -> 3 under $acked writes through the Ingress: none failed or was lost"
+log "restart and scale 3 -> 5 -> 3 under $acked writes and $embedded embeds through the Ingress: none failed, no write lost"
 
 # ---------------------------------------------------------------- 7. helm upgrade: workers untouched
 worker_uids() { jsonpath -n "$ns" pods -l stegocluster.io/cluster=demo -o 'jsonpath={range .items[*]}{.metadata.name}={.metadata.uid} {end}'; }

@@ -5,7 +5,7 @@
 //
 // One StegoCluster, `demo`, lives through the tests in order: it forms and turns Ready, serves an
 // embed through the leader and an extract through a follower, the leader label follows kill -9,
-// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time and restarts every member (leader last) under writes, also with the operator killed half-way, `kubectl drain` moves it to a second node (the leadership first, never below a quorum), a majority frozen is QuorumLost until it returns, a converged cluster costs no write, drift is repaired, the Secret is never
+// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time and restarts every member (leader last) under writes and embeds, with the members' quorum watched, also with the operator killed half-way, `kubectl drain` moves it to a second node (the leadership first, never below a quorum), a majority frozen is QuorumLost until it returns, a converged cluster costs no write, drift is repaired, the Secret is never
 // regenerated, a second operator takes over from a killed one, the Ingress comes and goes with the
 // spec, the default LSB bits reach the replicated configuration, pausing stops reconciling, and deleting the cluster removes what it owned.
 #include <gtest/gtest.h>
@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -287,12 +288,33 @@ class Rounds {
   std::thread thread_;
 };
 
-// A client that follows the documented retry rule (docs/operator.md): every write carries an
-// Idempotency-Key, and a write whose connection fails or that is answered 503 is sent again, with
-// the same key, to the next address the client Service's EndpointSlices list (five tries at most).
-// It raises max_pixels base+1, base+2, ... (each writer above the last one's values): the values
-// only grow, so "no acknowledged write lost" reads as "the final value is at least base plus the
-// last acknowledged one". Its keys are <name>-1, <name>-2, ...
+// The documented retry rule (docs/operator.md): a request that fails to connect or is answered
+// 503 goes again, unchanged, to the next address the client Service's EndpointSlices list, five
+// tries at most. "" once answered 200; otherwise the last answer.
+std::string SendWithRetries(operatortest::Ground& ground, int n,
+                            const std::function<testsupport::HttpResponse(HttpClient&)>& send) {
+  std::string last_answer = "no address";
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const auto addresses = ground.SliceAddresses(kNs, "demo");
+    if (addresses.empty()) continue;
+    const std::string ip = *std::next(addresses.begin(), (n + attempt) % addresses.size());
+    try {
+      HttpClient http(ip, 8081, 20s);
+      const auto answer = send(http);
+      if (answer.status == 200) return "";
+      last_answer = ip + ": " + std::to_string(answer.status) + " " + answer.body.substr(0, 300);
+      if (answer.status != 503) break;  // not worth a retry: a real failure
+    } catch (const std::exception& e) {
+      last_answer = ip + ": " + e.what();  // the pod went: retry elsewhere
+    }
+  }
+  return last_answer;
+}
+
+// A writer under the retry rule: every write carries an Idempotency-Key (so a retry takes effect
+// once). It raises max_pixels base+1, base+2, ... (each writer above the last one's values): the
+// values only grow, so "no acknowledged write lost" reads as "the final value is at least base
+// plus the last acknowledged one". Its keys are <name>-1, <name>-2, ...
 class ServiceWriter : public Rounds {
  public:
   ServiceWriter(operatortest::Ground& ground, std::string admin_key, std::string name, int base)
@@ -309,26 +331,13 @@ class ServiceWriter : public Rounds {
     const testsupport::HeaderList headers = {{"Authorization", "Bearer " + admin_key_},
                                              {"Content-Type", "application/json"},
                                              {"Idempotency-Key", name_ + "-" + std::to_string(n)}};
-    std::string last_answer;
-    bool acknowledged = false;
-    for (int attempt = 0; attempt < 5 && !acknowledged; ++attempt) {
-      const auto addresses = ground_.SliceAddresses(kNs, "demo");
-      if (addresses.empty()) continue;
-      const std::string ip = *std::next(addresses.begin(), (n + attempt) % addresses.size());
-      try {
-        const auto answer = HttpClient(ip, 8081, 20s).Request("PUT", "/api/v1/config",
-                                                              Json{{"max_pixels", base_ + n}}.dump(), headers);
-        acknowledged = answer.status == 200;
-        last_answer = ip + ": " + std::to_string(answer.status) + " " + answer.body;
-        if (!acknowledged && answer.status != 503) break;  // not worth a retry: a real failure
-      } catch (const std::exception& e) {
-        last_answer = ip + ": " + e.what();  // the pod went: retry elsewhere
-      }
-    }
-    if (acknowledged) {
+    const std::string body = Json{{"max_pixels", base_ + n}}.dump();
+    const std::string failed =
+        SendWithRetries(ground_, n, [&](HttpClient& http) { return http.Request("PUT", "/api/v1/config", body, headers); });
+    if (failed.empty()) {
       last_ = n;
     } else {
-      Record("write " + std::to_string(n) + ": " + last_answer);
+      Record("write " + std::to_string(n) + ": " + failed);
     }
     std::this_thread::sleep_for(50ms);
   }
@@ -338,6 +347,32 @@ class ServiceWriter : public Rounds {
   const std::string name_;
   const int base_;
   std::atomic<int> last_ = 0;
+};
+
+// The stego load beside the writes: an embed of a short message into the default cover under the
+// retry rule, one after another with 100 ms between (a steady load that leaves the two cores to
+// the operations too).
+class ServiceEmbedder : public Rounds {
+ public:
+  explicit ServiceEmbedder(operatortest::Ground& ground) : ground_(ground) { Start(); }
+  ~ServiceEmbedder() override { Stop(); }
+  int answered() const { return answered_; }
+
+ private:
+  void Round(int n) override {
+    const std::string failed = SendWithRetries(ground_, n, [](HttpClient& http) {
+      return http.PostMultipart("/api/v1/embed", MultipartBuilder().Field("message", "under load"));
+    });
+    if (failed.empty()) {
+      ++answered_;
+    } else {
+      Record("embed " + std::to_string(n) + ": " + failed);
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+
+  operatortest::Ground& ground_;
+  std::atomic<int> answered_ = 0;
 };
 
 // Samples every member's own /raft/status every 100 ms while it runs. A sample is a breach when
@@ -377,6 +412,14 @@ class QuorumWatch : public Rounds {
   operatortest::Ground& ground_;
 };
 
+// Stops the embedder: none of its embeds failed, and it embedded throughout.
+void ExpectNoEmbedFailed(ServiceEmbedder& embedder) {
+  embedder.Stop();
+  const auto failures = embedder.Records();
+  EXPECT_TRUE(failures.empty()) << failures.size() << " embeds failed, the first: " << failures.front();
+  EXPECT_GT(embedder.answered(), 10);
+}
+
 // Stops the watch: no sample lacked a quorum of voters, and it sampled throughout.
 void ExpectQuorumThroughout(QuorumWatch& watch) {
   watch.Stop();
@@ -393,6 +436,7 @@ void ExpectQuorumThroughout(QuorumWatch& watch) {
 TEST_F(OperatorE2E, ScalingOutAndInMovesOneMemberAtATimeAndCostsNoWriteAnError) {
   ServiceWriter writer(*ground_, AdminKey(), "e2e-scale", 40'000'000);
   QuorumWatch watch(*ground_);
+  ServiceEmbedder embedder(*ground_);
   std::set<int> sizes;  // every StatefulSet size seen while scaling out, from before the change on
   const auto see_size = [&] {
     auto sts = admin().Get(res::kStatefulSets, kNs, "demo");
@@ -419,6 +463,7 @@ TEST_F(OperatorE2E, ScalingOutAndInMovesOneMemberAtATimeAndCostsNoWriteAnError) 
   EXPECT_EQ(std::count(removed.begin(), removed.end(), '\n'), 2) << removed;
 
   ExpectQuorumThroughout(watch);
+  ExpectNoEmbedFailed(embedder);
   ExpectNoWriteFailedOrLost(writer);
 }
 
@@ -429,6 +474,7 @@ TEST_F(OperatorE2E, ScalingOutAndInMovesOneMemberAtATimeAndCostsNoWriteAnError) 
 TEST_F(OperatorE2E, RollingRestartsReplaceEveryMemberLeaderLastAndCostNoWriteAnError) {
   ServiceWriter writer(*ground_, AdminKey(), "e2e-rollout", 45'000'000);
   QuorumWatch watch(*ground_);
+  ServiceEmbedder embedder(*ground_);
   const auto uids = [] {
     std::map<std::string, std::string> out;
     for (const Json& pod : Pods()) out[pod["metadata"]["name"]] = pod["metadata"]["uid"];
@@ -474,6 +520,7 @@ TEST_F(OperatorE2E, RollingRestartsReplaceEveryMemberLeaderLastAndCostNoWriteAnE
   const std::string completed = k8stest::Shell("kubectl -n e2e get events --field-selector reason=RolloutCompleted -o name");
   EXPECT_EQ(std::count(completed.begin(), completed.end(), '\n'), 2) << completed;
   ExpectQuorumThroughout(watch);
+  ExpectNoEmbedFailed(embedder);
   ExpectNoWriteFailedOrLost(writer);
 }
 
@@ -483,6 +530,7 @@ TEST_F(OperatorE2E, RollingRestartsReplaceEveryMemberLeaderLastAndCostNoWriteAnE
 TEST_F(OperatorE2E, AnOperatorKilledMidScaleInAndMidRolloutLeavesTheRestToItsSuccessor) {
   ServiceWriter writer(*ground_, AdminKey(), "e2e-crash", 50'000'000);
   QuorumWatch watch(*ground_);
+  ServiceEmbedder embedder(*ground_);
   int generation = 1;
   const auto replace_operator = [&] {
     first_operator_->Signal(SIGKILL);
@@ -526,6 +574,7 @@ TEST_F(OperatorE2E, AnOperatorKilledMidScaleInAndMidRolloutLeavesTheRestToItsSuc
   }, kFormDeadline)) << Cluster()["status"].dump(2);
   ASSERT_TRUE(settled_at(3)) << Cluster()["status"].dump(2);
   ExpectQuorumThroughout(watch);
+  ExpectNoEmbedFailed(embedder);
   ExpectNoWriteFailedOrLost(writer);
 }
 
@@ -556,6 +605,7 @@ TEST_F(OperatorE2E, ADrainOfTheLeadersNodeMovesLeadershipFirstAndNeverBreaksQuor
 
   ServiceWriter writer(*ground_, AdminKey(), "e2e-drain", 60'000'000);
   QuorumWatch watch(*ground_);
+  ServiceEmbedder embedder(*ground_);
   const auto events = [](const std::string& reason) {
     return k8stest::Shell("kubectl -n e2e get events --field-selector reason=" + reason +
                           " -o custom-columns=MESSAGE:.message --no-headers");
@@ -588,6 +638,7 @@ TEST_F(OperatorE2E, ADrainOfTheLeadersNodeMovesLeadershipFirstAndNeverBreaksQuor
   }, kFormDeadline)) << Cluster()["status"].dump(2);
 
   ExpectQuorumThroughout(watch);
+  ExpectNoEmbedFailed(embedder);
   ExpectNoWriteFailedOrLost(writer);
   EXPECT_NE(k8stest::Shell("kubectl uncordon " + old_node).find("uncordoned"), std::string::npos);
 }
