@@ -79,7 +79,40 @@ void Ground::AddNode(const std::string& name, const std::string& pod_cidr) {
   more_nodes_.push_back(StartPodRunner(name, {"--node-name", name, "--pod-cidr", pod_cidr, "--cluster-dns="}));
 }
 
-Ground::~Ground() = default;
+Ground::~Ground() {
+  if (!traefik_dir_.empty()) k8stest::Shell(STEGO_SOURCE_DIR "/tests/ingress/traefik/down.sh " + traefik_dir_);
+}
+
+void Ground::StartIngressController() {
+  const std::string ingress_class = k8stest::Shell(
+      "printf 'apiVersion: networking.k8s.io/v1\\nkind: IngressClass\\nmetadata: {name: traefik}\\n"
+      "spec: {controller: traefik.io/ingress-controller}\\n' | kubectl apply -f -");
+  Require(ingress_class.find("ingressclass.networking.k8s.io/traefik created") != std::string::npos, ingress_class);
+  traefik_dir_ = dir_ + "/traefik";
+  const std::string up = k8stest::Shell(STEGO_SOURCE_DIR "/tests/ingress/traefik/up.sh " + traefik_dir_);
+  std::ifstream env(traefik_dir_ + "/env");
+  for (std::string line; std::getline(env, line);) {
+    if (!line.starts_with("TRAEFIK_WEB=")) continue;
+    const auto sep = line.rfind(':');
+    traefik_host_ = line.substr(line.find('=') + 1, sep - line.find('=') - 1);
+    traefik_port_ = static_cast<std::uint16_t>(std::stoi(line.substr(sep + 1)));
+  }
+  Require(traefik_port_ != 0, "Traefik did not come up: " + up);
+}
+
+testsupport::HttpResponse Ground::ThroughIngress(const std::string& host, std::string_view method,
+                                                 std::string_view target, std::string_view body,
+                                                 testsupport::HeaderList headers, std::chrono::milliseconds timeout) {
+  headers.emplace_back("Host", host);
+  try {
+    testsupport::HttpClient http(traefik_host_, traefik_port_, timeout);
+    return http.Request(method, target, body, headers);
+  } catch (const std::exception& e) {
+    testsupport::HttpResponse failed;
+    failed.body = e.what();
+    return failed;
+  }
+}
 
 std::unique_ptr<ProcessUnderTest> Ground::StartOperator(const std::string& identity) {
   return std::make_unique<ProcessUnderTest>(ProcessUnderTest::Options{

@@ -2,8 +2,8 @@
 // that run.sh started (inside the private network namespace of e2e.sh), the CRD and
 // manifests/rbac.yaml applied, a kubeconfig with the operator ServiceAccount's token (never the
 // admin certificate), the pod runner playing the node (with its cluster DNS), stego-operator
-// processes, and what the tests look at: the member pods, the leader label, the EndpointSlices,
-// each member's own Raft view.
+// processes, Traefik as the Ingress controller when a test asks for one, and what the tests look
+// at: the member pods, the leader label, the EndpointSlices, each member's own Raft view.
 #pragma once
 
 #include <chrono>
@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "operator/kube/client.h"
+#include "tests/support/http_client.h"
 #include "tests/support/process_under_test.h"
 #include "tests/support/prometheus_text.h"
 
@@ -31,7 +32,7 @@ class Ground {
  public:
   // Sets everything up; throws std::runtime_error saying what failed.
   Ground();
-  ~Ground();  // stops the operators and the pod runners (and with them every pod's processes)
+  ~Ground();  // stops Traefik, the operators and the pod runners (and with them every pod's processes)
 
   kube::Client& admin() { return *admin_; }
   const std::string& logs() const { return dir_; }  // every process's log is kept here
@@ -40,6 +41,16 @@ class Ground {
   // (the first node has 10.244.0.0/24) and the first one's cluster DNS. Pending pods go to
   // whichever runner binds them first, and never to a cordoned node. Stopped with the ground.
   void AddNode(const std::string& name, const std::string& pod_cidr);
+
+  // Traefik (tests/ingress/traefik/up.sh, its binary built by the traefik_binary fixture) reading
+  // the control plane, and IngressClass `traefik` naming it as its controller, as a user would
+  // create it. Stopped with the ground.
+  void StartIngressController();
+  // One request through Traefik's `web` entry point to virtual host `host` (an Ingress's host);
+  // status 0, with the error as the body, when the connection fails.
+  testsupport::HttpResponse ThroughIngress(const std::string& host, std::string_view method, std::string_view target,
+                                           std::string_view body = {}, testsupport::HeaderList headers = {},
+                                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   // A stego-operator replica named `identity` (short Lease times: 3 s, renew 2 s, retry 0.5 s).
   std::unique_ptr<ProcessUnderTest> StartOperator(const std::string& identity);
@@ -74,6 +85,9 @@ class Ground {
   std::string kubeconfig_;
   std::unique_ptr<ProcessUnderTest> podrunner_;
   std::vector<std::unique_ptr<ProcessUnderTest>> more_nodes_;
+  std::string traefik_dir_;  // empty until StartIngressController()
+  std::string traefik_host_;
+  std::uint16_t traefik_port_ = 0;
 };
 
 }  // namespace operatortest

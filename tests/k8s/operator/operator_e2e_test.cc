@@ -3,11 +3,18 @@
 // the ServiceAccount of manifests/rbac.yaml, with its token, never with the admin certificate:
 // a verb missing from the ClusterRole fails these tests.
 //
-// One StegoCluster, `demo`, lives through the tests in order: it forms and turns Ready, serves an
-// embed through the leader and an extract through a follower, the leader label follows kill -9,
-// SIGSTOP and a leadership transfer, it scales 3 -> 5 -> 3 one member at a time and restarts every member (leader last) under writes and embeds, with the members' quorum watched, also with the operator killed half-way, `kubectl drain` moves it to a second node (the leadership first, never below a quorum), a majority frozen is QuorumLost until it returns, a converged cluster costs no write, drift is repaired, the Secret is never
-// regenerated, a second operator takes over from a killed one, the Ingress comes and goes with the
-// spec, the default LSB bits reach the replicated configuration, pausing stops reconciling, and deleting the cluster removes what it owned.
+// One StegoCluster, `demo`, lives through the tests in order. It forms and turns Ready, with its
+// Ingress served by Traefik; it serves an embed through the leader and an extract through a
+// follower; the leader label follows kill -9, SIGSTOP and a leadership transfer. Then, each under
+// writes and embeds that reach it both through the client Service's endpoints and through the
+// Ingress, with the members' quorum watched: it scales 3 -> 5 -> 3 one member at a time; it
+// restarts every member (leader last) by annotation and by `kubectl rollout restart`; it does both
+// again with the operator killed half-way; `kubectl drain` moves it to a second node (the
+// leadership first, never below a quorum). Then a majority frozen is QuorumLost until it returns, a
+// converged cluster costs no write, drift is repaired, the Secret is never regenerated, a second
+// operator takes over from a killed one, the Ingress follows the spec, the default LSB bits reach
+// the replicated configuration, pausing stops reconciling, and deleting the cluster removes what
+// it owned.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -36,10 +43,17 @@ namespace res = kube::resources;
 
 const kube::GroupVersionResource& kStego = operatortest::kStegoClusters;
 constexpr char kNs[] = "e2e";
+constexpr char kHost[] = "demo.test";  // the Ingress's host, served by Traefik
 // Forming a cluster: the pod runner starts three workers, which find each other through the
 // headless Service's DNS and elect a leader. Generous, for a busy machine.
 constexpr auto kFormDeadline = 180s;
 constexpr auto kChangeDeadline = 60s;
+
+// The two ways clients reach the cluster: the client Service's endpoints (a client inside the
+// cluster) and the Ingress (one from outside, through Traefik to the leader Service).
+enum class Path { kServiceEndpoints, kIngress };
+// Round n of a load goes by one path, round n+1 by the other.
+Path PathOfRound(int n) { return n % 2 ? Path::kServiceEndpoints : Path::kIngress; }
 
 class OperatorE2E : public ::testing::Test {
  protected:
@@ -47,6 +61,7 @@ class OperatorE2E : public ::testing::Test {
     ground_ = new operatortest::Ground();
     k8stest::EnsureNamespace(ground_->admin(), kNs);
     first_operator_ = ground_->StartOperator("operator-a").release();
+    ground_->StartIngressController();
   }
   static void TearDownTestSuite() {
     delete first_operator_;
@@ -82,7 +97,8 @@ class OperatorE2E : public ::testing::Test {
     for (auto [gvr, name] : std::vector<std::pair<const kube::GroupVersionResource*, std::string>>{
              {&kStego, "demo"}, {&res::kStatefulSets, "demo"}, {&res::kServices, "demo"},
              {&res::kServices, "demo-peers"}, {&res::kServices, "demo-leader"}, {&res::kSecrets, "demo-auth"},
-             {&res::kPodDisruptionBudgets, "demo"}, {&res::kNetworkPolicies, "demo-peers"}}) {
+             {&res::kPodDisruptionBudgets, "demo"}, {&res::kNetworkPolicies, "demo-peers"},
+             {&res::kIngresses, "demo"}}) {
       auto got = admin().Get(*gvr, kNs, name);
       out[gvr->resource + "/" + name] = got ? (*got)["metadata"].value("resourceVersion", "") : "absent";
     }
@@ -132,6 +148,10 @@ class OperatorE2E : public ::testing::Test {
     const auto failures = writer.Failures();
     EXPECT_TRUE(failures.empty()) << failures.size() << " writes failed, the first: " << failures.front();
     ASSERT_GT(writer.last_acknowledged(), 20);
+    EXPECT_GT(writer.acknowledged(Path::kServiceEndpoints), 10);
+    EXPECT_GT(writer.acknowledged(Path::kIngress), 10);
+    std::cerr << "writes acknowledged: " << writer.acknowledged(Path::kServiceEndpoints) << " through the endpoints, "
+              << writer.acknowledged(Path::kIngress) << " through the Ingress\n";
     for (const Json& pod : Pods()) {
       HttpClient http(IpOf(pod["metadata"]["name"]), 8081);
       const Json config = http.Get("/api/v1/config?consistent=true").Json();
@@ -147,7 +167,8 @@ class OperatorE2E : public ::testing::Test {
 };
 
 TEST_F(OperatorE2E, AppliedClusterFormsAndTurnsReadyWithTruthfulStatus) {
-  const std::string applied = ground_->ApplyCluster(kNs, "demo", "{image: stego-worker}");
+  const std::string applied = ground_->ApplyCluster(
+      kNs, "demo", "{image: stego-worker, ingress: {enabled: true, className: traefik, host: demo.test}}");
   ASSERT_NE(applied.find("stegocluster.stegocluster.io/demo created"), std::string::npos) << applied;
   const std::string waited = WaitReady(kFormDeadline);
   ASSERT_NE(waited.find("condition met"), std::string::npos) << waited << Cluster().dump(2);
@@ -173,6 +194,12 @@ TEST_F(OperatorE2E, AppliedClusterFormsAndTurnsReadyWithTruthfulStatus) {
   }
   EXPECT_EQ(ids.size(), 3u) << "three distinct Raft members";
   ASSERT_TRUE(k8stest::Eventually([&] { return RoutedTo(leader); }, kChangeDeadline));
+  // Traefik routes the Ingress's host to the leader (it learns of the Ingress and the leader
+  // Service's EndpointSlice from the API server).
+  EXPECT_TRUE(k8stest::Eventually([&] {
+    const auto answer = ground_->ThroughIngress(kHost, "GET", "/raft/status");
+    return answer.status == 200 && answer.Json().value("id", "") == leader;
+  }, kChangeDeadline));
   // The client Service reaches every member (the EndpointSlice controller may trail the pods).
   EXPECT_TRUE(k8stest::Eventually([&] { return ground_->SliceAddresses(kNs, "demo").size() == 3; }, kChangeDeadline));
 
@@ -288,33 +315,56 @@ class Rounds {
   std::thread thread_;
 };
 
+struct Request {
+  std::string method, target, body;
+  testsupport::HeaderList headers;
+};
+
 // The documented retry rule (docs/operator.md): a request that fails to connect or is answered
-// 503 goes again, unchanged, to the next address the client Service's EndpointSlices list, five
-// tries at most. "" once answered 200; otherwise the last answer.
-std::string SendWithRetries(operatortest::Ground& ground, int n,
-                            const std::function<testsupport::HttpResponse(HttpClient&)>& send) {
+// 503 goes again, unchanged, five tries at most: through the client Service, to the next address
+// its EndpointSlices list; through the Ingress, to the Ingress again after 200 ms. "" once
+// answered 200; otherwise the last answer.
+std::string SendWithRetries(operatortest::Ground& ground, Path path, int n, const Request& request) {
   std::string last_answer = "no address";
   for (int attempt = 0; attempt < 5; ++attempt) {
-    const auto addresses = ground.SliceAddresses(kNs, "demo");
-    if (addresses.empty()) continue;
-    const std::string ip = *std::next(addresses.begin(), (n + attempt) % addresses.size());
-    try {
-      HttpClient http(ip, 8081, 20s);
-      const auto answer = send(http);
-      if (answer.status == 200) return "";
-      last_answer = ip + ": " + std::to_string(answer.status) + " " + answer.body.substr(0, 300);
-      if (answer.status != 503) break;  // not worth a retry: a real failure
-    } catch (const std::exception& e) {
-      last_answer = ip + ": " + e.what();  // the pod went: retry elsewhere
+    std::string at = "ingress";
+    testsupport::HttpResponse answer;
+    if (path == Path::kIngress) {
+      if (attempt > 0) std::this_thread::sleep_for(200ms);
+      answer = ground.ThroughIngress(kHost, request.method, request.target, request.body, request.headers, 20s);
+    } else {
+      const auto addresses = ground.SliceAddresses(kNs, "demo");
+      if (addresses.empty()) continue;
+      at = *std::next(addresses.begin(), (n + attempt) % addresses.size());
+      try {
+        HttpClient http(at, 8081, 20s);
+        answer = http.Request(request.method, request.target, request.body, request.headers);
+      } catch (const std::exception& e) {
+        answer.body = e.what();  // the pod went: retry elsewhere
+      }
     }
+    if (answer.status == 200) return "";
+    last_answer = at + ": " + std::to_string(answer.status) + " " + answer.body.substr(0, 300);
+    if (answer.status != 0 && answer.status != 503) break;  // not worth a retry: a real failure
   }
   return last_answer;
 }
 
+// Requests answered 200, counted by the path they took.
+class PathCounts {
+ public:
+  void Add(Path path) { ++counts_[static_cast<int>(path)]; }
+  int operator[](Path path) const { return counts_[static_cast<int>(path)]; }
+
+ private:
+  std::atomic<int> counts_[2] = {0, 0};
+};
+
 // A writer under the retry rule: every write carries an Idempotency-Key (so a retry takes effect
 // once). It raises max_pixels base+1, base+2, ... (each writer above the last one's values): the
 // values only grow, so "no acknowledged write lost" reads as "the final value is at least base
-// plus the last acknowledged one". Its keys are <name>-1, <name>-2, ...
+// plus the last acknowledged one". Its keys are <name>-1, <name>-2, ...; its rounds take the two
+// paths in turn.
 class ServiceWriter : public Rounds {
  public:
   ServiceWriter(operatortest::Ground& ground, std::string admin_key, std::string name, int base)
@@ -323,19 +373,22 @@ class ServiceWriter : public Rounds {
   }
   ~ServiceWriter() override { Stop(); }
   int last_acknowledged() const { return last_; }
+  int acknowledged(Path path) const { return acknowledged_[path]; }
   int base() const { return base_; }
   std::vector<std::string> Failures() const { return Records(); }
 
  private:
   void Round(int n) override {
-    const testsupport::HeaderList headers = {{"Authorization", "Bearer " + admin_key_},
-                                             {"Content-Type", "application/json"},
-                                             {"Idempotency-Key", name_ + "-" + std::to_string(n)}};
-    const std::string body = Json{{"max_pixels", base_ + n}}.dump();
-    const std::string failed =
-        SendWithRetries(ground_, n, [&](HttpClient& http) { return http.Request("PUT", "/api/v1/config", body, headers); });
+    const Request write{.method = "PUT",
+                        .target = "/api/v1/config",
+                        .body = Json{{"max_pixels", base_ + n}}.dump(),
+                        .headers = {{"Authorization", "Bearer " + admin_key_},
+                                    {"Content-Type", "application/json"},
+                                    {"Idempotency-Key", name_ + "-" + std::to_string(n)}}};
+    const std::string failed = SendWithRetries(ground_, PathOfRound(n), n, write);
     if (failed.empty()) {
       last_ = n;
+      acknowledged_.Add(PathOfRound(n));
     } else {
       Record("write " + std::to_string(n) + ": " + failed);
     }
@@ -347,24 +400,28 @@ class ServiceWriter : public Rounds {
   const std::string name_;
   const int base_;
   std::atomic<int> last_ = 0;
+  PathCounts acknowledged_;
 };
 
 // The stego load beside the writes: an embed of a short message into the default cover under the
 // retry rule, one after another with 100 ms between (a steady load that leaves the two cores to
-// the operations too).
+// the operations too), taking the two paths in turn.
 class ServiceEmbedder : public Rounds {
  public:
   explicit ServiceEmbedder(operatortest::Ground& ground) : ground_(ground) { Start(); }
   ~ServiceEmbedder() override { Stop(); }
-  int answered() const { return answered_; }
+  int answered(Path path) const { return answered_[path]; }
 
  private:
   void Round(int n) override {
-    const std::string failed = SendWithRetries(ground_, n, [](HttpClient& http) {
-      return http.PostMultipart("/api/v1/embed", MultipartBuilder().Field("message", "under load"));
-    });
+    const MultipartBuilder form = MultipartBuilder().Field("message", "under load");
+    const Request embed{.method = "POST",
+                        .target = "/api/v1/embed",
+                        .body = form.Body(),
+                        .headers = {{"Content-Type", form.ContentType()}}};
+    const std::string failed = SendWithRetries(ground_, PathOfRound(n), n, embed);
     if (failed.empty()) {
-      ++answered_;
+      answered_.Add(PathOfRound(n));
     } else {
       Record("embed " + std::to_string(n) + ": " + failed);
     }
@@ -372,7 +429,7 @@ class ServiceEmbedder : public Rounds {
   }
 
   operatortest::Ground& ground_;
-  std::atomic<int> answered_ = 0;
+  PathCounts answered_;
 };
 
 // Samples every member's own /raft/status every 100 ms while it runs. A sample is a breach when
@@ -412,12 +469,15 @@ class QuorumWatch : public Rounds {
   operatortest::Ground& ground_;
 };
 
-// Stops the embedder: none of its embeds failed, and it embedded throughout.
+// Stops the embedder: none of its embeds failed, and it embedded throughout, by both paths.
 void ExpectNoEmbedFailed(ServiceEmbedder& embedder) {
   embedder.Stop();
   const auto failures = embedder.Records();
   EXPECT_TRUE(failures.empty()) << failures.size() << " embeds failed, the first: " << failures.front();
-  EXPECT_GT(embedder.answered(), 10);
+  EXPECT_GT(embedder.answered(Path::kServiceEndpoints), 5);
+  EXPECT_GT(embedder.answered(Path::kIngress), 5);
+  std::cerr << "embeds answered: " << embedder.answered(Path::kServiceEndpoints) << " through the endpoints, "
+            << embedder.answered(Path::kIngress) << " through the Ingress\n";
 }
 
 // Stops the watch: no sample lacked a quorum of voters, and it sampled throughout.
@@ -733,19 +793,27 @@ TEST_F(OperatorE2E, ASecondOperatorTakesOverFromAKilledOneAndRedoesNothing) {
   ASSERT_TRUE(k8stest::Eventually([&] { return admin().Get(res::kServices, kNs, "demo-peers").has_value(); }, kChangeDeadline));
 }
 
+// The Ingress, enabled since the cluster was applied, follows a new host (Traefik with it) and
+// goes when disabled.
 TEST_F(OperatorE2E, TheIngressFollowsTheSpec) {
-  ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"spec", {{"ingress", {{"enabled", true}, {"host", "stego.test"}}}}}}));
+  ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"spec", {{"ingress", {{"host", "renamed.test"}}}}}}));
   Json ingress;
   ASSERT_TRUE(k8stest::Eventually([&] {
     auto got = admin().Get(res::kIngresses, kNs, "demo");
     if (got) ingress = *got;
-    return got.has_value();
+    return got && (*got)["spec"]["rules"][0].value("host", "") == "renamed.test";
+  }, kChangeDeadline)) << ingress.dump(2);
+  EXPECT_EQ(ingress["spec"]["ingressClassName"], "traefik");
+  EXPECT_EQ(ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"], "demo-leader");
+  EXPECT_TRUE(k8stest::Eventually([&] {
+    return ground_->ThroughIngress("renamed.test", "GET", "/healthz").status == 200 &&
+           ground_->ThroughIngress(kHost, "GET", "/healthz").status == 404;
   }, kChangeDeadline));
-  const Json& rule = ingress["spec"]["rules"][0];
-  EXPECT_EQ(rule["host"], "stego.test");
-  EXPECT_EQ(rule["http"]["paths"][0]["backend"]["service"]["name"], "demo-leader");
+
   ASSERT_TRUE(admin().MergePatch(kStego, kNs, "demo", {{"spec", {{"ingress", {{"enabled", false}}}}}}));
   ASSERT_TRUE(k8stest::Eventually([&] { return !admin().Get(res::kIngresses, kNs, "demo").has_value(); }, kChangeDeadline));
+  EXPECT_TRUE(k8stest::Eventually([&] { return ground_->ThroughIngress("renamed.test", "GET", "/healthz").status == 404; },
+                                  kChangeDeadline));
 }
 
 TEST_F(OperatorE2E, TheSpecsDefaultLsbBitsReachTheReplicatedConfiguration) {

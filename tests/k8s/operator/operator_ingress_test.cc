@@ -9,8 +9,6 @@
 
 #include <signal.h>
 
-#include <fstream>
-
 #include "tests/k8s/client/k8s_test_env.h"
 #include "tests/k8s/operator/ground.h"
 #include "tests/support/http_client.h"
@@ -36,20 +34,9 @@ class IngressE2E : public ::testing::Test {
     ground_ = new operatortest::Ground();
     k8stest::EnsureNamespace(ground_->admin(), kNs);
     operator_ = ground_->StartOperator("operator-a").release();
-    const std::string ingress_class = k8stest::Shell(
-        "printf 'apiVersion: networking.k8s.io/v1\\nkind: IngressClass\\nmetadata: {name: traefik}\\n"
-        "spec: {controller: traefik.io/ingress-controller}\\n' | kubectl apply -f -");
-    ASSERT_NE(ingress_class.find("ingressclass.networking.k8s.io/traefik created"), std::string::npos) << ingress_class;
-    traefik_dir_ = ground_->logs() + "/traefik";
-    const std::string up = k8stest::Shell(STEGO_SOURCE_DIR "/tests/ingress/traefik/up.sh " + traefik_dir_);
-    std::ifstream env(traefik_dir_ + "/env");
-    for (std::string line; std::getline(env, line);) {
-      if (line.starts_with("TRAEFIK_WEB=")) web_ = line.substr(line.find('=') + 1);
-    }
-    ASSERT_NE(web_.find(':'), std::string::npos) << up;
+    ground_->StartIngressController();
   }
   static void TearDownTestSuite() {
-    std::cerr << k8stest::Shell(STEGO_SOURCE_DIR "/tests/ingress/traefik/down.sh " + traefik_dir_);
     delete operator_;
     delete ground_;
   }
@@ -63,21 +50,12 @@ class IngressE2E : public ::testing::Test {
   static Json Cluster() { return ground_->Cluster(kNs, "web"); }
   static std::string StatusLeader() { return Cluster().value("status", Json::object()).value("leader", ""); }
 
-  // One request through Traefik's `web` entry point with that Host header; status 0 when the
-  // connection itself fails.
+  // Through the Ingress controller to virtual host `host`.
   static HttpResponse Through(const std::string& host, const std::string& method, const std::string& target,
                               const std::string& body = {}, const std::string& content_type = {}) {
-    const auto sep = web_.rfind(':');
-    try {
-      HttpClient http(web_.substr(0, sep), static_cast<std::uint16_t>(std::stoi(web_.substr(sep + 1))), 10s);
-      testsupport::HeaderList headers = {{"Host", host}};
-      if (!content_type.empty()) headers.emplace_back("Content-Type", content_type);
-      return http.Request(method, target, body, headers);
-    } catch (const std::exception& e) {
-      HttpResponse failed;
-      failed.body = e.what();
-      return failed;
-    }
+    testsupport::HeaderList headers;
+    if (!content_type.empty()) headers.emplace_back("Content-Type", content_type);
+    return ground_->ThroughIngress(host, method, target, body, headers);
   }
   // The member that answers through the Ingress, by its own account: its name while it leads.
   static std::string AnsweringLeader() {
@@ -101,8 +79,6 @@ class IngressE2E : public ::testing::Test {
 
   static inline operatortest::Ground* ground_ = nullptr;
   static inline ProcessUnderTest* operator_ = nullptr;
-  static inline std::string traefik_dir_;
-  static inline std::string web_;  // host:port of Traefik's `web` entry point
 };
 
 TEST_F(IngressE2E, TheIngressReachesTheLeader) {
