@@ -5,7 +5,7 @@
 # member (see `build/bin/stego-worker --help`). Ctrl-C stops them all gracefully.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bash "$root/scripts/build.sh" stego-worker
+bash "$root/scripts/build.sh" stego-worker stegoctl
 run="$root/run"
 mkdir -p "$run/logs"
 secret_file() {  # a random secret kept in run/, so restarts keep working
