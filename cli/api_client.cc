@@ -92,7 +92,10 @@ Response ApiClient::Exchange(std::size_t server, const Request& request, const s
   try {
     wh::http_request req(request.method);
     req.set_request_uri(request.target);
-    const std::string& token = request.admin || credentials_.api_key.empty() ? credentials_.admin_key : credentials_.api_key;
+    // An admin call takes the admin key, else the API key (an admin-role key will do); any other
+    // the API key, else the admin key (which may call everything).
+    const std::string& preferred = request.admin ? credentials_.admin_key : credentials_.api_key;
+    const std::string& token = preferred.empty() ? (request.admin ? credentials_.api_key : credentials_.admin_key) : preferred;
     if (!token.empty()) req.headers().add("Authorization", "Bearer " + token);
     if (!idempotency_key.empty()) req.headers().add("Idempotency-Key", idempotency_key);
     if (!request.body.empty() || request.method != "GET") {

@@ -25,7 +25,7 @@ struct Request {
   std::string target{};  // path and query
   std::string body{};
   std::string content_type{};
-  bool admin = false;  // authorised with the admin key (else the API key, else the admin key)
+  bool admin = false;  // prefer the admin key to the API key
   bool write = false;  // carries an Idempotency-Key
   ProgressFn progress{};
 };
@@ -61,7 +61,6 @@ class ApiClient {
   Response SendTo(const std::string& server, const Request& request) const;
 
   const std::vector<std::string>& servers() const { return servers_; }
-  bool has_admin_key() const { return !credentials_.admin_key.empty(); }
 
  private:
   struct Connections;

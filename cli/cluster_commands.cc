@@ -35,7 +35,7 @@ std::string MemberAddress(Context& ctx, const std::string& name) {
 json ReplicationView(Context& ctx, const json& status) {
   for (const json& node : status["nodes"]) {
     if (node["role"] != "Leader") continue;
-    const Response r = ctx.client().SendTo(AddressOf(node), {.target = "/api/v1/cluster", .admin = true});
+    const Response r = ctx.client().SendTo(AddressOf(node), {.target = "/api/v1/cluster"});
     if (r.status == 200) return r.Json();
   }
   return json();

@@ -171,7 +171,7 @@ int Config(Context& ctx) {
   json body;
   if (action == "get") {
     ExpectOperands(operands, 0, "config get");
-    body = GetJson(ctx, "get config", "/api/v1/config?consistent=true", ctx.client().has_admin_key());
+    body = GetJson(ctx, "get config", "/api/v1/config?consistent=true");
   } else if (action == "set") {
     if (operands.empty()) throw CommandError(kUsage, "usage: stegoctl config set KEY=VALUE...");
     body = Write(ctx, "set config",

@@ -26,19 +26,18 @@ std::string ReadKeyFile(const std::string& path) {
   return key;
 }
 
-// One line from the terminal with echo off.
-std::string ReadHidden(const std::string& prompt, std::istream& in, bool terminal) {
-  std::cerr << prompt << std::flush;
+// One line from the terminal (stdin) with echo off: off before the prompt shows, so that nothing
+// typed in answer to it is echoed.
+std::string ReadHidden(const std::string& prompt) {
   termios saved{};
-  if (terminal) {
-    tcgetattr(STDIN_FILENO, &saved);
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
+  tcgetattr(STDIN_FILENO, &saved);
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::cerr << prompt << std::flush;
   std::string line;
-  std::getline(in, line);
-  if (terminal) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  std::getline(std::cin, line);
+  tcsetattr(STDIN_FILENO, TCSANOW, &saved);
   std::cerr << "\n";
   return line;
 }
@@ -142,11 +141,12 @@ Settings SettingsFrom(const po::variables_map& vm) {
 
 std::string ReadPassword(bool confirm) {
   if (const char* from_env = std::getenv("STEGOCTL_PASSWORD")) return from_env;
-  const bool terminal = ::isatty(STDIN_FILENO) == 1;
-  if (!terminal) throw CommandError(kUsage, "a password was asked for: set STEGOCTL_PASSWORD or run on a terminal");
-  const std::string password = ReadHidden("Password: ", std::cin, terminal);
+  if (::isatty(STDIN_FILENO) != 1) {
+    throw CommandError(kUsage, "a password was asked for: set STEGOCTL_PASSWORD or run on a terminal");
+  }
+  const std::string password = ReadHidden("Password: ");
   if (password.empty()) throw CommandError(kUsage, "an empty password");
-  if (confirm && ReadHidden("Again: ", std::cin, terminal) != password) {
+  if (confirm && ReadHidden("Again: ") != password) {
     throw CommandError(kUsage, "the passwords differ");
   }
   return password;

@@ -1,9 +1,11 @@
 // stegoctl, the real binary, against a real 3-member cluster of stego-worker processes (the cluster
 // tests' fixture): every subcommand with the exit code a script would branch on, the layering of
-// its settings, and `bench`, including a run through the leader's kill -9. Each run gets
+// its settings, what it does on a terminal (a pseudo-terminal of the test's), and `bench`,
+// including a run through the leader's kill -9. Each run gets
 // STEGOCTL_SERVER naming the three members, a config directory of its own, and none of the
 // caller's STEGOCTL_* variables.
 #include <fcntl.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -40,6 +42,25 @@ void WriteFile(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
+// stegoctl's argv and envp, as exec wants them (the strings stay owned here).
+class Invocation {
+ public:
+  Invocation(const std::vector<std::string>& args, std::vector<std::string> env) : env_(std::move(env)) {
+    args_ = {STEGOCTL_BINARY};
+    args_.insert(args_.end(), args.begin(), args.end());
+    for (auto& a : args_) argv_.push_back(a.data());
+    for (auto& e : env_) envp_.push_back(e.data());
+    argv_.push_back(nullptr);
+    envp_.push_back(nullptr);
+  }
+  char* const* argv() { return argv_.data(); }
+  char* const* envp() { return envp_.data(); }
+
+ private:
+  std::vector<std::string> args_, env_;
+  std::vector<char*> argv_, envp_;
+};
+
 class Stegoctl : public clustertest::Cluster {
  protected:
   void SetUp() override {
@@ -59,13 +80,10 @@ class Stegoctl : public clustertest::Cluster {
     return "127.0.0.1:" + std::to_string(members_.at(name).http_port);
   }
 
-  // Starts stegoctl in the work directory with `args`; `env` adds to (or, with an empty value,
-  // removes from) its environment. Its stdin is `input`, its stdout and stderr go to files.
-  // `terminal`: run it by script(1), on a pseudo-terminal of its own, whose output is stdout.
-  pid_t Start(const std::vector<std::string>& args, const Env& env = {}, const std::string& input = "",
-              bool terminal = false) {
-    const int n = ++runs_;
-    WriteFile(work_ / (".in" + std::to_string(n)), input);
+  // The environment of a run: this one's without STEGOCTL_* variables, with STEGOCTL_SERVER naming
+  // the members and a config directory of the test's own; `env` adds to it (or, with an empty
+  // value, removes from it).
+  std::vector<std::string> Environment(const Env& env) const {
     std::map<std::string, std::string> vars;
     for (char** e = environ; *e; ++e) {
       const std::string var = *e;
@@ -75,19 +93,17 @@ class Stegoctl : public clustertest::Cluster {
     vars["XDG_CONFIG_HOME"] = (root_ / "config").string();
     vars["STEGOCTL_SERVER"] = Servers();
     for (const auto& [k, v] : env) v.empty() ? (void)vars.erase(k) : (void)(vars[k] = v);
-    std::vector<std::string> env_strings, argv_strings = {STEGOCTL_BINARY};
-    for (const auto& [k, v] : vars) env_strings.push_back(k + "=" + v);
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    if (terminal) {
-      std::string command;
-      for (const std::string& a : argv_strings) command += " '" + a + "'";  // (no quotes in the tests' arguments)
-      argv_strings = {"/usr/bin/script", "--quiet", "--return", "--command", command, "/dev/null"};
-    }
-    std::vector<char*> envp, argv;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    for (auto& s : argv_strings) argv.push_back(s.data());
-    envp.push_back(nullptr);
-    argv.push_back(nullptr);
+    std::vector<std::string> out;
+    for (const auto& [k, v] : vars) out.push_back(k + "=" + v);
+    return out;
+  }
+
+  // Starts stegoctl in the work directory with `args` and Environment(env). Its stdin is `input`,
+  // its stdout and stderr go to files.
+  pid_t Start(const std::vector<std::string>& args, const Env& env = {}, const std::string& input = "") {
+    const int n = ++runs_;
+    WriteFile(work_ / (".in" + std::to_string(n)), input);
+    Invocation call(args, Environment(env));
     posix_spawn_file_actions_t files;
     posix_spawn_file_actions_init(&files);
     posix_spawn_file_actions_addchdir_np(&files, work_.c_str());
@@ -96,7 +112,7 @@ class Stegoctl : public clustertest::Cluster {
     posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&files, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid = -1;
-    const int failed = posix_spawn(&pid, argv_strings[0].c_str(), &files, nullptr, argv.data(), envp.data());
+    const int failed = posix_spawn(&pid, STEGOCTL_BINARY, &files, nullptr, call.argv(), call.envp());
     posix_spawn_file_actions_destroy(&files);
     if (failed) throw std::runtime_error("cannot start stegoctl");
     started_[pid] = n;
@@ -115,7 +131,36 @@ class Stegoctl : public clustertest::Cluster {
   Outcome Run(const std::vector<std::string>& args, const Env& env = {}, const std::string& input = "") {
     return Wait(Start(args, env, input));
   }
-  Outcome RunOnTerminal(const std::vector<std::string>& args) { return Wait(Start(args, {}, "", /*terminal=*/true)); }
+  // Runs stegoctl on a pseudo-terminal of its own, as a person at a terminal would: each reply of
+  // `dialogue` is typed once its prompt has shown. Its output (stdout and stderr) is `out`.
+  Outcome RunOnTerminal(const std::vector<std::string>& args,
+                        const std::vector<std::pair<std::string, std::string>>& dialogue = {}) {
+    Invocation call(args, Environment({}));
+    int terminal = -1;
+    const pid_t pid = ::forkpty(&terminal, nullptr, nullptr, nullptr);
+    if (pid == 0) {
+      if (::chdir(work_.c_str()) == 0) ::execve(STEGOCTL_BINARY, call.argv(), call.envp());
+      ::_exit(127);
+    }
+    Outcome o;
+    std::size_t next = 0, seen = 0;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(terminal, buffer, sizeof buffer)) > 0;) {  // EIO once the child has gone
+      o.out.append(buffer, static_cast<std::size_t>(n));
+      if (next < dialogue.size()) {
+        if (const auto at = o.out.find(dialogue[next].first, seen); at != std::string::npos) {
+          seen = at + dialogue[next].first.size();
+          const std::string& reply = dialogue[next++].second;
+          EXPECT_EQ(::write(terminal, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+        }
+      }
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(terminal);
+    o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return o;
+  }
   Outcome Admin(const std::vector<std::string>& args) { return Run(args, {{"STEGOCTL_ADMIN_KEY", kAdminKey}}); }
 
   // An image with nothing hidden in it: one of the workers' synthetic dataset covers.
@@ -197,6 +242,17 @@ TEST_F(Stegoctl, PasswordsComeFromTheEnvironmentAndEachPayloadErrorHasItsExitCod
   const Outcome right = Run({"extract", "p.png", "-p", "-o", "json"}, {{"STEGOCTL_PASSWORD", "s3cret"}});
   ASSERT_TRUE(Exited(right, 0));
   EXPECT_EQ(json::parse(right.out)["message"], "the vault code");
+  // Typed at a terminal: asked twice when hiding, never echoed.
+  const Outcome typed =
+      RunOnTerminal({"embed", "-m", "typed in", "-p", "-O", "t.png"}, {{"Password: ", "Typ3d-pw\n"}, {"Again: ", "Typ3d-pw\n"}});
+  ASSERT_TRUE(Exited(typed, 0));
+  EXPECT_NE(typed.out.find("Password: "), std::string::npos) << typed.out;
+  EXPECT_NE(typed.out.find("Again: "), std::string::npos) << typed.out;
+  EXPECT_EQ(typed.out.find("Typ3d-pw"), std::string::npos) << "echoed: " << typed.out;
+  EXPECT_EQ(Run({"extract", "t.png", "-p"}, {{"STEGOCTL_PASSWORD", "Typ3d-pw"}}).out, "typed in");
+  const Outcome mistyped = RunOnTerminal({"embed", "-m", "x", "-p", "-O", "u.png"}, {{"Password: ", "one\n"}, {"Again: ", "two\n"}});
+  EXPECT_TRUE(Exited(mistyped, 2));
+  EXPECT_NE(mistyped.out.find("the passwords differ"), std::string::npos) << mistyped.out;
   // Asked for a password with none in the environment and no terminal to type it on.
   const Outcome untyped = Run({"embed", "-m", "x", "-p", "-O", "q.png"});
   EXPECT_TRUE(Exited(untyped, 2));
