@@ -38,6 +38,9 @@ po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
       ("http", po::value(&raw.http)->default_value("127.0.0.1:8081"), "HTTP API address host:port (port 0 = any)")
       ("data-dir", po::value(&c.data_dir), "directory for durable state (created if missing)")
       ("cover", po::value(&c.cover_path), "default cover image (default: a synthetic 1920x1080 cover)")
+      ("console-dir", po::value(&c.console_dir),
+       "the web console's built files, served at / (default: ../share/stego-worker/console beside the binary, when there)")
+      ("no-console", po::value(&c.no_console)->default_value(false)->implicit_value(true), "serve no web console, the API alone")
       ("max-upload-bytes", po::value(&c.max_upload_bytes)->default_value(c.max_upload_bytes), "largest request body accepted")
       ("max-pixels", po::value(&c.max_pixels)->default_value(c.max_pixels), "largest cover accepted, in pixels (checked from the image header)")
       ("threads", po::value(&c.threads)->default_value(0), "compute threads (0 = one per core)")

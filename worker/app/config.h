@@ -21,6 +21,9 @@ struct WorkerConfig {
   HostPort http{"127.0.0.1", 8081};
   std::string data_dir;
   std::string cover_path;  // empty: the deterministic synthetic 1920x1080 cover
+  // The web console's built files; empty: <binary's dir>/../share/stego-worker/console when there.
+  std::string console_dir;
+  bool no_console = false;  // the API alone
   size_t max_upload_bytes = 32u << 20;
   uint64_t max_pixels = 40'000'000;
   unsigned threads = 0;      // compute threads; 0 before validation means "one per core"

@@ -20,6 +20,7 @@
 #include "common/stop_signals.h"
 #include "worker/api/cluster_binding.h"
 #include "worker/api/cluster_routes.h"
+#include "worker/api/console_routes.h"
 #include "worker/api/cover_routes.h"
 #include "worker/api/endpoints.h"
 #include "worker/api/job_routes.h"
@@ -113,6 +114,26 @@ std::optional<stego::PngTemplate> PrepareDefaultCover(const worker::WorkerConfig
   return std::move(*prepared);
 }
 
+// The web console's files: --console-dir's (which must load), else those installed beside the
+// binary (build/share/... in the build tree, /usr/local/share/... in the image), else none.
+std::optional<std::shared_ptr<const api::ConsoleFiles>> LoadConsole(const worker::WorkerConfig& config) {
+  if (config.no_console) return std::shared_ptr<const api::ConsoleFiles>();
+  std::string dir = config.console_dir;
+  if (dir.empty()) {
+    std::error_code ec;
+    const auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "../share/stego-worker/console";
+    if (ec || !std::filesystem::exists(beside / "index.html")) return std::shared_ptr<const api::ConsoleFiles>();
+    dir = beside.lexically_normal().string();
+  }
+  auto files = api::ConsoleFiles::Load(dir);
+  if (!files) {
+    spdlog::critical("web console: {}", files.error());
+    return std::nullopt;
+  }
+  spdlog::info("web console: {} files from {}", files->size(), dir);
+  return std::make_shared<const api::ConsoleFiles>(std::move(*files));
+}
+
 // Threads that wait on the members running dispatched jobs: enough to keep every member's compute
 // pool and queue busy in a cluster of several members.
 constexpr std::size_t kRelayThreads = 32;
@@ -131,6 +152,8 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   }
   auto default_cover = PrepareDefaultCover(config);
   if (!default_cover) return 1;
+  auto console = LoadConsole(config);
+  if (!console) return 1;
 
   common::Metrics metrics;
   // One budget for every compute job of the process, whichever port it came in on.
@@ -181,6 +204,7 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   api::AddCoverRoutes(endpoints, member, {.max_pixels = config.max_pixels});
   api::AddKeyRoutes(endpoints, member);
   api::AddJobRoutes(endpoints, member);
+  api::AddConsoleRoutes(endpoints, std::move(*console));
 
   http::ServerOptions options;
   options.host = config.http.host;
