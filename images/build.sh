@@ -13,7 +13,8 @@
 #
 # <version> is CMakeLists.txt's project VERSION, and the binaries must say the same (--version); the
 # revision label is `git rev-parse HEAD` ("unknown" outside git). The build context of each image is
-# a staging directory holding only the stripped binary. buildah's --layers cache keeps the package
+# a staging directory holding only the stripped binary (and, for the worker, the web console's
+# built files from share/stego-worker/console beside --bin-dir). buildah's --layers cache keeps the package
 # layer, so a warm build only copies the binary; an archive already holding the image is kept.
 # Needs root and the network (apt-get in the Dockerfiles); run it before entering a network namespace.
 set -euo pipefail
@@ -34,6 +35,7 @@ while (($#)); do
   esac
 done
 log() { echo "images/build: $*" >&2; }
+console_dir="$bin_dir/../share/stego-worker/console"
 
 [[ -n "$IMAGES_VERSION" ]] || { log "no project VERSION in $repo/CMakeLists.txt"; exit 1; }
 revision="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)"
@@ -57,6 +59,11 @@ for name in worker operator; do
   image="$(image_name "$name")"
   mkdir "$staging/$name"
   strip -o "$staging/$name/stego-$name" "$bin_dir/stego-$name"
+  # The worker serves the web console from beside its binary (share/stego-worker/console).
+  if [[ $name == worker ]]; then
+    [[ -f "$console_dir/index.html" ]] || { log "no web console in $console_dir (build the console target)"; exit 1; }
+    cp -r "$console_dir" "$staging/$name/console"
+  fi
   log "building $image"
   nice -n 19 "${BUILDAH[@]}" bud --isolation chroot --pull=never --layers --quiet \
     --label "org.opencontainers.image.version=$IMAGES_VERSION" \

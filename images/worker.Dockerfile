@@ -27,5 +27,7 @@ LABEL org.opencontainers.image.title="stego-worker" \
       org.opencontainers.image.source="https://github.com/stego-cluster/stego-cluster"
 
 COPY stego-worker /usr/local/bin/stego-worker
+# Found by the worker beside its binary: /usr/local/bin/../share/stego-worker/console.
+COPY console /usr/local/share/stego-worker/console
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/stego-worker"]

@@ -17,6 +17,9 @@ packages=(
   clang libclang-rt-14-dev
   python3
   python3-pip python3-yaml
+  # The web console's build (web/build.sh: TypeScript and esbuild from the npm registry) and its
+  # browser test (Debian's Chromium, driven by playwright-core).
+  nodejs chromium
   buildah skopeo umoci runc debootstrap debian-archive-keyring
   # The real test node (tests/k8s/node; runc and umoci above): container runtime and CNI plugins,
   # kube-proxy's iptables, busybox-static for the node's test image.

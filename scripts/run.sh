@@ -5,7 +5,7 @@
 # member (see `build/bin/stego-worker --help`). Ctrl-C stops them all gracefully.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bash "$root/scripts/build.sh" stego-worker stegoctl
+bash "$root/scripts/build.sh" stego-worker stegoctl console
 run="$root/run"
 mkdir -p "$run/logs"
 secret_file() {  # a random secret kept in run/, so restarts keep working
@@ -33,6 +33,7 @@ for i in 1 2 3; do
 done
 cat <<EOM
 stego-cluster: 3 members
+  console    http://127.0.0.1:8081/  (in a browser; every member serves it)
   API        http://127.0.0.1:8081  http://127.0.0.1:8082  http://127.0.0.1:8083  (any member serves)
   who leads  curl -s http://127.0.0.1:8081/raft/status
   logs       $run/logs/node{1,2,3}.log      data  $run/node{1,2,3}

@@ -6,7 +6,7 @@
 #   tests/images/test.sh config   OUT_DIR  image config: numeric non-root user 65532, entrypoint the
 #                                          binary, version and revision labels, no healthcheck
 #   tests/images/test.sh operator OUT_DIR  `stego-operator --version` runs and says the version
-#   tests/images/test.sh worker   OUT_DIR  the worker serves /healthz on loopback (the container is
+#   tests/images/test.sh worker   OUT_DIR  the worker serves /healthz and the web console on loopback (the container is
 #                                          left in this network namespace) with its data dir a
 #                                          tmpfs; it runs as 65532; / is read-only, the data dir not
 #
@@ -138,6 +138,11 @@ PY
       sleep 0.2
     done
     log "GET http://127.0.0.1:$port/healthz: 200"
+    # The web console ships in the image, beside the binary.
+    console="$(curl -s -D "$tmp/console.headers" --max-time 5 "http://127.0.0.1:$port/")"
+    [[ "$console" == *"<html"* ]] || fail "GET / is no console page: $(head -c 300 <<<"$console")"
+    grep -qi '^content-security-policy: default-src' "$tmp/console.headers" || fail "GET / has no Content-Security-Policy"
+    log "GET /: the web console's page, under its Content-Security-Policy"
 
     pid="$("${runc_[@]}" state "$id" | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')"
     uids="$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")"

@@ -1,0 +1,50 @@
+// Small DOM helpers shared by the tabs.
+
+/** The element with this id, checked to be of the expected kind: a mismatch is a bug in index.html. */
+export function byId<T extends HTMLElement>(id: string, kind: new () => T): T {
+  const element = document.getElementById(id);
+  if (!(element instanceof kind)) throw new Error(`#${id} is missing or not a ${kind.name}`);
+  return element;
+}
+
+/** A status line: plain text, marked as an error or not (the colour is not the only cue: errors start with the words). */
+export function say(status: HTMLElement, text: string, isError = false): void {
+  status.textContent = text;
+  status.classList.toggle("error", isError);
+}
+
+/** Points a link at a blob, freeing the one it pointed at before. */
+export function linkBlob(link: HTMLAnchorElement, blob: Blob, filename: string): void {
+  if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+}
+
+/** Shows a blob in an <img>, freeing the blob it showed before. */
+export function showBlob(img: HTMLImageElement, blob: Blob): void {
+  if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
+  img.src = URL.createObjectURL(blob);
+}
+
+/**
+ * Makes the element around a file input accept dropped files too: the dropped file becomes the
+ * input's own, so the rest of the page reads only the input (whichever way the file came).
+ */
+export function acceptDrops(zone: HTMLElement, input: HTMLInputElement): void {
+  const active = (on: boolean) => zone.classList.toggle("dragging", on);
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    active(true);
+  });
+  zone.addEventListener("dragleave", () => active(false));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    active(false);
+    const files = event.dataTransfer?.files;
+    if (!files || files.length === 0) return;
+    const one = new DataTransfer();
+    one.items.add(files[0]!);
+    input.files = one.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+}

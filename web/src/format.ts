@@ -1,0 +1,20 @@
+// Numbers as a person reads them, the same whatever the browser's locale (the tests read them too).
+
+const COUNT = new Intl.NumberFormat("en");
+
+/** "1,234 bytes", "2.8 MB": sizes as a person reads them. */
+export function formatBytes(n: number): string {
+  if (n < 10_000) return `${COUNT.format(n)} ${n === 1 ? "byte" : "bytes"}`;
+  const units = ["kB", "MB", "GB"];
+  let value = n / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatCount(n: number): string {
+  return COUNT.format(n);
+}
