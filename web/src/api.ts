@@ -5,15 +5,17 @@ export const STEGO_TIMEOUT_MS = 60_000;
 
 /** A failed call, with the words to show a person. */
 export class ApiError extends Error {
-  constructor(message: string, readonly status = 0, readonly code = "") {
+  constructor(message: string, readonly status = 0, readonly code = "", readonly body: ErrorBody = {}) {
     super(message);
   }
 }
 
-interface ErrorBody {
+export interface ErrorBody {
   error?: string;
   code?: string;
   detail?: string;
+  /** With not_leader: the leader's API address (host:port), where the call would be taken. */
+  leader_address?: string | null;
 }
 
 const DAMAGED = "The hidden data is damaged (was the image re-saved or resized?).";
@@ -27,11 +29,16 @@ const WORDS_BY_CODE: Record<string, string> = {
   truncated_payload: DAMAGED,
   corrupt_payload: DAMAGED,
   unsupported_image: "This file is not an image the service can read.",
+  image_too_large: "This image has more pixels than the service accepts.",
+  cover_too_large: "This image is larger than the cover library accepts.",
+  library_full: "The cover library is full: delete a cover first.",
+  no_such_cover: "That cover is no longer in the library.",
 };
 
 /**
  * fetch() that gives up after `timeoutMs`, or when `cancel` fires (a newer request replaced this
- * one), and throws ApiError for any answer that is not 2xx.
+ * one), and throws ApiError for any answer that is not 2xx. Answers are not cached unless `init`
+ * says otherwise (a library cover's image never changes: its URL names its content).
  */
 export async function call(path: string, init: RequestInit, timeoutMs: number, cancel?: AbortSignal): Promise<Response> {
   const controller = new AbortController();
@@ -39,7 +46,7 @@ export async function call(path: string, init: RequestInit, timeoutMs: number, c
   const onCancel = () => controller.abort(cancel?.reason);
   cancel?.addEventListener("abort", onCancel);
   try {
-    const response = await fetch(path, { ...init, signal: controller.signal, cache: "no-store" });
+    const response = await fetch(path, { cache: "no-store", ...init, signal: controller.signal });
     if (!response.ok) throw await errorOf(response);
     return response;
   } catch (err) {
@@ -60,7 +67,7 @@ async function errorOf(response: Response): Promise<ApiError> {
     // Not our JSON (a proxy's page, say): the status alone has to do.
   }
   const code = body.code ?? "";
-  return new ApiError(wordsFor(response.status, body), response.status, code);
+  return new ApiError(wordsFor(response.status, body), response.status, code, body);
 }
 
 function wordsFor(status: number, body: ErrorBody): string {
@@ -94,4 +101,18 @@ export function filenameOf(response: Response, fallback: string): string {
   const plain = /filename\s*=\s*"((?:[^"\\]|\\.)*)"|filename\s*=\s*([^;\s]+)/i.exec(header);
   const name = plain?.[1]?.replace(/\\(.)/g, "$1") ?? plain?.[2];
   return name || fallback;
+}
+
+/**
+ * A fresh Idempotency-Key (a random UUID): a write sent again with the same key takes effect once.
+ * crypto.randomUUID() exists only in a secure context, and a member's console may be served over
+ * plain HTTP at a LAN address; getRandomValues() exists everywhere.
+ */
+export function newRequestKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40; // version 4
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

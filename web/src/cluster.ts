@@ -1,8 +1,9 @@
 // The Cluster tab: term, leader and every member's health and load, polled every second while the
-// tab is on screen, and Pause / Restore of the member serving this page.
+// tab is on screen; Pause, Isolate and Restore of the member serving this page, and Make leader.
 
+import { adminFailure, adminHeaders } from "./admin";
 import { ApiError, call, describe, STATUS_TIMEOUT_MS } from "./api";
-import { byId, say } from "./dom";
+import { byId, say, sayWithLink } from "./dom";
 
 interface Member {
   id: string;
@@ -27,18 +28,37 @@ interface ClusterStatus {
 interface Row {
   tr: HTMLTableRowElement;
   cells: Record<"role" | "health" | "cpu" | "mem" | "qps" | "p95", HTMLTableCellElement>;
+  makeLeader: HTMLButtonElement;
 }
 
+type FaultAction = "pause" | "isolate" | "restore";
+
+/** What each fault injection button sends, and the words before and after. */
+const FAULTS: Record<FaultAction, { label: string; path: string; body?: string; doing: string; done: string }> = {
+  pause: {
+    label: "Pause",
+    path: "/admin/fail",
+    body: JSON.stringify({ action: "pause" }),
+    doing: "Pausing",
+    done: "is paused: it answers 503 until restored.",
+  },
+  isolate: {
+    label: "Isolate",
+    path: "/admin/fail",
+    body: JSON.stringify({ action: "isolate" }),
+    doing: "Isolating",
+    done: "is isolated: it still answers, but exchanges no Raft traffic with its peers until restored.",
+  },
+  restore: { label: "Restore", path: "/admin/restore", doing: "Restoring", done: "is serving again." },
+};
+
 const POLL_MS = 1000;
-const KEY_STORAGE = "stego.adminKey";
 
 const el = {
   term: byId("cluster-term", HTMLElement),
   leader: byId("cluster-leader", HTMLElement),
   body: byId("cluster-table", HTMLTableElement).tBodies[0]!,
   status: byId("cluster-status", HTMLElement),
-  adminForm: byId("admin-form", HTMLFormElement),
-  key: byId("admin-key", HTMLInputElement),
   adminStatus: byId("admin-status", HTMLElement),
 };
 
@@ -48,12 +68,10 @@ let selected = false;
 let timer: number | undefined;
 let polling = false;
 let lastAnswer = "";
+/** The last answer: who leads, as far as this page knows. */
+let latest: ClusterStatus | null = null;
 
 export function setUpCluster(): void {
-  // sessionStorage, not localStorage: the key goes when the tab closes.
-  el.key.value = sessionStorage.getItem(KEY_STORAGE) ?? "";
-  el.key.addEventListener("input", () => sessionStorage.setItem(KEY_STORAGE, el.key.value));
-  el.adminForm.addEventListener("submit", (event) => event.preventDefault());
   document.addEventListener("visibilitychange", schedule);
 }
 
@@ -94,6 +112,7 @@ async function poll(): Promise<void> {
 }
 
 function render(status: ClusterStatus): void {
+  latest = status;
   el.term.textContent = String(status.term);
   el.leader.textContent = status.leader_id ?? "none (an election is under way)";
   const members = [...status.nodes].sort((a, b) => a.id.localeCompare(b.id));
@@ -130,10 +149,11 @@ function newRow(member: Member): Row {
   const role = cell("Role");
   cell("Address").append(addressOf(member));
   const cells = { role, health: cell("Health"), cpu: cell("CPU %"), mem: cell("Memory %"), qps: cell("QPS"), p95: cell("p95 ms") };
+  const makeLeader = actionButton("Make leader", member, () => void moveLeadership(member));
   const buttons = document.createElement("span");
-  buttons.append(...adminButtons(member));
-  cell("Fault injection").append(buttons);
-  return { tr, cells };
+  buttons.append(...faultButtons(member), makeLeader);
+  cell("Actions").append(buttons);
+  return { tr, cells, makeLeader };
 }
 
 function update(row: Row, member: Member): void {
@@ -147,6 +167,9 @@ function update(row: Row, member: Member): void {
   cells.mem.textContent = figure(member.mem_pct);
   cells.qps.textContent = figure(member.qps_1m);
   cells.p95.textContent = figure(member.p95_ms);
+  // aria-disabled, not disabled: a disabled button would drop the keyboard focus when the member
+  // it was just pressed for becomes the leader. A press says why nothing happens.
+  row.makeLeader.setAttribute("aria-disabled", String(member.role === "Leader"));
 }
 
 function hostOf(member: Member): string {
@@ -168,36 +191,67 @@ function addressOf(member: Member): Node {
   return link;
 }
 
-function adminButtons(member: Member): HTMLButtonElement[] {
+function actionButton(text: string, member: Member, onClick: () => void): HTMLButtonElement {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = text;
+  button.setAttribute("aria-label", `${text} ${member.id}`);
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+function faultButtons(member: Member): HTMLButtonElement[] {
   const here = isThisPage(member);
-  return (["pause", "restore"] as const).map((action) => {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = action === "pause" ? "Pause" : "Restore";
-    button.setAttribute("aria-label", `${button.textContent} ${member.id}`);
+  return (["pause", "isolate", "restore"] as const).map((action) => {
+    const button = actionButton(FAULTS[action].label, member, () => void injectFault(member.id, action));
     // Another member's admin API is another origin, which this page may not call.
     button.disabled = !here;
-    if (here) button.addEventListener("click", () => void act(member.id, action));
-    else button.title = `open the console on ${hostOf(member)} to act on this member`;
+    if (!here) button.title = `open the console on ${hostOf(member)} to act on this member`;
     return button;
   });
 }
 
-async function act(id: string, action: "pause" | "restore"): Promise<void> {
-  const key = el.key.value;
-  if (!key) {
-    say(el.adminStatus, "Enter the admin key first.", true);
-    el.key.focus();
+async function injectFault(id: string, action: FaultAction): Promise<void> {
+  const fault = FAULTS[action];
+  const init: RequestInit = { method: "POST", headers: adminHeaders(fault.body !== undefined) };
+  if (fault.body !== undefined) init.body = fault.body;
+  say(el.adminStatus, `${fault.doing} ${id}…`);
+  try {
+    await call(fault.path, init, STATUS_TIMEOUT_MS);
+    say(el.adminStatus, `${id} ${fault.done}`);
+  } catch (err) {
+    say(el.adminStatus, adminFailure(err), true);
+  }
+}
+
+/**
+ * Hands the leadership to `target`. Only the leader can, and this page may call only its own
+ * member: on a follower's page the words point to the leader's console instead.
+ */
+async function moveLeadership(target: Member): Promise<void> {
+  const leader = latest?.nodes.find((m) => m.id === latest?.leader_id);
+  if (leader?.id === target.id) {
+    say(el.adminStatus, `${target.id} is the leader already.`);
     return;
   }
-  const init: RequestInit = { method: "POST", headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" } };
-  if (action === "pause") init.body = JSON.stringify({ action: "pause" });
-  say(el.adminStatus, action === "pause" ? `Pausing ${id}…` : `Restoring ${id}…`);
-  try {
-    await call(action === "pause" ? "/admin/fail" : "/admin/restore", init, STATUS_TIMEOUT_MS);
-    say(el.adminStatus, action === "pause" ? `${id} is paused: it answers 503 until restored.` : `${id} is serving again.`);
-  } catch (err) {
-    const refused = err instanceof ApiError && (err.status === 401 || err.status === 403);
-    say(el.adminStatus, refused ? "The admin key was refused." : describe(err), true);
+  if (leader && !isThisPage(leader)) {
+    pointToLeader(hostOf(leader));
+    return;
   }
+  say(el.adminStatus, `Handing the leadership to ${target.id}…`);
+  try {
+    const init: RequestInit = { method: "POST", headers: adminHeaders(true), body: JSON.stringify({ target: target.id }) };
+    const response = await call("/admin/transfer-leadership", init, STATUS_TIMEOUT_MS);
+    const { leader_id } = (await response.json()) as { leader_id: string };
+    say(el.adminStatus, `${leader_id} is the leader now.`);
+  } catch (err) {
+    // This page's view was out of date: the member says where the leader is.
+    const address = err instanceof ApiError && err.code === "not_leader" ? err.body.leader_address : null;
+    if (address) pointToLeader(address);
+    else say(el.adminStatus, adminFailure(err), true);
+  }
+}
+
+function pointToLeader(address: string): void {
+  sayWithLink(el.adminStatus, "Open the console on the leader (", { text: address, href: `http://${address}/#cluster` }, ") to move the leadership.");
 }

@@ -22,8 +22,13 @@ export function linkBlob(link: HTMLAnchorElement, blob: Blob, filename: string):
 
 /** Shows a blob in an <img>, freeing the blob it showed before. */
 export function showBlob(img: HTMLImageElement, blob: Blob): void {
+  showUrl(img, URL.createObjectURL(blob));
+}
+
+/** Shows an address in an <img>, freeing the blob it showed before (if it showed one). */
+export function showUrl(img: HTMLImageElement, url: string): void {
   if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
-  img.src = URL.createObjectURL(blob);
+  img.src = url;
 }
 
 /**
@@ -47,4 +52,16 @@ export function acceptDrops(zone: HTMLElement, input: HTMLInputElement): void {
     input.files = one.files;
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
+}
+
+/**
+ * A status line with a link in it ("Open the console on the leader (<link>) to …"): built from
+ * nodes, as the text comes partly from the server and must not be parsed as markup.
+ */
+export function sayWithLink(status: HTMLElement, before: string, link: { text: string; href: string }, after: string, isError = false): void {
+  const a = document.createElement("a");
+  a.href = link.href;
+  a.textContent = link.text;
+  status.replaceChildren(before, a, after);
+  status.classList.toggle("error", isError);
 }

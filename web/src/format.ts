@@ -18,3 +18,10 @@ export function formatBytes(n: number): string {
 export function formatCount(n: number): string {
   return COUNT.format(n);
 }
+
+/** A job's start: the time of day, with the date when it was not today (by this browser's clock). */
+export function formatTime(ms: number): string {
+  const when = new Date(ms);
+  const time = when.toLocaleTimeString("en-GB");
+  return when.toDateString() === new Date().toDateString() ? time : `${when.toLocaleDateString("en-GB")} ${time}`;
+}

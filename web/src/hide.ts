@@ -1,10 +1,11 @@
-// The Hide tab: a cover (uploaded or the server's default), a message or a file, an optional
-// password and depth, a live capacity meter, and the result with its difference view.
+// The Hide tab: a cover (uploaded, from the library or the server's default), a message or a file,
+// an optional password and depth, a live capacity meter, and the result with its difference view.
 
 import { call, describe, filenameOf, STATUS_TIMEOUT_MS, STEGO_TIMEOUT_MS } from "./api";
+import { type Cover, coverImageUrl, coverName } from "./covers";
 import { formatBytes, formatCount } from "./format";
 import { drawDifference } from "./diff";
-import { acceptDrops, byId, linkBlob, say, showBlob } from "./dom";
+import { acceptDrops, byId, linkBlob, say, showBlob, showUrl } from "./dom";
 
 interface Capacity {
   cover_info: { capacity_bytes: number; width: number; height: number; lsb_per_channel: number };
@@ -40,6 +41,18 @@ const el = {
   download: byId("hide-download", HTMLAnchorElement),
 };
 
+/**
+ * A library cover chosen in the Library tab, and its bytes once fetched. Embed gets its id; the
+ * capacity meter and the difference view need the bytes (the listing's room is for 1 bit per
+ * channel only, and the room at another depth is not a multiple of it: whole pixel groups, the
+ * header, a password's tag).
+ */
+interface LibraryChoice {
+  cover: Cover;
+  image: Blob | null;
+}
+
+let library: LibraryChoice | null = null;
 let capacity: Capacity | null = null;
 /** Cancels the capacity request in flight when the cover or the depth changes again. */
 let capacityRequest = new AbortController();
@@ -69,13 +82,50 @@ function chosenCover(): File | null {
   return el.cover.files?.[0] ?? null;
 }
 
-function onCoverChange(): void {
-  const cover = chosenCover();
-  el.coverName.textContent = cover ? `Cover: ${cover.name} (${formatBytes(cover.size)}).` : "Using the server's default cover.";
-  el.coverDefault.hidden = !cover;
-  el.coverPreview.hidden = !cover;
-  if (cover) showBlob(el.coverPreview, cover);
+/** Hides the next message in a library cover (the Library tab's "Use as cover"). */
+export function useLibraryCover(cover: Cover): void {
+  el.cover.value = "";
+  library = { cover, image: null };
+  showCoverChoice();
   void refreshCapacity();
+}
+
+function onCoverChange(): void {
+  // A chosen file, or the default cover, replaces a library cover.
+  library = null;
+  showCoverChoice();
+  void refreshCapacity();
+}
+
+function showCoverChoice(): void {
+  const file = chosenCover();
+  el.coverDefault.hidden = !file && !library;
+  el.coverPreview.hidden = !file && !library;
+  if (file) {
+    el.coverName.textContent = `Cover: ${file.name} (${formatBytes(file.size)}).`;
+    showBlob(el.coverPreview, file);
+  } else if (library) {
+    const { cover } = library;
+    el.coverName.textContent = `Library cover: ${coverName(cover)} (${formatCount(cover.width)} × ${formatCount(cover.height)} px).`;
+    showUrl(el.coverPreview, coverImageUrl(cover));
+  } else {
+    el.coverName.textContent = "Using the server's default cover.";
+  }
+}
+
+/**
+ * The chosen cover's bytes, or null for the server's default. A library cover's are fetched once,
+ * from the browser's cache as a rule: its thumbnail has the same immutable address.
+ */
+async function coverBytes(cancel: AbortSignal): Promise<Blob | null> {
+  const file = chosenCover();
+  if (file || !library) return file;
+  const choice = library;
+  if (!choice.image) {
+    const response = await call(coverImageUrl(choice.cover), { cache: "default" }, STEGO_TIMEOUT_MS, cancel);
+    choice.image = await response.blob();
+  }
+  return choice.image;
 }
 
 function onKindChange(): void {
@@ -91,11 +141,11 @@ async function refreshCapacity(): Promise<void> {
   const cancel = capacityRequest.signal;
   capacity = null;
   say(el.capacity, "Working out the room in the cover…");
-  const form = new FormData();
-  const cover = chosenCover();
-  if (cover) form.append("cover", cover);
-  if (el.lsb.value) form.append("lsb_bits", el.lsb.value);
   try {
+    const form = new FormData();
+    const cover = await coverBytes(cancel);
+    if (cover) form.append("cover", cover);
+    if (el.lsb.value) form.append("lsb_bits", el.lsb.value);
     const response = await call("/api/v1/capacity", { method: "POST", body: form }, STATUS_TIMEOUT_MS, cancel);
     capacity = (await response.json()) as Capacity;
     updateMeter();
@@ -135,6 +185,7 @@ function embedForm(): FormData | null {
   const form = new FormData();
   const cover = chosenCover();
   if (cover) form.append("cover", cover);
+  else if (library) form.append("cover_id", library.cover.id);
   if (el.kindFile.checked) {
     const file = el.file.files?.[0];
     if (!file) return null;
@@ -154,7 +205,7 @@ async function hide(): Promise<void> {
     say(el.status, el.kindFile.checked ? "Choose a file to hide first." : "Type a message to hide first.", true);
     return;
   }
-  const cover = chosenCover();
+  const cover = coverToCompare();
   el.submit.disabled = true;
   say(el.status, "Hiding…");
   try {
@@ -172,15 +223,23 @@ async function hide(): Promise<void> {
   }
 }
 
-async function showResult(cover: File | null, stego: Blob, filename: string): Promise<void> {
+/** The cover's bytes, to compare the result with, or why this page has none. */
+function coverToCompare(): Blob | string {
+  const file = chosenCover();
+  if (file) return file;
+  if (library) return library.image ?? "No difference view: the library cover's image had not reached this page.";
+  return "No difference view: the server's default cover was used, and this page does not have it.";
+}
+
+async function showResult(cover: Blob | string, stego: Blob, filename: string): Promise<void> {
   el.result.hidden = false;
   showBlob(el.resultImg, stego);
   linkBlob(el.download, stego, filename);
   el.download.textContent = `Download ${filename}`;
-  el.resultCover.hidden = !cover;
+  el.resultCover.hidden = typeof cover === "string";
   el.resultDiff.hidden = true;
-  if (!cover) {
-    el.diffNote.textContent = "No difference view: the server's default cover was used, and this page does not have it.";
+  if (typeof cover === "string") {
+    el.diffNote.textContent = cover;
     return;
   }
   showBlob(el.resultCoverImg, cover);

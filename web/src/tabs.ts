@@ -3,7 +3,8 @@
 
 export type TabListener = (name: string) => void;
 
-export function setUpTabs(tablist: HTMLElement, onChange: TabListener): void {
+/** Sets the tabs up; answers a function that selects a tab by name and focuses it (for links between tabs). */
+export function setUpTabs(tablist: HTMLElement, onChange: TabListener): (name: string) => void {
   const tabs = Array.from(tablist.querySelectorAll<HTMLButtonElement>('[role="tab"]'));
   const select = (tab: HTMLButtonElement, focus: boolean) => {
     for (const other of tabs) {
@@ -29,6 +30,10 @@ export function setUpTabs(tablist: HTMLElement, onChange: TabListener): void {
   }
   const fromHash = tabs.find((tab) => nameOf(tab) === location.hash.slice(1));
   select(fromHash ?? tabs[0]!, false);
+  return (name) => {
+    const tab = tabs.find((t) => nameOf(t) === name);
+    if (tab) select(tab, true);
+  };
 }
 
 function neighbour(tabs: HTMLButtonElement[], tab: HTMLButtonElement, key: string): HTMLButtonElement | undefined {
