@@ -1,11 +1,12 @@
 // covers, keys, jobs, config: the cluster's replicated library and settings. Reads ask for
 // ?consistent=true, so that a listing includes every write acknowledged before it; writes carry an
 // Idempotency-Key (ApiClient), so that a retried one takes effect once.
-#include <ctime>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/rfc3339.h"
 #include "cli/multipart.h"
 
 namespace stegoctl {
@@ -49,15 +50,6 @@ void Show(Context& ctx, const json& body, const Table& table) {
   } else {
     table.Print(ctx.out());
   }
-}
-
-std::string Iso8601(std::int64_t epoch_ms) {
-  const std::time_t seconds = epoch_ms / 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 int Covers(Context& ctx) {
@@ -146,7 +138,8 @@ int Jobs(Context& ctx) {
   Table table({"id", "kind", "member", "started", "ms", "in", "out", "status"});
   for (const json& j : body["jobs"]) {
     const std::string status = j["status"] == "ok" ? "ok" : std::to_string(j["http_status"].get<int>()) + " " + j.value("error", "");
-    table.Add({j["id"], j["kind"], j["member"], Iso8601(j["started_at"]), std::to_string(j["duration_ms"].get<long>()),
+    const std::chrono::system_clock::time_point started{std::chrono::milliseconds(j["started_at"].get<std::int64_t>())};
+    table.Add({j["id"], j["kind"], j["member"], common::FormatRfc3339(started), std::to_string(j["duration_ms"].get<long>()),
                HumanBytes(j["input_bytes"]), HumanBytes(j["output_bytes"]), status});
   }
   Show(ctx, body, table);

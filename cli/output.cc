@@ -20,7 +20,8 @@ ExitCode ExitCodeOf(const Response& response) {
   if (s == 422) {
     static const std::set<std::string> damaged = {"bad_magic", "unsupported_version", "truncated_payload",
                                                   "crc_mismatch", "corrupt_payload"};
-    const std::string code = response.Json().is_object() ? response.Json().value("code", "") : "";
+    const nlohmann::json body = response.Json();
+    const std::string code = body.is_object() ? body.value("code", "") : "";
     if (code == "no_payload") return kNoPayload;
     if (code == "password_required" || code == "wrong_password") return kPassword;
     if (damaged.count(code)) return kDamaged;

@@ -59,13 +59,11 @@ bool AcceptsGzip(const http::Request& request) {
 
 http::Response Serve(const http::Request& request, const ConsoleFile& file, bool immutable) {
   const auto if_none_match = request.Header("If-None-Match");
-  http::Response response = if_none_match && *if_none_match == file.etag
-                                ? http::Response::Bytes(304, file.content_type, "")
-                                : http::Response::Bytes(200, file.content_type,
-                                                        !file.gzipped.empty() && AcceptsGzip(request) ? file.gzipped : file.bytes);
-  if (response.status == 200 && !file.gzipped.empty() && AcceptsGzip(request)) {
-    response.headers.Set("Content-Encoding", "gzip");
-  }
+  const bool unchanged = if_none_match && *if_none_match == file.etag;
+  const bool gzipped = !unchanged && !file.gzipped.empty() && AcceptsGzip(request);
+  http::Response response =
+      http::Response::Bytes(unchanged ? 304 : 200, file.content_type, unchanged ? "" : gzipped ? file.gzipped : file.bytes);
+  if (gzipped) response.headers.Set("Content-Encoding", "gzip");
   response.headers.Set("Vary", "Accept-Encoding");
   response.headers.Set("ETag", file.etag);
   response.headers.Set("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
