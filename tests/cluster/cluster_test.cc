@@ -235,7 +235,15 @@ TEST_F(Cluster, ClusterStatusReportsEveryMembersRoleHealthAndLoad) {
     EXPECT_EQ(n["raft_port"], m.peer_port);
     for (const char* k : {"cpu_pct", "mem_pct", "qps_1m", "p95_ms"}) EXPECT_TRUE(n[k].is_number()) << name << " " << k;
     EXPECT_GT(n["mem_pct"].get<double>(), 0) << name;
+    EXPECT_GT(n["applied"].get<std::uint64_t>(), 0u) << name << ": the formation's entries at least";
+    EXPECT_TRUE(n["lag"].is_number_unsigned()) << name;
   }
+  auto least_lag = [](const json& nodes) {
+    std::uint64_t least = UINT64_MAX;
+    for (const auto& n : nodes) least = std::min(least, n["lag"].get<std::uint64_t>());
+    return least;
+  };
+  EXPECT_EQ(least_lag(status["nodes"]), 0u) << "lag counts from the most advanced member";
   ASSERT_EQ(Client("node1").Request("POST", "/admin/fail", R"({"action": "pause"})", kAdmin).status, 200);
   EXPECT_EQ(node_of(Client("node3").Request("GET", "/cluster/status").Json(), "node1")["healthy"], false);
   ASSERT_EQ(Client("node1").Request("POST", "/admin/restore", "", kAdmin).status, 200);
@@ -243,10 +251,64 @@ TEST_F(Cluster, ClusterStatusReportsEveryMembersRoleHealthAndLoad) {
   members_.at("node2").process->WaitExit(5s);
   const json after = node_of(Client("node3").Request("GET", "/cluster/status").Json(), "node2");
   EXPECT_EQ(after["healthy"], false);
+  EXPECT_TRUE(after["applied"].is_null() && after["lag"].is_null()) << after;
   for (const char* k : {"cpu_pct", "mem_pct", "qps_1m", "p95_ms"}) {
     EXPECT_EQ(after[k], 0) << k << ": a member that does not answer reports zeros, never null";
     EXPECT_TRUE(after[k].is_number()) << k;
   }
+}
+
+// /cluster/history, the console's charts: every member's load one sample a second, oldest first,
+// as any member sees it; the stego requests one member answered show in its samples.
+TEST_F(Cluster, ClusterHistoryHoldsEveryMembersLoadSecondBySecond) {
+  WaitFullyFormed();
+  testsupport::MultipartBuilder empty;
+  for (int k = 0; k < 5; ++k) {
+    ASSERT_EQ(Client("node2").Request("POST", "/api/v1/capacity", empty.Body(), {{"Content-Type", empty.ContentType()}}).status, 200);
+  }
+  auto history_of = [&](const std::string& name) {
+    const json history = Client("node3").Request("GET", "/cluster/history").Json();
+    for (const auto& n : history["nodes"]) {
+      if (n["id"] == name) return n;
+    }
+    return json(nullptr);
+  };
+  auto answered = [](const json& samples) {
+    double requests = 0;
+    for (const auto& s : samples) requests += s["rps"].get<double>();
+    return requests;
+  };
+  // A second's rate is requests over the sample's own span, so the sum comes near 5, not exactly.
+  ASSERT_TRUE(Eventually([&] { return answered(history_of("node2")["samples"]) > 4; }, 10s))
+      << "node2's requests do not show in its history: " << history_of("node2");
+  auto everyone_sampled = [&] {
+    for (const auto& [name, m] : members_) {
+      if (history_of(name)["samples"].empty()) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(Eventually(everyone_sampled, 10s)) << "a member has no sample after seconds";
+  const json history = Client("node3").Request("GET", "/cluster/history").Json();
+  EXPECT_EQ(history["interval_ms"], 1000);
+  ASSERT_EQ(history["nodes"].size(), 3u);
+  for (const auto& n : history["nodes"]) {
+    EXPECT_EQ(n["healthy"], true) << n["id"];
+    EXPECT_LE(n["samples"].size(), 300u) << n["id"];
+    std::int64_t last = 0;
+    for (const auto& s : n["samples"]) {
+      EXPECT_GT(s["t"].get<std::int64_t>(), last) << n["id"] << ": oldest first";
+      last = s["t"].get<std::int64_t>();
+      for (const char* k : {"cpu_pct", "mem_pct", "rps", "p95_ms"}) EXPECT_TRUE(s[k].is_number()) << k;
+    }
+    if (n["id"] != "node2") {
+      EXPECT_EQ(answered(n["samples"]), 0) << n["id"] << " answered no stego request";
+    }
+  }
+  members_.at("node1").process->Signal(SIGKILL);
+  members_.at("node1").process->WaitExit(5s);
+  const json gone = history_of("node1");
+  EXPECT_EQ(gone["healthy"], false);
+  EXPECT_TRUE(gone["samples"].empty()) << "a member that does not answer has no samples";
 }
 
 TEST_F(Cluster, AdminTransfersLeadershipToTheNamedMember) {

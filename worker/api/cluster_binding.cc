@@ -14,6 +14,7 @@ common::Expected<std::unique_ptr<ClusterBinding>, cluster::Error> ClusterBinding
   ClusterBinding* self = binding.get();
   binding->jobs_ = std::make_unique<cluster::JobTable>();
   options.load_report = [self] { return self->LoadReport(); };
+  options.load_history = [self] { return self->LoadHistory(); };
   options.add_peer_routes = [self, secret = options.secret](http::Router& peer_router) {
     cluster::AddPeerJobRoutes(peer_router, *self->jobs_,
                               {.secret = secret,
@@ -48,6 +49,15 @@ nlohmann::json ClusterBinding::LoadReport() const {
   return {{"healthy", !pause_.paused()}, {"cpu_pct", l.cpu_pct}, {"mem_pct", l.mem_pct},
           {"qps_1m", l.qps_1m}, {"p95_ms", l.p95_ms}, {"in_flight", jobs_->in_flight()},
           {"applied", member_ ? member_->applied() : 0}};
+}
+
+nlohmann::json ClusterBinding::LoadHistory() const {
+  nlohmann::json samples = nlohmann::json::array();
+  for (const LoadSample& s : load_.History()) {
+    samples.push_back({{"t", s.unix_ms}, {"cpu_pct", s.cpu_pct}, {"mem_pct", s.mem_pct}, {"rps", s.rps},
+                       {"p95_ms", s.p95_ms}});
+  }
+  return {{"healthy", !pause_.paused()}, {"samples", std::move(samples)}};
 }
 
 http::Middleware ClusterBinding::JobMiddleware() {

@@ -56,6 +56,7 @@ class ClusterBinding {
  private:
   ClusterBinding(const PauseSwitch& pause, const LoadMeter& load);
   nlohmann::json LoadReport() const;
+  nlohmann::json LoadHistory() const;
   http::Handler Recorded(std::string kind, http::Handler job) const;
 
   const PauseSwitch& pause_;

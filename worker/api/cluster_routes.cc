@@ -66,6 +66,10 @@ http::Response ClusterStatus(http::Request&, cluster::ClusterMember& m) {
   return http::Response::Json(200, m.ClusterStatus());
 }
 
+http::Response ClusterHistory(http::Request&, cluster::ClusterMember& m) {
+  return http::Response::Json(200, m.ClusterHistory());
+}
+
 http::Response ClusterView(http::Request&, cluster::ClusterMember& m) {
   return http::Response::Json(200, m.ClusterView());
 }
@@ -92,6 +96,8 @@ void AddClusterRoutes(Endpoints& endpoints, cluster::ClusterMember* member) {
                 {.name = "raft_status", .quiet = true});
   endpoints.Add("GET", "/cluster/status", Access::kPublic, OnMember(member, ClusterStatus),
                 {.name = "cluster_status", .compute = true});
+  endpoints.Add("GET", "/cluster/history", Access::kPublic, OnMember(member, ClusterHistory),
+                {.name = "cluster_history", .compute = true});
   endpoints.Add("GET", "/api/v1/cluster", Access::kUser, OnMember(member, ClusterView),
                 {.name = "cluster_view", .compute = true});
   endpoints.Add("GET", "/api/v1/config", Access::kUser, OnMember(member, GetConfig),

@@ -78,6 +78,11 @@ Load LoadMeter::Current() const {
   return current_;
 }
 
+std::vector<LoadSample> LoadMeter::History() const {
+  std::lock_guard lk(mu_);
+  return {history_.begin(), history_.end()};
+}
+
 LoadMeter::Sample LoadMeter::Take() const {
   Sample s{std::chrono::steady_clock::now(), ProcessCpuSeconds(),
            std::vector<std::uint64_t>(latency_.upper_bounds().size() + 1, 0)};
@@ -99,9 +104,9 @@ void LoadMeter::Run() {
     const Sample& last = window_.back();
     while (window_.size() > 1 && now.at - window_.front().at > kWindow) window_.pop_front();
     const Sample& oldest = window_.front();
-    const double cpu_wall = std::chrono::duration<double>(now.at - last.at).count();
+    const double elapsed = std::chrono::duration<double>(now.at - last.at).count();
     const double span = std::chrono::duration<double>(now.at - oldest.at).count();
-    current_.cpu_pct = cpu_wall > 0 ? 100.0 * (now.cpu_seconds - last.cpu_seconds) / (cpu_wall * cores) : 0;
+    current_.cpu_pct = elapsed > 0 ? 100.0 * (now.cpu_seconds - last.cpu_seconds) / (elapsed * cores) : 0;
     current_.mem_pct = MemoryPct();
     const double requests = static_cast<double>(now.cumulative.back() - oldest.cumulative.back());
     current_.qps_1m = span > 0 ? requests / span : 0;
@@ -111,6 +116,14 @@ void LoadMeter::Run() {
       current_.p95_ms = bounds[i] * 1000;  // beyond the last bound, the last bound is reported
       if (static_cast<double>(now.cumulative[i] - oldest.cumulative[i]) >= 0.95 * requests) break;
     }
+    const double last_second = static_cast<double>(now.cumulative.back() - last.cumulative.back());
+    history_.push_back({.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch()).count(),
+                        .cpu_pct = current_.cpu_pct,
+                        .mem_pct = current_.mem_pct,
+                        .rps = elapsed > 0 ? last_second / elapsed : 0,
+                        .p95_ms = current_.p95_ms});
+    if (history_.size() > kHistorySeconds) history_.pop_front();
     window_.push_back(std::move(now));
   }
 }

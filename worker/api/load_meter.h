@@ -1,10 +1,12 @@
 // LoadMeter: this member's load as the prototype's /cluster/status reports it — CPU and memory
 // of the process, API requests per second over the last minute and their p95 latency — sampled
-// once a second on its own thread from /proc and from the HTTP server's own metrics.
+// once a second on its own thread from /proc and from the HTTP server's own metrics. It keeps the
+// last five minutes of those samples for the console's charts (/cluster/history).
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -23,6 +25,15 @@ struct Load {
   double p95_ms = 0;   // their 95th percentile latency (a histogram bucket bound), last minute
 };
 
+// One second of a member's load, as /cluster/history reports it.
+struct LoadSample {
+  std::int64_t unix_ms = 0;  // when the second ended
+  double cpu_pct = 0;
+  double mem_pct = 0;
+  double rps = 0;     // requests answered in that second
+  double p95_ms = 0;  // over the minute up to it, as Load::p95_ms
+};
+
 // Resident set size of this process.
 double ResidentMemoryBytes();
 
@@ -35,6 +46,9 @@ class LoadMeter {
   LoadMeter& operator=(const LoadMeter&) = delete;
 
   Load Current() const;
+  // The samples of the last kHistorySeconds, oldest first.
+  std::vector<LoadSample> History() const;
+  static constexpr std::size_t kHistorySeconds = 300;
 
  private:
   struct Sample {
@@ -54,6 +68,7 @@ class LoadMeter {
   bool stop_ = false;
   std::deque<Sample> window_;  // the last minute, oldest first
   Load current_;
+  std::deque<LoadSample> history_;  // oldest first, at most kHistorySeconds
   std::thread thread_;
 };
 

@@ -23,6 +23,7 @@
 //   POST /raft/v1/join     {id, name, peer, http} -> 200 {members} | 421 {leader_peer} | 503
 //   GET  /raft/v1/cluster  -> {leader, members, and this member's raft_id, role, term, commit, applied}
 //   GET  /raft/v1/load     -> MemberOptions::load_report()
+//   GET  /raft/v1/load/history -> MemberOptions::load_history()
 #pragma once
 
 #include <atomic>
@@ -67,6 +68,9 @@ struct MemberOptions {
   // This member's health and load for /cluster/status: {healthy, cpu_pct, mem_pct, qps_1m,
   // p95_ms}. Served to the other members on the peer port (GET /raft/v1/load).
   std::function<nlohmann::json()> load_report{};
+  // The last minutes of that load, one sample a second, for /cluster/history: {healthy, samples:
+  // [{t, cpu_pct, mem_pct, rps, p95_ms}], oldest first}. Served on the peer port as well.
+  std::function<nlohmann::json()> load_history{};
   // Routes the application adds to the peer port (e.g. jobs the leader dispatches here). Each
   // must check the cluster secret itself (raft::transport::RequireClusterSecret).
   std::function<void(http::Router&)> add_peer_routes{};
@@ -166,6 +170,9 @@ class ClusterMember {
   // applied; null when it did not answer within 300 ms) and, on the leader only, its replication
   // progress (match, lag, last_contact_ms; null on other members, which do not know it).
   nlohmann::json ClusterView() const;
+  // GET /cluster/history: every member's load_history (as MemberOptions says), asked the same way;
+  // a member that does not answer is unhealthy with no samples.
+  nlohmann::json ClusterHistory() const;
   // GET `path` on every other member's peer port at once (300 ms); status 0 where none answered.
   std::map<raft::NodeId, PeerReply> AskEveryone(const std::map<raft::NodeId, MemberInfo>& members,
                                                 const std::string& path) const;
@@ -173,6 +180,9 @@ class ClusterMember {
  private:
   ClusterMember(MemberOptions options, common::Metrics& metrics, raft::NodeId id);
   raft::NodeStatus Status() const { return node_->Status(); }
+  // What member `id` reported: `own()` for this member, else its object in `replies` (null if none).
+  nlohmann::json Reported(raft::NodeId id, const std::map<raft::NodeId, PeerReply>& replies,
+                          const std::function<nlohmann::json()>& own) const;
 
   // Runs `attempt` (a Raft request) again while it fails for want of a leader, until it succeeds,
   // fails otherwise, `give_up` says so or the request timeout passes.

@@ -32,10 +32,14 @@ void ClusterMember::AddPeerRoutes() {
                    {.name = "raft_join", .compute = true, .max_body_bytes = 64 << 10});
   peer_router_.Add("GET", "/raft/v1/cluster", [this](http::Request& r) { return Describe(r); },
                    {.name = "raft_cluster", .quiet = true});
-  peer_router_.Add("GET", "/raft/v1/load", [this](http::Request& r) {
-    if (auto refusal = raft::transport::RequireClusterSecret(r, options_.secret)) return std::move(*refusal);
-    return http::Response::Json(200, options_.load_report ? options_.load_report() : json{{"healthy", true}});
-  }, {.name = "raft_load", .quiet = true});
+  auto serve_report = [this](const std::string& path, const std::string& name, std::function<json()> report) {
+    peer_router_.Add("GET", path, [this, report = std::move(report)](http::Request& r) {
+      if (auto refusal = raft::transport::RequireClusterSecret(r, options_.secret)) return std::move(*refusal);
+      return http::Response::Json(200, report ? report() : json{{"healthy", true}});
+    }, {.name = name, .quiet = true});
+  };
+  serve_report("/raft/v1/load", "raft_load", options_.load_report);
+  serve_report("/raft/v1/load/history", "raft_load_history", options_.load_history);
   if (options_.add_peer_routes) options_.add_peer_routes(peer_router_);
 }
 

@@ -1,5 +1,6 @@
 // ClusterMember's JSON views: /raft/status, the prototype's /cluster/status, /api/v1/cluster and
 // the member list the peer port's join and describe routes answer.
+#include <algorithm>
 #include <future>
 
 #include "worker/cluster/member.h"
@@ -60,6 +61,13 @@ std::map<raft::NodeId, PeerReply> ClusterMember::AskEveryone(const std::map<raft
   return replies;
 }
 
+json ClusterMember::Reported(raft::NodeId id, const std::map<raft::NodeId, PeerReply>& replies,
+                             const std::function<json()>& own) const {
+  if (id == id_) return own ? own() : json{{"healthy", true}};
+  const PeerReply& r = replies.at(id);
+  return r.status == 200 && r.body.is_object() ? r.body : json(nullptr);
+}
+
 json ClusterMember::ClusterStatus() const {
   const raft::NodeStatus st = Status();
   const auto members = state_.members();
@@ -69,13 +77,9 @@ json ClusterMember::ClusterStatus() const {
     return std::make_pair(address.substr(0, colon), std::stoi(address.substr(colon + 1)));
   };
   json nodes = json::array();
+  std::uint64_t most_applied = 0;
   for (const auto& [id, info] : members) {
-    json load = nullptr;
-    if (id == id_) {
-      load = options_.load_report ? options_.load_report() : json{{"healthy", true}};
-    } else if (const PeerReply& r = replies.at(id); r.status == 200 && r.body.is_object()) {
-      load = r.body;
-    }
+    const json load = Reported(id, replies, options_.load_report);
     const bool healthy = load.is_object() && load.value("healthy", false);
     const auto [ip, http_port] = split(info.http);
     // The prototype's serde enum names; its GUI compares role === 'Leader'.
@@ -90,12 +94,35 @@ json ClusterMember::ClusterStatus() const {
     for (const char* k : {"cpu_pct", "mem_pct", "qps_1m", "p95_ms"}) {
       node[k] = load.is_object() && load.contains(k) && load[k].is_number() ? load[k] : json(0.0);
     }
+    node["applied"] = load.is_object() && load.contains("applied") && load["applied"].is_number_unsigned()
+                          ? load["applied"]
+                          : json(nullptr);
+    if (node["applied"].is_number()) most_applied = std::max(most_applied, node["applied"].get<std::uint64_t>());
     nodes.push_back(std::move(node));
+  }
+  // Lag against the most advanced member that answered: what this member alone can tell (only
+  // the leader knows the others' match indexes, and only while it leads).
+  for (json& node : nodes) {
+    node["lag"] = node["applied"].is_number() ? json(most_applied - node["applied"].get<std::uint64_t>()) : json(nullptr);
   }
   const auto leader = members.find(st.leader);
   return {{"term", st.term},
           {"leader_id", leader == members.end() ? json(nullptr) : json(leader->second.name)},
           {"nodes", std::move(nodes)}};
+}
+
+json ClusterMember::ClusterHistory() const {
+  const auto members = state_.members();
+  const auto replies = AskEveryone(members, "/raft/v1/load/history");
+  json nodes = json::array();
+  for (const auto& [id, info] : members) {
+    const json history = Reported(id, replies, options_.load_history);
+    const bool answered = history.is_object() && history.contains("samples") && history["samples"].is_array();
+    nodes.push_back({{"id", info.name},
+                     {"healthy", answered && history.value("healthy", false)},
+                     {"samples", answered ? history["samples"] : json::array()}});
+  }
+  return {{"interval_ms", 1000}, {"nodes", std::move(nodes)}};
 }
 
 json ClusterMember::ClusterView() const {
