@@ -8,11 +8,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tests/support/http_client.h"
@@ -51,7 +54,29 @@ class Cluster : public ::testing::Test {
     root_ = testsupport::FreshScratchDirectory("stego-cluster",
                                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
     for (const char* name : {"node1", "node2", "node3"}) AddMember(name);
-    for (const auto& [name, m] : members_) Start(name);
+    StartAll();
+  }
+
+  // Starts every member (each constructor waits until it listens). A port FreeLoopbackPort() found
+  // free comes from the kernel's ephemeral range, so an outgoing connection of a test running
+  // beside can take it before the member binds it: then every member starts again on fresh ports
+  // (the others were told the old ones).
+  void StartAll() {
+    for (int attempt = 1;; ++attempt) {
+      try {
+        for (const auto& [name, m] : members_) Start(name);
+        return;
+      } catch (const std::runtime_error& e) {
+        if (attempt == 3 || std::string_view(e.what()).find("Address already in use") == std::string_view::npos) throw;
+        std::cerr << "a member's port was taken; starting the members again on fresh ports\n";
+      }
+      for (auto& [name, m] : members_) {
+        m.process.reset();
+        std::filesystem::remove_all(m.dir);
+        m.http_port = testsupport::FreeLoopbackPort();
+        m.peer_port = testsupport::FreeLoopbackPort();
+      }
+    }
   }
 
   void TearDown() override {

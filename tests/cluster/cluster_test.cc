@@ -429,7 +429,7 @@ class AdvertisedCluster : public Cluster {
       AddMember(name);
       members_.at(name).listen = "0.0.0.0";
     }
-    for (const auto& [name, m] : members_) Start(name);
+    StartAll();
   }
 };
 
