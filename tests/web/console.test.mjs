@@ -1,8 +1,9 @@
 // The web console in a real browser (Debian's Chromium through playwright-core) against three
 // running members: hide and reveal a message and a password-protected file, the capacity meter,
-// the cluster table with a pause seen from another member, the cover library (upload, hide in a
-// library cover, delete with and without the admin key), the jobs ledger, a leadership transfer,
-// an isolation, an axe audit of each tab, and no console error or warning.
+// the cluster table and its load charts with a pause seen from another member, the cover library
+// (upload, hide in a library cover, delete with and without the admin key), the jobs ledger, a
+// leadership transfer, an isolation, stress tests with their downloads, a crash seen from another
+// member, an axe audit of each tab, and no console error or warning.
 //
 //   CONSOLE_URLS=http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083 \
 //   ADMIN_KEY=... [SCREENSHOT_DIR=dir] node tests/web/console.test.mjs
@@ -47,15 +48,16 @@ async function eventually(check, timeoutMs = WAIT_MS) {
 }
 
 /**
- * Console errors and warnings, and uncaught exceptions. Chromium also logs every 4xx/5xx answer as
- * "Failed to load resource"; the ones this test provokes on purpose are allowed: `allowed` says
- * which (status, URL) pairs.
+ * Console errors and warnings, and uncaught exceptions. Chromium also logs every 4xx/5xx answer,
+ * and every call that got no answer, as "Failed to load resource"; the ones this test provokes on
+ * purpose are allowed: `allowed` says which (status, URL) pairs, the status a number or, without
+ * an answer, Chromium's error ("net::ERR_CONNECTION_REFUSED").
  */
 function watchConsole(page, problems, allowed) {
   page.on("console", (message) => {
     if (message.type() !== "error" && message.type() !== "warning") return;
-    const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(message.text());
-    if (failed && allowed(Number(failed[1]), message.location().url)) return;
+    const failed = /^Failed to load resource: (?:the server responded with a status of (\d+)|(net::\w+))/.exec(message.text());
+    if (failed && allowed(failed[1] ? Number(failed[1]) : failed[2], message.location().url)) return;
     problems.push(`${message.type()}: ${message.text()} (${message.location().url})`);
   });
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
@@ -78,6 +80,31 @@ async function screenshot(page, name) {
 
 async function text(locator) {
   return ((await locator.textContent()) ?? "").trim();
+}
+
+async function assertNoSidewaysScroll(page, what) {
+  await page.setViewportSize(PHONE);
+  const [scrollWidth, clientWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert.ok(scrollWidth <= clientWidth, `${what} scrolls sideways at 375 px: ${scrollWidth} > ${clientWidth}`);
+}
+
+/** Each chart's points per series (its data-points: "12 12 11") and the seconds it spans. */
+async function chartData(page, figure) {
+  const plot = page.locator(`#${figure} .chart-plot`);
+  const points = ((await plot.getAttribute("data-points")) ?? "").split(" ").filter(Boolean).map(Number);
+  return { points, span: Number(await plot.getAttribute("data-span")) };
+}
+
+/** The rows of a table's body as { key (the row's data-key): [cells' text] }. */
+async function tableRows(page, selector) {
+  return page.locator(`${selector} tbody tr`).evaluateAll((trs) =>
+    Object.fromEntries(trs.map((tr) => [tr.dataset.key, [...tr.querySelectorAll("td")].map((td) => td.textContent.trim())])));
+}
+
+function parseCsv(csv) {
+  // The test's CSV has no quoted fields (members are nodeN, errors are codes).
+  const [header, ...rows] = csv.trimEnd().split("\r\n").map((line) => line.split(","));
+  return rows.map((row) => Object.fromEntries(header.map((name, i) => [name, row[i]])));
 }
 
 let downloads = 0;
@@ -119,7 +146,7 @@ describe("web console", { timeout: 5 * 60_000 }, () => {
   let libraryCover;
   let libraryEmbed;
   const problems = [];
-  const [first, second] = urls;
+  const [first, second, third] = urls;
 
   before(async () => {
     work = await mkdtemp(path.join(tmpdir(), "console-test-"));
@@ -215,10 +242,43 @@ describe("web console", { timeout: 5 * 60_000 }, () => {
 
     await audit(page, "hide");
     await screenshot(page, "hide.png");
-    await page.setViewportSize(PHONE);
-    const [scrollWidth, clientWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
-    assert.ok(scrollWidth <= clientWidth, `scrolls sideways at 375 px: ${scrollWidth} > ${clientWidth}`);
+    await assertNoSidewaysScroll(page, "the hide tab");
     await screenshot(page, "hide-phone.png");
+    await page.setViewportSize(DESKTOP);
+  });
+
+  it("charts each member's load, backfilled from their history, and shows Applied and Lag", async () => {
+    const shown = Date.now();
+    await page.click("#tab-cluster");
+    const charts = ["load-cpu", "load-mem", "load-rps", "load-p95"];
+    const before = await eventually(async () => {
+      const data = await Promise.all(charts.map((chart) => chartData(page, chart)));
+      for (const [i, { points, span }] of data.entries()) {
+        assert.equal(points.length, 3, `${charts[i]}: ${points.length} series`);
+        assert.ok(points.every((n) => n >= 5), `${charts[i]}: points per member ${points}`);
+        // The members have run since before this test began: polls alone could not span that long yet.
+        assert.ok(span >= (Date.now() - shown) / 1000 + 3, `${charts[i]} spans ${span} s: no backfill from /cluster/history`);
+      }
+      return data;
+    });
+    // Each poll adds a point per member.
+    await eventually(async () => {
+      const { points } = await chartData(page, "load-cpu");
+      assert.ok(points.every((n, i) => n >= Math.min(before[0].points[i] + 2, 300)), `points ${points}, before ${before[0].points}`);
+    });
+    for (const chart of charts) {
+      assert.deepEqual(await page.locator(`#${chart} .legend li`).allTextContents(), ["node1", "node2", "node3"]);
+      assert.match(await page.getAttribute(`#${chart} .chart-plot`, "aria-label"), /of each member, last 5 minutes$/);
+      assert.match(await text(page.locator(`#${chart}-summary`)), /^Latest: node1 [\d.,]+ \S+, node2 [\d.,]+ \S+, node3 [\d.,]+ \S+; [\d,]+ s shown\.$/);
+    }
+    await eventually(async () => {
+      for (const column of ["Applied", "Lag"]) {
+        const cells = await page.locator(`#cluster-table tbody td[data-label="${column}"]`).allTextContents();
+        assert.equal(cells.length, 3);
+        assert.ok(cells.every((cell) => /^\d[\d,]*$/.test(cell)), `${column}: ${cells}`);
+      }
+    });
+    await assertNoSidewaysScroll(page, "the cluster tab");
     await page.setViewportSize(DESKTOP);
   });
 
@@ -232,8 +292,8 @@ describe("web console", { timeout: 5 * 60_000 }, () => {
     });
     servingMember = await page.locator("#cluster-table tbody tr", { hasText: "(this page)" }).getAttribute("data-member");
     assert.ok(servingMember, "no row is marked as this page's member");
-    // Pause, Isolate and Restore act only on this page's member (Make leader is on every row).
-    assert.equal(await page.locator("#cluster-table tbody button:disabled").count(), 6, "other members' buttons are not disabled");
+    // Pause, Isolate, Restore and Crash act only on this page's member (Make leader is on every row).
+    assert.equal(await page.locator("#cluster-table tbody button:disabled").count(), 8, "other members' buttons are not disabled");
 
     await page.fill("#admin-key", adminKey);
     assert.equal(await page.evaluate(() => sessionStorage.getItem("stego.adminKey")), adminKey);
@@ -337,9 +397,7 @@ describe("web console", { timeout: 5 * 60_000 }, () => {
 
     await audit(page, "library");
     await screenshot(page, "library.png");
-    await page.setViewportSize(PHONE);
-    const [scrollWidth, clientWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
-    assert.ok(scrollWidth <= clientWidth, `the library scrolls sideways at 375 px: ${scrollWidth} > ${clientWidth}`);
+    await assertNoSidewaysScroll(page, "the library");
     await page.setViewportSize(DESKTOP);
   });
 
@@ -419,6 +477,178 @@ describe("web console", { timeout: 5 * 60_000 }, () => {
     await eventually(async () => assert.match(await text(page.locator("#admin-status")), new RegExp(`^${servingMember} is isolated`)));
     await page.getByRole("button", { name: `Restore ${servingMember}` }).click();
     await eventually(async () => assert.equal(await text(page.locator("#admin-status")), `${servingMember} is serving again.`));
+  });
+
+  /** Runs a stress test with the form as it is and checks what it shows and offers: answers the JSON download. */
+  async function stressRun(expected) {
+    const sent = [];
+    const onRequest = (r) => r.method() === "POST" && /\/api\/v1\/(embed|extract)$/.test(r.url()) && sent.push(r.url());
+    page.on("request", onRequest);
+    await page.click("#stress-start");
+    await eventually(async () => assert.match(await text(page.locator("#stress-status")), /^Started: /));
+    const finished = await eventually(async () => {
+      const status = await text(page.locator("#stress-status"));
+      assert.match(status, /^(Finished|Stopped): /);
+      return status;
+    }, 60_000);
+    page.off("request", onRequest);
+    assert.ok(sent.every((url) => url.startsWith(`${first}/`)), "a request went to another origin");
+
+    const summary = await tableRows(page, "#stress-summary");
+    const requests = Number(summary.requests[0].replaceAll(",", ""));
+    if (expected.requests) assert.equal(requests, expected.requests);
+    assert.match(finished, new RegExp(`^(Finished|Stopped): ${requests.toLocaleString("en")} requests in `));
+    assert.equal(Number(summary.ok[0]) + Number(summary.errors[0]), requests);
+    const latencyKeys = ["p50", "p90", "p95", "p99", "p99.9", "max"];
+    for (const key of latencyKeys) assert.match(summary[key][0], /^[\d,.]+ ms$/, key);
+    const shownLatency = Object.fromEntries(latencyKeys.map((key) => [key, Number(summary[key][0].replace(/[, ms]/g, ""))]));
+
+    const members = await tableRows(page, "#stress-member-table");
+    const counts = Object.fromEntries(Object.entries(members).map(([member, [count]]) => [member, Number(count.replaceAll(",", ""))]));
+    assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), requests, `per member ${JSON.stringify(counts)}`);
+    assert.ok(Object.keys(counts).every((member) => /^node\d$/.test(member)), `members ${Object.keys(counts)}`);
+    // The live bars show the same counts.
+    const bars = await page.locator("#stress-members li .bar-figure").allTextContents();
+    assert.equal(bars.map((bar) => Number(bar.split(" ")[0].replaceAll(",", ""))).reduce((a, b) => a + b, 0), requests);
+    const throughput = await chartData(page, "stress-throughput");
+    assert.ok(throughput.points.length === 1 && throughput.points[0] >= 1, `throughput points ${throughput.points}`);
+    const latencies = await chartData(page, "stress-latency");
+    assert.ok(latencies.points.length === 3 && latencies.points.every((n) => n >= 1), `latency points ${latencies.points}`);
+
+    const json = JSON.parse((await download(page, "#stress-download-json", work)).bytes.toString("utf8"));
+    assert.equal(json.summary.requests, requests);
+    assert.equal(json.requests.length, requests);
+    // Exact order statistics (the nearest rank) over every request's latency, shown to a tenth.
+    const sorted = json.requests.map((r) => r.latencyMs).sort((a, b) => a - b);
+    const nearestRank = (p) => sorted[Math.max(1, Math.ceil((p / 100) * sorted.length - 1e-9)) - 1];
+    const exact = { p50: nearestRank(50), p90: nearestRank(90), p95: nearestRank(95), p99: nearestRank(99), "p99.9": nearestRank(99.9), max: sorted.at(-1) };
+    assert.deepEqual(json.summary.latencyMs, exact);
+    for (const key of latencyKeys) assert.ok(Math.abs(shownLatency[key] - exact[key]) <= 0.05 + 1e-9, `${key}: shown ${shownLatency[key]}, exact ${exact[key]}`);
+    assert.deepEqual(json.requests.map((r) => r.index), [...Array(requests).keys()]);
+    assert.deepEqual(Object.fromEntries(json.summary.members.map((m) => [m.member, m.count])), counts);
+    const csvFile = await download(page, "#stress-download-csv", work);
+    assert.match(csvFile.name, /^stress-.*\.csv$/);
+    const rows = parseCsv(csvFile.bytes.toString("utf8"));
+    assert.equal(rows.length, requests);
+    const csvCounts = {};
+    for (const row of rows) csvCounts[row.member] = (csvCounts[row.member] ?? 0) + 1;
+    assert.deepEqual(csvCounts, counts);
+    assert.equal(rows.filter((row) => row.error === "").length, Number(summary.ok[0]));
+    for (const [i, row] of rows.entries()) {
+      assert.equal(Number(row.index), i);
+      assert.ok(Number(row.latency_ms) > 0 && Number(row.start_ms) >= 0, `row ${i}: ${JSON.stringify(row)}`);
+      assert.equal(Number(row.latency_ms).toFixed(3), json.requests[i].latencyMs.toFixed(3));
+    }
+    return { json, rows, sent };
+  }
+
+  it("refuses a stress test's settings out of bounds, next to the field", async () => {
+    await page.click("#tab-stress");
+    const sent = [];
+    const onRequest = (r) => r.url().includes("/api/v1/") && sent.push(r.url());
+    page.on("request", onRequest);
+    await page.fill("#stress-clients", "17");
+    await page.fill("#stress-count", "0");
+    await page.click("#stress-start");
+    assert.equal(await text(page.locator("#stress-clients-error")), "Enter a whole number from 1 to 16.");
+    assert.equal(await text(page.locator("#stress-count-error")), "Enter a whole number from 1 to 2,000.");
+    assert.equal(await page.getAttribute("#stress-clients", "aria-invalid"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "stress-clients");
+    await page.check("#stress-limit-duration");
+    await page.fill("#stress-duration", "61");
+    await page.fill("#stress-payload", "65537");
+    await page.click("#stress-start");
+    assert.equal(await text(page.locator("#stress-duration-error")), "Enter a whole number from 1 to 60.");
+    assert.equal(await text(page.locator("#stress-payload-error")), "Enter a whole number from 1 to 65,536.");
+    page.off("request", onRequest);
+    assert.deepEqual(sent, [], "a refused run sent requests");
+    assert.equal(await text(page.locator("#stress-status")), "");
+  });
+
+  it("runs an embed stress test: every request accounted for, per member, in the charts and the downloads", async () => {
+    await page.check("#stress-mode-embed");
+    await page.fill("#stress-clients", "2");
+    await page.fill("#stress-payload", "512");
+    await page.check("#stress-limit-count");
+    await page.fill("#stress-count", "20");
+    assert.equal(await page.getAttribute("#stress-clients", "aria-invalid"), null, "the error stays after a correction");
+    const { json, rows, sent } = await stressRun({ requests: 20 });
+    assert.equal(sent.length, 20);
+    assert.ok(sent.every((url) => url.endsWith("/api/v1/embed")));
+    assert.ok(rows.every((row) => row.op === "embed"));
+    assert.deepEqual(json.settings, { mode: "embed", clients: 2, payloadBytes: 512, limit: { requests: 20 } });
+    const seconds = (json.summary.durationMs / 1000).toFixed(1).replace(/\.0$/, "");
+    assert.equal(await text(page.locator("#stress-progress-text")), `20 of 20 requests answered, ${seconds} s.`);
+  });
+
+  it("runs a mixed stress test for a time, and stops one early", async () => {
+    await page.check("#stress-mode-mixed");
+    await page.fill("#stress-clients", "3");
+    await page.check("#stress-limit-duration");
+    await page.fill("#stress-duration", "2");
+    const { json, rows, sent } = await stressRun({});
+    assert.ok(rows.length >= 4, `only ${rows.length} requests in 2 s`);
+    for (const row of rows) assert.equal(row.op, Number(row.index) % 2 === 0 ? "embed" : "extract");
+    assert.ok(rows.every((row) => row.status === "200" && row.error === ""), "a mixed run's request failed");
+    // The image the extracts read was made by one more embed, before the run.
+    assert.equal(sent.filter((url) => url.endsWith("/api/v1/extract")).length, rows.filter((row) => row.op === "extract").length);
+    assert.equal(sent.filter((url) => url.endsWith("/api/v1/embed")).length, rows.filter((row) => row.op === "embed").length + 1);
+    assert.ok(rows.every((row) => Number(row.start_ms) < 2000), "a request started after the 2 s");
+    assert.equal(json.stopped, false);
+
+    await audit(page, "stress test");
+    await screenshot(page, "stress.png");
+    await assertNoSidewaysScroll(page, "the stress test tab");
+    await page.setViewportSize(DESKTOP);
+
+    await page.fill("#stress-duration", "60");
+    await page.click("#stress-start");
+    await eventually(async () => assert.match(await text(page.locator("#stress-progress-text")), /[1-9]\d* requests answered\.$/));
+    assert.equal(await page.isDisabled("#stress-start"), true, "a second run could start");
+    await page.click("#stress-stop");
+    await eventually(async () => assert.match(await text(page.locator("#stress-status")), /^Stopped: /), 10_000);
+    assert.equal(await page.isDisabled("#stress-start"), false);
+    const summary = await tableRows(page, "#stress-summary");
+    assert.ok(Number(summary.duration[0].replace(" s", "")) < 30, `stopped after ${summary.duration[0]}`);
+  });
+
+  it("crashes a member from its own page, after asking, which another member's page sees", async () => {
+    const victimPage = await context.newPage();
+    // The crashed member answers nothing more: its page's calls fail.
+    watchConsole(victimPage, problems, (status, url) => typeof status === "string" && url.startsWith(third));
+    await victimPage.goto(`${third}/#cluster`);
+    await victimPage.fill("#admin-key", adminKey);
+    const victim = await eventually(async () => {
+      const id = await victimPage.locator("#cluster-table tbody tr", { hasText: "(this page)" }).getAttribute("data-member", { timeout: 1000 });
+      assert.ok(id && id !== servingMember);
+      return id;
+    });
+    const fails = [];
+    victimPage.on("request", (r) => r.url().endsWith("/admin/fail") && fails.push(r.postData()));
+    const crash = () => victimPage.getByRole("button", { name: `Crash ${victim}` }).click();
+
+    await crash();
+    await victimPage.waitForSelector("#crash-dialog", { state: "visible" });
+    assert.equal(await victimPage.evaluate(() => document.activeElement?.id), "crash-cancel");
+    assert.equal(await text(victimPage.locator("#crash-title")), `Crash ${victim}?`);
+    await audit(victimPage, "cluster, crash dialog");
+    await victimPage.click("#crash-cancel");
+    await victimPage.waitForSelector("#crash-dialog", { state: "hidden" });
+    assert.deepEqual(fails, [], "kept running, yet the crash was sent");
+
+    await crash();
+    await victimPage.click("#crash-confirm");
+    const words = `${victim} exited. This page's own member no longer answers until it is restarted.`;
+    await eventually(async () => assert.ok((await text(victimPage.locator("#admin-status"))).startsWith(words)));
+    assert.deepEqual(fails, [JSON.stringify({ action: "crash" })]);
+    const links = await victimPage.locator("#admin-status a").evaluateAll((as) => as.map((a) => new URL(a.href).origin));
+    assert.deepEqual(links.sort(), [first, second].sort());
+
+    const health = page.locator(`#cluster-table tr[data-member="${victim}"] td[data-label="Health"]`);
+    await page.click("#tab-cluster");
+    await eventually(async () => assert.equal(await text(health), "unhealthy"));
+    assert.equal(await text(page.locator(`#cluster-table tr[data-member="${victim}"] td[data-label="Applied"]`)), "—");
+    await victimPage.close();
   });
 
   it("logged no console error or warning", () => {

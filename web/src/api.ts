@@ -3,9 +3,13 @@
 export const STATUS_TIMEOUT_MS = 10_000;
 export const STEGO_TIMEOUT_MS = 60_000;
 
-/** A failed call, with the words to show a person. */
+/**
+ * A failed call, with the words to show a person. `status` is 0 when no answer came; `code` is
+ * then "timeout" or "network", else the error body's code (if it had one). `headers` are the
+ * answer's (empty without one): a failed job still names the member that ran it.
+ */
 export class ApiError extends Error {
-  constructor(message: string, readonly status = 0, readonly code = "", readonly body: ErrorBody = {}) {
+  constructor(message: string, readonly status = 0, readonly code = "", readonly body: ErrorBody = {}, readonly headers = new Headers()) {
     super(message);
   }
 }
@@ -42,7 +46,7 @@ const WORDS_BY_CODE: Record<string, string> = {
  */
 export async function call(path: string, init: RequestInit, timeoutMs: number, cancel?: AbortSignal): Promise<Response> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new ApiError("The service did not answer in time.")), timeoutMs);
+  const timer = setTimeout(() => controller.abort(new ApiError("The service did not answer in time.", 0, "timeout")), timeoutMs);
   const onCancel = () => controller.abort(cancel?.reason);
   cancel?.addEventListener("abort", onCancel);
   try {
@@ -52,7 +56,7 @@ export async function call(path: string, init: RequestInit, timeoutMs: number, c
   } catch (err) {
     if (controller.signal.aborted) throw controller.signal.reason;
     if (err instanceof ApiError) throw err;
-    throw new ApiError("Could not reach the service.");
+    throw new ApiError("Could not reach the service.", 0, "network");
   } finally {
     clearTimeout(timer);
     cancel?.removeEventListener("abort", onCancel);
@@ -67,7 +71,7 @@ async function errorOf(response: Response): Promise<ApiError> {
     // Not our JSON (a proxy's page, say): the status alone has to do.
   }
   const code = body.code ?? "";
-  return new ApiError(wordsFor(response.status, body), response.status, code, body);
+  return new ApiError(wordsFor(response.status, body), response.status, code, body, response.headers);
 }
 
 function wordsFor(status: number, body: ErrorBody): string {

@@ -1,21 +1,22 @@
-// The Cluster tab: term, leader and every member's health and load, polled every second while the
-// tab is on screen; Pause, Isolate and Restore of the member serving this page, and Make leader.
+// The Cluster tab: term, leader and every member's health, load and Raft progress, polled every
+// second while the tab is on screen, with charts of the load (load.ts); Pause, Isolate, Restore and
+// Crash of the member serving this page, and Make leader.
 
 import { adminFailure, adminHeaders } from "./admin";
 import { ApiError, call, describe, STATUS_TIMEOUT_MS } from "./api";
-import { byId, say, sayWithLink } from "./dom";
+import { byId, confirmation, type Link, say, sayWithLinks } from "./dom";
+import { formatCount, formatDecimal } from "./format";
+import { backfillLoad, type LoadFigures, recordLoad } from "./load";
 
-interface Member {
-  id: string;
+interface Member extends LoadFigures {
   ip: string;
   http_port: number;
   raft_port: number;
   role: string;
-  healthy: boolean;
-  cpu_pct: number;
-  mem_pct: number;
-  qps_1m: number;
-  p95_ms: number;
+  /** The member's applied log index; null when it did not answer. */
+  applied: number | null;
+  /** How far `applied` trails the highest applied index among the members that answered. */
+  lag: number | null;
 }
 
 interface ClusterStatus {
@@ -27,7 +28,7 @@ interface ClusterStatus {
 /** The cells of one member's row that change from one poll to the next. */
 interface Row {
   tr: HTMLTableRowElement;
-  cells: Record<"role" | "health" | "cpu" | "mem" | "qps" | "p95", HTMLTableCellElement>;
+  cells: Record<"role" | "health" | "cpu" | "mem" | "qps" | "p95" | "applied" | "lag", HTMLTableCellElement>;
   makeLeader: HTMLButtonElement;
 }
 
@@ -60,10 +61,15 @@ const el = {
   body: byId("cluster-table", HTMLTableElement).tBodies[0]!,
   status: byId("cluster-status", HTMLElement),
   adminStatus: byId("admin-status", HTMLElement),
+  crashDialog: byId("crash-dialog", HTMLDialogElement),
+  crashTitle: byId("crash-title", HTMLElement),
+  crashText: byId("crash-text", HTMLElement),
+  crashCancel: byId("crash-cancel", HTMLButtonElement),
+  crashConfirm: byId("crash-confirm", HTMLButtonElement),
 };
+const confirmCrash = confirmation(el.crashDialog, el.crashCancel, el.crashConfirm);
 
 const rows = new Map<string, Row>();
-const decimal = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
 let selected = false;
 let timer: number | undefined;
 let polling = false;
@@ -90,6 +96,8 @@ function schedule(): void {
     clearTimeout(timer);
     timer = undefined;
   } else if (timer === undefined && !polling) {
+    // Polling (re)starts: the charts' past comes from the members' own record.
+    void backfillLoad();
     void poll();
   }
 }
@@ -118,6 +126,7 @@ function render(status: ClusterStatus): void {
   const members = [...status.nodes].sort((a, b) => a.id.localeCompare(b.id));
   if (members.map((m) => m.id).join() !== [...rows.keys()].join()) rebuild(members);
   for (const member of members) update(rows.get(member.id)!, member);
+  recordLoad(members);
 }
 
 /** New rows only when the membership changed, so a focused button is not pulled from under the keyboard. */
@@ -148,7 +157,10 @@ function newRow(member: Member): Row {
   tr.append(name);
   const role = cell("Role");
   cell("Address").append(addressOf(member));
-  const cells = { role, health: cell("Health"), cpu: cell("CPU %"), mem: cell("Memory %"), qps: cell("QPS"), p95: cell("p95 ms") };
+  const cells = {
+    role, health: cell("Health"), cpu: cell("CPU %"), mem: cell("Memory %"), qps: cell("QPS"), p95: cell("p95 ms"),
+    applied: cell("Applied"), lag: cell("Lag"),
+  };
   const makeLeader = actionButton("Make leader", member, () => void moveLeadership(member));
   const buttons = document.createElement("span");
   buttons.append(...faultButtons(member), makeLeader);
@@ -162,11 +174,15 @@ function update(row: Row, member: Member): void {
   cells.health.textContent = member.healthy ? "healthy" : "unhealthy";
   cells.health.className = member.healthy ? "healthy" : "unhealthy";
   // An unhealthy member did not answer: its figures are 0 by convention, not measurements.
-  const figure = (n: number) => (member.healthy ? decimal.format(n) : "–");
+  const figure = (n: number) => (member.healthy ? formatDecimal(n) : "–");
   cells.cpu.textContent = figure(member.cpu_pct);
   cells.mem.textContent = figure(member.mem_pct);
   cells.qps.textContent = figure(member.qps_1m);
   cells.p95.textContent = figure(member.p95_ms);
+  // null when the member did not answer (and missing from a member too old to report them).
+  const index = (n: number | null | undefined) => (typeof n === "number" ? formatCount(n) : "—");
+  cells.applied.textContent = index(member.applied);
+  cells.lag.textContent = index(member.lag);
   // aria-disabled, not disabled: a disabled button would drop the keyboard focus when the member
   // it was just pressed for becomes the leader. A press says why nothing happens.
   row.makeLeader.setAttribute("aria-disabled", String(member.role === "Leader"));
@@ -202,8 +218,12 @@ function actionButton(text: string, member: Member, onClick: () => void): HTMLBu
 
 function faultButtons(member: Member): HTMLButtonElement[] {
   const here = isThisPage(member);
-  return (["pause", "isolate", "restore"] as const).map((action) => {
-    const button = actionButton(FAULTS[action].label, member, () => void injectFault(member.id, action));
+  const actions = [
+    ...(["pause", "isolate", "restore"] as const).map((action) => ({ label: FAULTS[action].label, run: () => injectFault(member.id, action) })),
+    { label: "Crash", run: () => crash(member.id) },
+  ];
+  return actions.map(({ label, run }) => {
+    const button = actionButton(label, member, () => void run());
     // Another member's admin API is another origin, which this page may not call.
     button.disabled = !here;
     if (!here) button.title = `open the console on ${hostOf(member)} to act on this member`;
@@ -253,5 +273,37 @@ async function moveLeadership(target: Member): Promise<void> {
 }
 
 function pointToLeader(address: string): void {
-  sayWithLink(el.adminStatus, "Open the console on the leader (", { text: address, href: `http://${address}/#cluster` }, ") to move the leadership.");
+  sayWithLinks(el.adminStatus, ["Open the console on the leader (", consoleLink(address), ") to move the leadership."]);
+}
+
+function consoleLink(host: string): Link {
+  return { text: host, href: `http://${host}/#cluster` };
+}
+
+/**
+ * Makes this page's member exit at once, as a crash would, after asking. It gives no answer: the
+ * connection's end is the sign that it went. This page then has no member to ask, so the words
+ * point to the other members' consoles.
+ */
+async function crash(id: string): Promise<void> {
+  el.crashTitle.textContent = `Crash ${id}?`;
+  el.crashText.textContent = `${id} exits at once, as a crashed process would: the requests it is serving get no answer, and it ` +
+    `stays down until it is started again. This page is served by ${id}: it stops working too.`;
+  if (!(await confirmCrash())) return;
+  say(el.adminStatus, `Crashing ${id}…`);
+  try {
+    await call("/admin/fail", { method: "POST", headers: adminHeaders(true), body: JSON.stringify({ action: "crash" }) }, STATUS_TIMEOUT_MS);
+    say(el.adminStatus, `${id} answered instead of exiting: it is still running.`, true);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === "network")) {
+      say(el.adminStatus, adminFailure(err), true);
+      return;
+    }
+    const others = (latest?.nodes ?? []).filter((m) => m.id !== id && !isThisPage(m)).map((m) => consoleLink(hostOf(m)));
+    const parts: Array<string | Link> = [`${id} exited. This page's own member no longer answers until it is restarted.`];
+    if (others.length) {
+      parts.push(" Watch the cluster from another member's console: ", ...others.flatMap((link, i) => (i ? [", ", link] : [link])), ".");
+    }
+    sayWithLinks(el.adminStatus, parts);
+  }
 }

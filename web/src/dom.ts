@@ -54,14 +54,41 @@ export function acceptDrops(zone: HTMLElement, input: HTMLInputElement): void {
   });
 }
 
+/** A link within a status line's words. */
+export interface Link {
+  text: string;
+  href: string;
+}
+
 /**
- * A status line with a link in it ("Open the console on the leader (<link>) to …"): built from
+ * A status line with links in it ("Open the console on the leader (<link>) to …"): built from
  * nodes, as the text comes partly from the server and must not be parsed as markup.
  */
-export function sayWithLink(status: HTMLElement, before: string, link: { text: string; href: string }, after: string, isError = false): void {
-  const a = document.createElement("a");
-  a.href = link.href;
-  a.textContent = link.text;
-  status.replaceChildren(before, a, after);
+export function sayWithLinks(status: HTMLElement, parts: Array<string | Link>, isError = false): void {
+  status.replaceChildren(...parts.map((part) => {
+    if (typeof part === "string") return part;
+    const a = document.createElement("a");
+    a.href = part.href;
+    a.textContent = part.text;
+    return a;
+  }));
   status.classList.toggle("error", isError);
+}
+
+/**
+ * A modal confirmation for a destructive action: the answer is a function that opens the dialog
+ * and resolves true only when its confirm button closed it (Escape, like the cancel button, keeps
+ * things as they are). The cancel button comes first in the dialog, so it has the focus: Enter
+ * does not do the destructive thing.
+ */
+export function confirmation(dialog: HTMLDialogElement, cancel: HTMLButtonElement, confirm: HTMLButtonElement): () => Promise<boolean> {
+  cancel.addEventListener("click", () => dialog.close("cancel"));
+  confirm.addEventListener("click", () => dialog.close("confirm"));
+  return () =>
+    new Promise((resolve) => {
+      // close() without a value keeps the last one: Escape must not repeat an earlier "confirm".
+      dialog.returnValue = "";
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
+      dialog.showModal();
+    });
 }

@@ -5,7 +5,7 @@
 import { adminFailure, adminHeaders } from "./admin";
 import { call, describe, newRequestKey, STATUS_TIMEOUT_MS, STEGO_TIMEOUT_MS } from "./api";
 import { type Cover, coverImageUrl, coverName } from "./covers";
-import { acceptDrops, byId, say } from "./dom";
+import { acceptDrops, byId, confirmation, say } from "./dom";
 import { formatBytes, formatCount, formatTime } from "./format";
 
 /** A stego job of the ledger, as GET /api/v1/jobs lists it. */
@@ -42,8 +42,7 @@ const el = {
 };
 
 let onUse: (cover: Cover) => void = () => {};
-/** The cover the delete dialog asks about. */
-let pending: Cover | null = null;
+const confirmDelete = confirmation(el.dialog, el.deleteCancel, el.deleteConfirm);
 /** A newer listing cancels the one in flight, so an older answer never replaces a newer one. */
 let coversRequest = new AbortController();
 let jobsRequest = new AbortController();
@@ -56,9 +55,6 @@ export function setUpLibrary(use: (cover: Cover) => void): void {
   // A chosen (or dropped) image is added at once: there is nothing else to fill in.
   el.file.addEventListener("change", () => void upload());
   el.uploadForm.addEventListener("submit", (event) => event.preventDefault());
-  el.deleteCancel.addEventListener("click", () => el.dialog.close("keep"));
-  el.deleteConfirm.addEventListener("click", () => el.dialog.close("delete"));
-  el.dialog.addEventListener("close", onDialogClose);
   el.jobsRefresh.addEventListener("click", () => void refreshJobs());
 }
 
@@ -121,7 +117,7 @@ function coverCard(cover: Cover): HTMLLIElement {
   fact(facts, "Room", `${formatCount(cover.capacity_bytes)} bytes at 1 bit per channel`);
   const buttons = document.createElement("p");
   buttons.className = "cover-actions";
-  const deleteButton = button("Delete", `Delete ${name}`, () => askDelete(cover));
+  const deleteButton = button("Delete", `Delete ${name}`, () => void askDelete(cover));
   deleteButton.classList.add("delete");
   buttons.append(button("Use as cover", `Use as cover: ${name}`, () => onUse(cover)), deleteButton);
   card.append(thumbnail(cover, name), title, facts, buttons);
@@ -161,19 +157,9 @@ function button(text: string, label: string, onClick: () => void): HTMLButtonEle
   return b;
 }
 
-function askDelete(cover: Cover): void {
-  pending = cover;
+async function askDelete(cover: Cover): Promise<void> {
   el.deleteText.textContent = `${coverName(cover)} leaves the library on every member. Images already made with it keep their hidden data.`;
-  // close() without a value keeps the last one: Escape must not repeat an earlier "delete".
-  el.dialog.returnValue = "";
-  // "Keep it" comes first in the dialog, so it has the focus: Enter does not delete.
-  el.dialog.showModal();
-}
-
-function onDialogClose(): void {
-  const cover = pending;
-  pending = null;
-  if (cover && el.dialog.returnValue === "delete") void remove(cover);
+  if (await confirmDelete()) await remove(cover);
 }
 
 async function remove(cover: Cover): Promise<void> {

@@ -6,12 +6,14 @@ import { byId } from "./dom";
 import { setUpHide, useLibraryCover } from "./hide";
 import { setUpLibrary, showLibrary } from "./library";
 import { setUpReveal } from "./reveal";
+import { setUpStress } from "./stress";
 import { setUpTabs } from "./tabs";
 
 setUpAdminKey();
 setUpHide();
 setUpReveal();
 setUpCluster();
+setUpStress();
 const showTab = setUpTabs(byId("tab-hide", HTMLButtonElement).parentElement!, (name) => {
   showLibrary(name === "library");
   showCluster(name === "cluster");
