@@ -8,14 +8,11 @@
 
 #include <chrono>
 #include <filesystem>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <stdexcept>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "tests/support/http_client.h"
@@ -57,26 +54,21 @@ class Cluster : public ::testing::Test {
     StartAll();
   }
 
-  // Starts every member (each constructor waits until it listens). A port FreeLoopbackPort() found
-  // free comes from the kernel's ephemeral range, so an outgoing connection of a test running
-  // beside can take it before the member binds it: then every member starts again on fresh ports
-  // (the others were told the old ones).
+  // Starts every member (each constructor waits until it listens), on fresh ports and data
+  // directories again if a port was taken (testsupport::StartRetryingTakenPorts).
   void StartAll() {
-    for (int attempt = 1;; ++attempt) {
-      try {
-        for (const auto& [name, m] : members_) Start(name);
-        return;
-      } catch (const std::runtime_error& e) {
-        if (attempt == 3 || std::string_view(e.what()).find("Address already in use") == std::string_view::npos) throw;
-        std::cerr << "a member's port was taken; starting the members again on fresh ports\n";
-      }
-      for (auto& [name, m] : members_) {
-        m.process.reset();
-        std::filesystem::remove_all(m.dir);
-        m.http_port = testsupport::FreeLoopbackPort();
-        m.peer_port = testsupport::FreeLoopbackPort();
-      }
-    }
+    testsupport::StartRetryingTakenPorts(
+        [&] {
+          for (const auto& [name, m] : members_) Start(name);
+        },
+        [&] {
+          for (auto& [name, m] : members_) {
+            m.process.reset();
+            std::filesystem::remove_all(m.dir);
+            m.http_port = testsupport::FreeLoopbackPort();
+            m.peer_port = testsupport::FreeLoopbackPort();
+          }
+        });
   }
 
   void TearDown() override {

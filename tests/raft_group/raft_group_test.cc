@@ -84,7 +84,18 @@ class Group : public ::testing::Test {
   }
 
   void StartAll() {
-    for (auto& [id, m] : members_) Start(id);
+    testsupport::StartRetryingTakenPorts(
+        [&] {
+          for (auto& [id, m] : members_) Start(id);
+        },
+        [&] {
+          for (auto& [id, m] : members_) {
+            m.client.reset();
+            m.process.reset();
+            std::filesystem::remove_all(m.dir);
+            m.peer_port = testsupport::FreeLoopbackPort();
+          }
+        });
   }
 
   void Kill9(std::uint64_t id) {

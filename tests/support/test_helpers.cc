@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <iostream>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -27,6 +28,19 @@ std::uint16_t FreeLoopbackPort() {
   if (fd >= 0) ::close(fd);
   if (!ok) throw std::runtime_error("cannot find a free loopback port");
   return ntohs(a.sin_port);
+}
+
+void StartRetryingTakenPorts(const std::function<void()>& start, const std::function<void()>& repick) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      start();
+      return;
+    } catch (const std::runtime_error& e) {
+      if (attempt == 3 || std::string_view(e.what()).find("Address already in use") == std::string_view::npos) throw;
+      std::cerr << "a port was taken before its process bound it; starting again on fresh ports\n";
+    }
+    repick();
+  }
 }
 
 std::filesystem::path FreshScratchDirectory(std::string_view prefix, std::string_view test) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -14,6 +15,13 @@ namespace testsupport {
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), for
 // processes that must be told their port up front (members that advertise it to each other).
 std::uint16_t FreeLoopbackPort();
+
+// Runs `start`, which starts processes told their FreeLoopbackPort() ports up front. Such a port
+// comes from the kernel's ephemeral range, so an outgoing connection of a test running beside can
+// take it before the process binds it: when `start` throws "Address already in use" (as
+// ProcessUnderTest does when its child exits before listening), runs `repick` (stop what started,
+// choose fresh ports) and tries again, three times at most; other failures are rethrown.
+void StartRetryingTakenPorts(const std::function<void()>& start, const std::function<void()>& repick);
 
 // An empty directory under $TMPDIR named after the process and `test`, for one test's data
 // directories (removed first if a crashed earlier run left it).
