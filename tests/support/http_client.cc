@@ -37,8 +37,8 @@ std::string QuoteParam(std::string_view s) {
 // calls ignore SO_RCVTIMEO).
 class Conn {
  public:
-  Conn(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
-      : host_(std::move(host)), port_(port), timeout_(timeout), stream_(ioc_) {
+  Conn(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::string source)
+      : host_(std::move(host)), source_(std::move(source)), port_(port), timeout_(timeout), stream_(ioc_) {
     // Beast reads as much as the buffer has room for: left at its first 512 bytes, a 3 MB answer
     // took ~6,000 reads (and timer re-arms) instead of ~50.
     buffer_.reserve(64 * 1024);
@@ -52,6 +52,12 @@ class Conn {
     beast::error_code ec;
     const auto address = net::ip::make_address(host_, ec);
     if (ec) throw std::runtime_error("bad host " + host_ + ": " + ec.message());
+    if (!source_.empty()) {
+      const auto local = net::ip::make_address(source_, ec);
+      if (!ec) stream_.socket().open(local.is_v4() ? tcp::v4() : tcp::v6(), ec);
+      if (!ec) stream_.socket().bind(tcp::endpoint(local, 0), ec);
+      if (ec) throw std::runtime_error("bind to " + source_ + ": " + ec.message());
+    }
     stream_.expires_after(timeout_);
     beast::error_code result;
     stream_.async_connect(tcp::endpoint(address, port_), [&](beast::error_code e) { result = e; });
@@ -117,6 +123,7 @@ class Conn {
   }
 
   std::string host_;
+  std::string source_;
   std::uint16_t port_;
   std::chrono::milliseconds timeout_;
   net::io_context ioc_;
@@ -191,13 +198,14 @@ std::string MultipartBuilder::ContentType() const { return "multipart/form-data;
 std::string MultipartBuilder::Body() const { return parts_ + "--" + boundary_ + "--\r\n"; }
 
 struct HttpClient::Impl {
-  Impl(std::string host, std::uint16_t port, std::chrono::milliseconds timeout) : conn(std::move(host), port, timeout) {}
+  Impl(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::string source)
+      : conn(std::move(host), port, timeout, std::move(source)) {}
   Conn conn;
   std::string host_header;
 };
 
-HttpClient::HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
-    : impl_(std::make_unique<Impl>(host, port, timeout)) {
+HttpClient::HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::string source)
+    : impl_(std::make_unique<Impl>(host, port, timeout, std::move(source))) {
   impl_->host_header = host + ":" + std::to_string(port);
 }
 
@@ -266,12 +274,14 @@ void HttpClient::Close() { impl_->conn.Close(); }
 int HttpClient::connections_opened() const { return impl_->conn.opened(); }
 
 struct RawConnection::Impl {
-  Impl(std::string host, std::uint16_t port, std::chrono::milliseconds timeout) : conn(std::move(host), port, timeout) {}
+  Impl(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::string source)
+      : conn(std::move(host), port, timeout, std::move(source)) {}
   Conn conn;
 };
 
-RawConnection::RawConnection(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
-    : impl_(std::make_unique<Impl>(std::move(host), port, timeout)) {
+RawConnection::RawConnection(std::string host, std::uint16_t port, std::chrono::milliseconds timeout,
+                             std::string source)
+    : impl_(std::make_unique<Impl>(std::move(host), port, timeout, std::move(source))) {
   impl_->conn.Connect();
 }
 

@@ -52,7 +52,10 @@ class MultipartBuilder {
 // One connection, opened on first use and re-opened when the server closed it.
 class HttpClient {
  public:
-  HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // `source`: the local address to connect from (another loopback address, e.g. 127.0.0.2, to
+  // stand for another client); empty: the kernel's choice.
+  HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(30),
+             std::string source = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -77,7 +80,8 @@ class HttpClient {
 // A bare TCP connection for tests that must control the bytes on the wire.
 class RawConnection {
  public:
-  RawConnection(std::string host, std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  RawConnection(std::string host, std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                std::string source = {});  // as HttpClient's
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;

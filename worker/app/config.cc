@@ -12,6 +12,7 @@
 #include <boost/program_options.hpp>
 
 #include "worker/http/cors.h"
+#include "worker/http/server.h"
 
 namespace worker {
 namespace po = boost::program_options;
@@ -27,6 +28,7 @@ struct RawFlags {
   std::string peers;
   std::string peers_dns;
   std::string cors_origins;
+  std::string trusted_proxies;
 };
 
 po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
@@ -56,6 +58,17 @@ po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
       ("cors-origins", po::value(&raw.cors_origins),
        "origins whose web pages may call the API, comma-separated scheme://host[:port], or * for any "
        "(default: none); a cluster's cors_origins setting adds to them")
+      ("client-concurrency", po::value(&c.client_limits.concurrency)->default_value(c.client_limits.concurrency),
+       "requests one client (each source address, each API key) may have in progress; beyond it 429 (0 = no limit)")
+      ("client-rate", po::value(&c.client_limits.rate)->default_value(c.client_limits.rate),
+       "requests per second one client may send on average; beyond it 429 with Retry-After (0 = no limit)")
+      ("client-burst", po::value(&c.client_limits.burst)->default_value(c.client_limits.burst),
+       "requests one client may send at once under --client-rate (0 = the rate, at least 1)")
+      ("client-connections", po::value(&c.client_limits.connections)->default_value(c.client_limits.connections),
+       "connections one source address may hold open; beyond it 429 and closed (0 = no limit)")
+      ("trusted-proxies", po::value(&raw.trusted_proxies),
+       "reverse proxies (e.g. the Ingress controller), comma-separated addresses or CIDR blocks: a request through "
+       "one counts against the client its X-Forwarded-For names last, and their connections against no limit")
       ("peer", po::value(&raw.peer), "Raft peer port host:port; makes this worker a cluster member (needs --data-dir)")
       ("advertise", po::value(&c.advertise),
        "host the other members and clients reach this member at (in Kubernetes the pod IP); required when --http or --peer listen on 0.0.0.0 or ::")
@@ -111,6 +124,9 @@ common::Expected<void, std::string> Validate(WorkerConfig& c) {
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
   if (c.queue_depth == 0) return Unexpected{std::string("--queue-depth must be at least 1")};
   if (c.queue_memory_bytes == 0) c.queue_memory_bytes = DefaultQueueMemoryBytes();
+  if (c.client_limits.rate < 0 || c.client_limits.rate > 1e6 || c.client_limits.burst < 0 || c.client_limits.burst > 1e6) {
+    return Unexpected{std::string("--client-rate and --client-burst must be 0-1000000")};
+  }
   if (c.compute_nice < 0 || c.compute_nice > 19) return Unexpected{std::string("--compute-nice must be 0-19")};
   // The same bounds as the StegoCluster CRD's spec.raft.
   if (c.raft_heartbeat_ms < 10 || c.raft_heartbeat_ms > 1000) {
@@ -215,6 +231,9 @@ common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::str
   auto origins = http::ParseOriginList(raw.cors_origins);
   if (!origins) return Unexpected{"--cors-origins: " + origins.error()};
   parsed.config.cors_origins = std::move(*origins);
+  auto proxies = http::ParseTrustedProxies(raw.trusted_proxies);
+  if (!proxies) return Unexpected{"--trusted-proxies: " + proxies.error()};
+  parsed.config.trusted_proxies = std::move(*proxies);
   if (!raw.peer.empty()) {
     auto peer = ParseHostPort(raw.peer);
     if (!peer) return Unexpected{"--peer: " + peer.error()};

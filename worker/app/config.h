@@ -10,6 +10,7 @@
 
 #include "common/expected.h"
 #include "common/host_port.h"
+#include "worker/http/client_limits.h"
 
 namespace worker {
 
@@ -38,6 +39,11 @@ struct WorkerConfig {
   // Origins whose pages may call the API (http/cors.h), normalized; "*" any. The replicated
   // configuration's cors_origins adds to them. Empty: none (same-origin pages only).
   std::vector<std::string> cors_origins;
+  // What one client (each source address, each API key) may take: requests at once, requests per
+  // second with a burst (rate 0: no rate limit) and connections per address (http/client_limits.h).
+  http::ClientLimitOptions client_limits{.concurrency = 64, .connections = 128};
+  // Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client.
+  std::vector<std::string> trusted_proxies;
   // Cluster membership (all empty: a standalone worker).
   HostPort peer;                                               // Raft peer port; port 0 = not a member
   std::string advertise;  // host the others reach us at; required when --http or --peer listen on 0.0.0.0 / ::

@@ -216,6 +216,8 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   options.relay_threads = cluster ? kRelayThreads : 0;
   options.max_body_bytes = config.max_upload_bytes;
   options.cors = CorsPolicyFor(config, cluster.get());
+  options.client_limits = config.client_limits;
+  options.trusted_proxies = config.trusted_proxies;
   http::Server server(options, router, metrics);
   auto port = server.Start();
   if (!port) {

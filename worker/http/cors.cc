@@ -17,12 +17,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // A DNS name or IPv4 address, or a bracketed IPv6 address.
 bool IsHost(std::string_view host) {
   if (host.empty()) return false;
@@ -44,7 +38,7 @@ template <class Each>
 void ForEachItem(std::string_view list, Each&& each) {
   while (!list.empty()) {
     const std::size_t comma = list.find(',');
-    const std::string_view item = Trim(list.substr(0, comma));
+    const std::string_view item = TrimWhitespace(list.substr(0, comma));
     if (!item.empty()) each(item);
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);

@@ -12,6 +12,9 @@
 
 namespace http {
 
+// `s` without the optional whitespace (spaces, tabs) around it that HTTP allows in field values.
+std::string_view TrimWhitespace(std::string_view s);
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 class Headers {

@@ -1,6 +1,7 @@
 #include "worker/http/server.h"
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <atomic>
 #include <condition_variable>
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/metrics.h"
+#include "worker/http/auth.h"
 #include "worker/http/compute_pool.h"
 
 namespace http {
@@ -35,6 +39,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kNoRoute = "none";
 constexpr std::string_view kPreflightRoute = "cors_preflight";  // the metrics label of preflights
+constexpr auto kRefusalPause = std::chrono::milliseconds(250);  // before a client-limit 429
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // After an error answer the client may still be sending a body we will not read; closing with
 // unread bytes makes the kernel send RST, which can destroy our answer in flight. So we half-close
@@ -71,6 +76,23 @@ std::string NewRequestId() {
 
 // Header text a handler may not smuggle CR, LF or NUL into (response splitting).
 bool IsSafeFieldText(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
+
+// "10.0.0.0/8", "fd00::/8" or one address: the network's first address and its prefix length.
+std::optional<std::pair<net::ip::address, unsigned>> ParseNetwork(std::string_view text) {
+  const auto slash = text.find('/');
+  beast::error_code ec;
+  const auto address = net::ip::make_address(std::string(text.substr(0, slash)), ec);
+  if (ec) return std::nullopt;
+  const unsigned longest = address.is_v4() ? 32 : 128;
+  unsigned prefix = longest;
+  if (slash != std::string_view::npos) {
+    const std::string_view digits = text.substr(slash + 1);
+    const auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+    if (err != std::errc() || end != digits.data() + digits.size() || prefix > longest) return std::nullopt;
+  }
+  if (address.is_v4()) return std::pair{net::ip::address(net::ip::make_network_v4(address.to_v4(), prefix).canonical().address()), prefix};
+  return std::pair{net::ip::address(net::ip::make_network_v6(address.to_v6(), prefix).canonical().address()), prefix};
+}
 
 struct ServerMetrics {
   explicit ServerMetrics(common::Metrics& m)
@@ -124,9 +146,14 @@ class ServerImpl {
   Admission Register(Session* s, std::weak_ptr<Session> w);
   void Unregister(Session* s);
 
+  // Whether `address` is one of options_.trusted_proxies.
+  bool Trusted(const net::ip::address& address) const;
+
   const ServerOptions options_;
   Router& router_;
   ServerMetrics metrics_;
+  std::unique_ptr<ClientLimits> client_limits_;  // null: no client limits
+  std::vector<std::pair<net::ip::address, unsigned>> trusted_proxies_;  // network, prefix length
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> stopping_{false};
 
@@ -163,7 +190,8 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
     if (!ec) {
-      remote_address_ = peer.address().to_string();
+      peer_ip_ = peer.address();
+      remote_address_ = peer_ip_.to_string();
       remote_port_ = peer.port();
     }
     server_.metrics_.connections.Inc();
@@ -179,19 +207,29 @@ class Session : public std::enable_shared_from_this<Session> {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
   }
 
-  // Over the connection limit: answer 503 and close, without reading anything.
-  void RejectBusy() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+  // Over a connection limit: answer and close, without reading anything.
+  void Reject(int status, std::string_view code, std::string_view error, std::string detail,
+              std::chrono::seconds retry_after) {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), status, code, error, detail = std::move(detail),
+                                           retry_after] {
       self->start_ = Clock::now();
       self->request_id_ = NewRequestId();
-      Response r = Response::Error(503, "too_many_connections", "too many connections",
-                                   "the server is at its limit of " +
-                                       std::to_string(self->server_.options_.max_connections) + " connections",
-                                   self->request_id_);
-      r.headers.Set("Retry-After", std::to_string(self->server_.options_.retry_after.count()));
+      Response r = Response::Error(status, code, error, detail, self->request_id_);
+      r.headers.Set("Retry-After", std::to_string(retry_after.count()));
       self->Respond(std::move(r), /*close=*/true);
     });
   }
+
+  // Counts this connection against its address's share (ClientLimitOptions::connections) until it
+  // closes; false if the address already holds its share.
+  bool AdmitConnection(ClientLimits& limits, ClientLimits::Refusal& refusal) {
+    auto ticket = limits.AdmitConnection(remote_address_, Clock::now(), refusal);
+    if (!ticket) return false;
+    connection_ticket_ = std::move(*ticket);
+    return true;
+  }
+
+  const net::ip::address& peer_ip() const { return peer_ip_; }
 
   net::any_io_executor executor() { return stream_.get_executor(); }
 
@@ -329,6 +367,7 @@ class Session : public std::enable_shared_from_this<Session> {
     quiet_ = route_->info.options.quiet;
     request_.route = route_->info.options.name;
     request_.path_params = std::move(match.params);
+    if (auto refused = AdmitClient()) return RespondLater(std::move(*refused), body_pending);
 
     const std::uint64_t limit = route_->info.options.max_body_bytes > 0 ? route_->info.options.max_body_bytes
                                                                         : server_.options_.max_body_bytes;
@@ -365,6 +404,49 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     ReadBody();
+  }
+
+  // Counts the request against its client's limits until it is answered; the 429 when it is over
+  // one. Probes and metrics (quiet routes) are not counted.
+  std::optional<Response> AdmitClient() {
+    ClientLimits* limits = server_.client_limits_.get();
+    if (!limits || quiet_) return std::nullopt;
+    ClientLimits::Refusal refusal;
+    auto ticket = limits->AdmitRequest(ClientLimits::ClientsOf(ClientAddress(), BearerToken(request_)), Clock::now(),
+                                       refusal);
+    if (ticket) {
+      request_ticket_ = std::move(*ticket);
+      return std::nullopt;
+    }
+    server_.metrics_.rejected.WithLabels({"client_" + refusal.limit}).Inc();
+    Response r = Response::Error(429, "too_many_requests", "too many requests from one client", refusal.detail,
+                                 request_id_);
+    r.headers.Set("Retry-After", std::to_string(refusal.retry_after.count()));
+    return r;
+  }
+
+  // A refusal sent after a pause: a client that ignores Retry-After and asks again at once would
+  // otherwise make the server spend its cores on refusals (measured: docs/security.md); paused,
+  // each of its connections asks at most four times a second, and the connection limit bounds
+  // how many it has.
+  void RespondLater(Response r, bool close) {
+    state_ = State::kHandling;
+    auto timer = std::make_shared<net::steady_timer>(stream_.get_executor(), kRefusalPause);
+    timer->async_wait([self = shared_from_this(), timer, r = std::move(r), close](beast::error_code) mutable {
+      self->Respond(std::move(r), close);
+    });
+  }
+
+  // The client a request comes from: the peer, or through a trusted proxy the last address of
+  // X-Forwarded-For (the one the proxy itself appended; earlier ones are the client's to forge).
+  std::string ClientAddress() const {
+    if (!server_.Trusted(peer_ip_)) return remote_address_;
+    const auto forwarded = request_.headers.Get("X-Forwarded-For");
+    if (!forwarded) return remote_address_;
+    std::string_view last(*forwarded);
+    if (const auto comma = last.rfind(','); comma != std::string_view::npos) last.remove_prefix(comma + 1);
+    last = TrimWhitespace(last);
+    return last.empty() ? remote_address_ : std::string(last.substr(0, 64));
   }
 
   void ReadBody() {
@@ -539,7 +621,9 @@ class Session : public std::enable_shared_from_this<Session> {
     m.latency.WithLabels({route_name_}).Observe(seconds);
     m.request_bytes.WithLabels({route_name_}).Inc(static_cast<double>(bytes_in_));
     if (!write_error) m.response_bytes.WithLabels({route_name_}).Inc(static_cast<double>(bytes_out_));
-    const auto level = quiet_ && status_ < 400 ? spdlog::level::debug : spdlog::level::info;
+    // A client over its limits may send thousands of requests a second: its refusals are counted
+    // (http_rejected_total) but logged at debug, or the log would be the attack's amplifier.
+    const auto level = (quiet_ && status_ < 400) || status_ == 429 ? spdlog::level::debug : spdlog::level::info;
     spdlog::log(level, "http {} {} {} {:.2f}ms in={} out={} request_id={} peer={}:{}{}{}",
                 method_.empty() ? "-" : method_, log_path_.empty() ? "-" : log_path_,
                 status_, seconds * 1000.0, bytes_in_, bytes_out_, request_id_, remote_address_, remote_port_,
@@ -554,6 +638,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void EndInFlight() {
+    request_ticket_.reset();
     if (!in_flight_) return;
     in_flight_ = false;
     bytes_in_ = bytes_out_ = 0;
@@ -600,7 +685,10 @@ class Session : public std::enable_shared_from_this<Session> {
   ServerImpl& server_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  net::ip::address peer_ip_;
   std::string remote_address_;
+  std::optional<ClientLimits::Ticket> connection_ticket_;  // while the connection is open
+  std::optional<ClientLimits::Ticket> request_ticket_;     // while a request is being served
   std::uint16_t remote_port_ = 0;
   State state_ = State::kIdle;
   bool stopping_ = false;
@@ -652,6 +740,7 @@ ServerImpl::ServerImpl(ServerOptions options, Router& router, common::Metrics& m
                                                              .budget = options_.memory_budget,
                                                              .nice = options_.compute_nice},
                                         observers);
+  if (options_.client_limits.any()) client_limits_ = std::make_unique<ClientLimits>(options_.client_limits);
   if (options_.relay_threads > 0) {
     relay_pool_ = std::make_unique<ComputePool>(ComputePool::Options{.threads = options_.relay_threads,
                                                                      .max_waiting = 4 * options_.relay_threads,
@@ -667,6 +756,11 @@ ServerImpl::~ServerImpl() {
 
 common::Expected<std::uint16_t, std::string> ServerImpl::Start() {
   if (started_) return common::Unexpected<std::string>{"server already started"};
+  for (const std::string& entry : options_.trusted_proxies) {
+    auto network = ParseNetwork(entry);
+    if (!network) return common::Unexpected<std::string>{"invalid trusted proxy '" + entry + "': want an address or CIDR block"};
+    trusted_proxies_.push_back(*network);
+  }
   beast::error_code ec;
   const auto address = net::ip::make_address(options_.host, ec);
   if (ec) return common::Unexpected<std::string>{"invalid listen address '" + options_.host + "': " + ec.message()};
@@ -711,12 +805,22 @@ void ServerImpl::OnAccept(beast::error_code ec, tcp::socket socket) {
   }
   auto session = std::make_shared<Session>(*this, std::move(socket));
   switch (Register(session.get(), session)) {
-    case Admission::kAdmitted:
+    case Admission::kAdmitted: {
+      ClientLimits::Refusal refusal;
+      if (client_limits_ && !Trusted(session->peer_ip()) && !session->AdmitConnection(*client_limits_, refusal)) {
+        metrics_.rejected.WithLabels({"client_connections"}).Inc();
+        session->Reject(429, "too_many_connections", "too many connections from one client", refusal.detail,
+                        refusal.retry_after);
+        break;
+      }
       session->Run();
       break;
+    }
     case Admission::kFull:
       metrics_.rejected.WithLabels({"too_many_connections"}).Inc();
-      session->RejectBusy();
+      session->Reject(503, "too_many_connections", "too many connections",
+                      "the server is at its limit of " + std::to_string(options_.max_connections) + " connections",
+                      options_.retry_after);
       break;
     case Admission::kStopping:
       break;  // the socket closes with the session
@@ -730,6 +834,35 @@ ServerImpl::Admission ServerImpl::Register(Session* s, std::weak_ptr<Session> w)
   if (sessions_.size() >= options_.max_connections) return Admission::kFull;
   sessions_.emplace(s, std::move(w));
   return Admission::kAdmitted;
+}
+
+common::Expected<std::vector<std::string>, std::string> ParseTrustedProxies(std::string_view comma_list) {
+  std::vector<std::string> entries;
+  while (!comma_list.empty()) {
+    const auto comma = comma_list.find(',');
+    const std::string_view entry = TrimWhitespace(comma_list.substr(0, comma));
+    comma_list = comma == std::string_view::npos ? std::string_view() : comma_list.substr(comma + 1);
+    if (entry.empty()) continue;
+    if (!ParseNetwork(entry)) {
+      return common::Unexpected<std::string>{"'" + std::string(entry) + "' is not an address or CIDR block"};
+    }
+    entries.emplace_back(entry);
+  }
+  return entries;
+}
+
+bool ServerImpl::Trusted(const net::ip::address& address) const {
+  for (const auto& [network, prefix] : trusted_proxies_) {
+    if (network.is_v4() && address.is_v4() &&
+        net::ip::make_network_v4(address.to_v4(), prefix).canonical().address() == network.to_v4()) {
+      return true;
+    }
+    if (network.is_v6() && address.is_v6() &&
+        net::ip::make_network_v6(address.to_v6(), prefix).canonical().address() == network.to_v6()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void ServerImpl::Unregister(Session* s) {

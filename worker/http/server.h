@@ -43,7 +43,9 @@
 //       http_compute_active                        gauge
 //       http_compute_memory_budget_bytes           gauge    (0: no memory budget)
 //       http_compute_memory_in_use_bytes           gauge    (charges of admitted jobs)
-//       http_rejected_total{reason}                counter  (overloaded, too_many_connections)
+//       http_rejected_total{reason}                counter  (overloaded, too_many_connections,
+//                                                           client_concurrency, client_rate,
+//                                                           client_connections)
 //     `route` is the route's name, or "none" when no route matched.
 //
 // Ownership: the Router and Metrics must outlive the Server; the router must not change after
@@ -55,8 +57,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/expected.h"
+#include "worker/http/client_limits.h"
 #include "worker/http/cors.h"
 #include "worker/http/router.h"
 
@@ -93,7 +98,21 @@ struct ServerOptions {
   // Cross-origin policy (cors.h) applied to every answer; null: no CORS fields, and a preflight
   // is an OPTIONS request like any other (405).
   std::shared_ptr<const CorsPolicy> cors{};
+  // What one client may take (client_limits.h): requests beyond its concurrency or rate get 429
+  // with Retry-After before their body is read, after a pause of 250 ms (so that a client that
+  // ignores Retry-After cannot make the server spend its cores on refusals); connections beyond
+  // its share get 429 at once and are closed. Routes marked quiet (probes, metrics) are not
+  // counted. Refusals are logged at debug level only, and counted in http_rejected_total.
+  ClientLimitOptions client_limits{};
+  // Addresses or CIDR blocks of reverse proxies (an Ingress controller): a request through one is
+  // counted against the client its X-Forwarded-For names last, and the proxy's own connections
+  // against no limit. Start() refuses an entry that does not parse.
+  std::vector<std::string> trusted_proxies{};
 };
+
+// A comma-separated list of addresses and CIDR blocks (ServerOptions::trusted_proxies), each
+// checked; empty entries are skipped.
+common::Expected<std::vector<std::string>, std::string> ParseTrustedProxies(std::string_view comma_list);
 
 struct ServerStats {
   std::size_t connections = 0;
