@@ -1,5 +1,7 @@
 #include "worker/http/compute_pool.h"
 
+#include <utility>
+
 #include "common/thread_priority.h"
 
 namespace http {
@@ -18,6 +20,31 @@ bool MemoryBudget::Fits(std::uint64_t bytes) const {
   return bytes <= limit_ && in_use() <= limit_ - bytes;
 }
 
+std::optional<MemoryCharge> MemoryCharge::Take(std::shared_ptr<MemoryBudget> budget, std::uint64_t bytes) {
+  MemoryCharge charge;
+  if (!budget) return charge;
+  if (!budget->TryCharge(bytes)) return std::nullopt;
+  charge.budget_ = std::move(budget);
+  charge.bytes_ = bytes;
+  return charge;
+}
+
+MemoryCharge::MemoryCharge(MemoryCharge&& other) noexcept
+    : budget_(std::move(other.budget_)), bytes_(std::exchange(other.bytes_, 0)) {}
+
+MemoryCharge& MemoryCharge::operator=(MemoryCharge&& other) noexcept {
+  if (this != &other) {
+    if (budget_) budget_->Release(bytes_);
+    budget_ = std::move(other.budget_);
+    bytes_ = std::exchange(other.bytes_, 0);
+  }
+  return *this;
+}
+
+MemoryCharge::~MemoryCharge() {
+  if (budget_) budget_->Release(bytes_);
+}
+
 ComputePool::ComputePool(Options options, Observers observers)
     : max_waiting_(options.max_waiting), budget_(std::move(options.budget)), observers_(std::move(observers)) {
   const std::size_t threads = options.threads == 0 ? 1 : options.threads;
@@ -27,11 +54,11 @@ ComputePool::ComputePool(Options options, Observers observers)
 
 ComputePool::~ComputePool() { Shutdown(); }
 
-ComputePool::Admission ComputePool::CheckLocked(std::uint64_t bytes) const {
+ComputePool::Admission ComputePool::CheckLocked(std::uint64_t bytes, std::uint64_t held) const {
   if (stopping_) return Admission::kStopping;
   if (budget_ && bytes > budget_->limit()) return Admission::kTooLarge;
   if (queue_.size() >= max_waiting_) return Admission::kQueueFull;
-  if (budget_ && !budget_->Fits(bytes)) return Admission::kOverBudget;
+  if (budget_ && bytes > held && !budget_->Fits(bytes - held)) return Admission::kOverBudget;
   return Admission::kAdmitted;
 }
 
@@ -40,12 +67,18 @@ ComputePool::Admission ComputePool::Check(std::uint64_t bytes) const {
   return CheckLocked(bytes);
 }
 
-ComputePool::Admission ComputePool::TrySubmit(std::function<void()> job, std::uint64_t bytes) {
+ComputePool::Admission ComputePool::TrySubmit(std::function<void()> job, std::uint64_t bytes, MemoryCharge held) {
   {
     std::lock_guard lock(mu_);
-    if (const Admission a = CheckLocked(bytes); a != Admission::kAdmitted) return a;
+    const std::uint64_t already = held.budget_ && held.budget_ == budget_ ? held.bytes_ : 0;
+    if (const Admission a = CheckLocked(bytes, already); a != Admission::kAdmitted) return a;
     // The budget may be shared with another pool, so Fits() above was only a hint.
-    if (budget_ && !budget_->TryCharge(bytes)) return Admission::kOverBudget;
+    if (budget_ && bytes > already && !budget_->TryCharge(bytes - already)) return Admission::kOverBudget;
+    if (already > bytes) budget_->Release(already - bytes);
+    if (already > 0) {
+      held.budget_.reset();  // the job owns it now
+      held.bytes_ = 0;
+    }
     queue_.push_back({std::move(job), budget_ ? bytes : 0});
     // Under the lock so concurrent updates reach the gauges in order.
     if (observers_.queue_depth) observers_.queue_depth(queue_.size());

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -46,6 +47,26 @@ class MemoryBudget {
  private:
   const std::uint64_t limit_;
   std::atomic<std::uint64_t> in_use_{0};
+};
+
+// Bytes held of a MemoryBudget from Take() until destroyed, or handed over with a job to a pool
+// (ComputePool::TrySubmit), so that what a request holds before its job is queued (its body, while
+// it is read) is counted too. Movable.
+class MemoryCharge {
+ public:
+  MemoryCharge() = default;
+  // Charges `bytes` to `budget` if they fit; with no budget, an empty charge that always fits.
+  static std::optional<MemoryCharge> Take(std::shared_ptr<MemoryBudget> budget, std::uint64_t bytes);
+  MemoryCharge(MemoryCharge&& other) noexcept;
+  MemoryCharge& operator=(MemoryCharge&& other) noexcept;
+  ~MemoryCharge();
+
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  friend class ComputePool;
+  std::shared_ptr<MemoryBudget> budget_;
+  std::uint64_t bytes_ = 0;
 };
 
 // Observers called with the new queue depth / number of running jobs / budget bytes in use
@@ -87,8 +108,10 @@ class ComputePool {
   ComputePool(const ComputePool&) = delete;
   ComputePool& operator=(const ComputePool&) = delete;
 
-  // Queues `job`, charging `bytes` to the budget until it has run and been destroyed.
-  Admission TrySubmit(std::function<void()> job, std::uint64_t bytes = 0);
+  // Queues `job`, charging `bytes` to the budget until it has run and been destroyed. What `held`
+  // holds of this pool's budget counts towards `bytes` (only the rest is charged, any surplus is
+  // given back); admitted, the job owns it, refused, it is released.
+  Admission TrySubmit(std::function<void()> job, std::uint64_t bytes = 0, MemoryCharge held = {});
 
   // What TrySubmit(…, bytes) would answer now (a hint: another thread may race).
   Admission Check(std::uint64_t bytes = 0) const;
@@ -108,7 +131,7 @@ class ComputePool {
     std::uint64_t bytes = 0;
   };
 
-  Admission CheckLocked(std::uint64_t bytes) const;  // mu_ held
+  Admission CheckLocked(std::uint64_t bytes, std::uint64_t held = 0) const;  // mu_ held
   void Loop(int nice);
   void ReportMemory();
 

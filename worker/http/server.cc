@@ -381,13 +381,24 @@ class Session : public std::enable_shared_from_this<Session> {
       return RespondError(417, "expectation_failed", "expectation failed", "only Expect: 100-continue is supported",
                           body_pending);
     }
-    // Refusing before the body is read spares the upload; the final check is at submission.
-    // (A relayed request may not need a compute thread, so it is only checked at submission.)
-    if (route_->info.options.compute && !route_->info.options.relay) {
-      const std::uint64_t charge = Charge(parser_->content_length().value_or(0));
-      if (const auto a = server_.pool_->Check(charge); a != ComputePool::Admission::kAdmitted) {
-        return RespondOverloaded(*server_.pool_, a, charge, body_pending);
+    // Refusing before the body is read spares the upload. Its charge is taken now and held while
+    // the body is read (a flood of uploads must not hold more than the budget in half-read
+    // bodies), then handed to the job at submission, where the queue is checked again. (A relayed
+    // request may not need a compute thread, so only its memory is checked now.)
+    if (route_->info.options.compute) {
+      const std::uint64_t charge = Charge(parser_->content_length().value_or(body_pending ? limit : 0));
+      if (!route_->info.options.relay) {
+        if (const auto a = server_.pool_->Check(charge); a != ComputePool::Admission::kAdmitted) {
+          return RespondOverloaded(*server_.pool_, a, charge, body_pending);
+        }
       }
+      auto held = MemoryCharge::Take(server_.options_.memory_budget, charge);
+      if (!held) {
+        const auto why = charge > server_.options_.memory_budget->limit() ? ComputePool::Admission::kTooLarge
+                                                                          : ComputePool::Admission::kOverBudget;
+        return RespondOverloaded(*server_.pool_, why, charge, body_pending);
+      }
+      body_charge_ = std::move(*held);
     }
 
     if (!body_pending) return Dispatch();
@@ -500,7 +511,8 @@ class Session : public std::enable_shared_from_this<Session> {
       });
     };
     const std::uint64_t charge = Charge(bytes_in_);
-    if (const auto a = pool->TrySubmit(std::move(job), charge); a != ComputePool::Admission::kAdmitted) {
+    if (const auto a = pool->TrySubmit(std::move(job), charge, std::move(body_charge_));
+        a != ComputePool::Admission::kAdmitted) {
       RespondOverloaded(*pool, a, charge, /*close=*/false);
     }
   }
@@ -639,6 +651,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void EndInFlight() {
     request_ticket_.reset();
+    body_charge_ = {};
     if (!in_flight_) return;
     in_flight_ = false;
     bytes_in_ = bytes_out_ = 0;
@@ -689,6 +702,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_address_;
   std::optional<ClientLimits::Ticket> connection_ticket_;  // while the connection is open
   std::optional<ClientLimits::Ticket> request_ticket_;     // while a request is being served
+  MemoryCharge body_charge_;  // a compute request's charge, from its head until its job is queued
   std::uint16_t remote_port_ = 0;
   State state_ = State::kIdle;
   bool stopping_ = false;

@@ -14,12 +14,13 @@
 //     slow to read the answer (write_timeout) is disconnected; other clients are not affected.
 //   - Routes marked `compute` run on a pool of compute_threads, admitted by memory: each job is
 //     charged its body size plus its route's working-set estimate (RouteOptions::working_set_bytes,
-//     else default_working_set_bytes) from admission until it has run, against memory_budget
-//     (shared with other servers of the process). A job is refused with 503 (code "overloaded",
-//     Retry-After) only when the charges already admitted leave no room for it, or when
+//     else default_working_set_bytes) against memory_budget (shared with other servers of the
+//     process), from the moment its head is read (its Content-Length, or the body limit when
+//     chunked: half-read bodies count) until it has run. A job is refused with 503 (code
+//     "overloaded", Retry-After) only when the charges already taken leave no room for it, or when
 //     queue_capacity jobs already wait (a hard count cap); one whose charge alone exceeds the
-//     whole budget gets 503 "overloaded" without Retry-After, saying so. The check is made before
-//     the body is read (from Content-Length) and again at submission. Compute threads run
+//     whole budget gets 503 "overloaded" without Retry-After, saying so. The memory is checked
+//     before the body is read, the queue again at submission. Compute threads run
 //     `compute_nice` lower than the others (the API server lowers them so that the Raft threads
 //     are not starved; the peer server's own IO threads stay at normal priority).
 //     Other routes run inline on the IO threads, so /healthz keeps answering while the pool is

@@ -132,6 +132,32 @@ TEST(ComputePoolTest, AdmitsByTheMemoryBudgetSharedBetweenPoolsAndReturnsCharges
   EXPECT_EQ(in_use_seen, 0u);
 }
 
+// A charge taken before the job exists (a request's body, while it is read) counts towards the
+// job's: only the difference is charged at submission, a surplus is given back, and a refused
+// job's charge is released with it.
+TEST(ComputePoolTest, AChargeHeldBeforeSubmissionIsHandedToTheJob) {
+  auto budget = std::make_shared<MemoryBudget>(100);
+  ComputePool pool(ComputePool::Options{.threads = 1, .max_waiting = 10, .budget = budget});
+  auto held = MemoryCharge::Take(budget, 70);
+  ASSERT_TRUE(held);
+  EXPECT_FALSE(MemoryCharge::Take(budget, 31)) << "held charges fill the budget like admitted jobs";
+  Latch latch;
+  ASSERT_EQ(pool.TrySubmit([&] { latch.Wait(); }, 80, std::move(*held)), kAdmitted) << "10 more, not 80";
+  EXPECT_EQ(budget->in_use(), 80u);
+  auto surplus = MemoryCharge::Take(budget, 20);
+  ASSERT_TRUE(surplus);
+  ASSERT_EQ(pool.TrySubmit([] {}, 5, std::move(*surplus)), kAdmitted);
+  EXPECT_EQ(budget->in_use(), 85u) << "15 of the 20 given back";
+  auto refused = MemoryCharge::Take(budget, 15);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(pool.TrySubmit([] {}, 101, std::move(*refused)), ComputePool::Admission::kTooLarge);
+  EXPECT_EQ(budget->in_use(), 85u) << "a refused job's charge is released";
+  EXPECT_TRUE(MemoryCharge::Take(nullptr, 1u << 30)) << "no budget: every charge fits";
+  latch.Open();
+  pool.Shutdown();
+  EXPECT_EQ(budget->in_use(), 0u);
+}
+
 TEST(ComputePoolTest, ThreadsRunLowerByTheirNiceValue) {
   const int base = common::CurrentThreadNice();
   ComputePool pool(ComputePool::Options{.threads = 1, .max_waiting = 1, .nice = 3});
