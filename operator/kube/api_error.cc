@@ -23,6 +23,17 @@ std::string ApiError::Describe() const {
   return out;
 }
 
+namespace {
+
+// A string member of a Status, or "" when it is missing or not a string. json::value() would throw
+// type_error for a member of another type, and a malformed answer must still become an error.
+std::string StringMember(const nlohmann::json& status, const char* key) {
+  const auto it = status.find(key);
+  return it != status.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
 ApiError ErrorFromResponse(int http_status, std::string_view body, std::string_view retry_after_header,
                            std::string verb, std::string target) {
   ApiError error;
@@ -30,9 +41,9 @@ ApiError ErrorFromResponse(int http_status, std::string_view body, std::string_v
   error.verb = std::move(verb);
   error.target = std::move(target);
   const auto status = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (status.is_object() && status.value("kind", "") == "Status") {
-    error.reason = status.value("reason", "");
-    error.message = status.value("message", "");
+  if (status.is_object() && StringMember(status, "kind") == "Status") {
+    error.reason = StringMember(status, "reason");
+    error.message = StringMember(status, "message");
   } else {
     constexpr std::size_t kMaxBody = 300;
     error.message = std::string(body.substr(0, kMaxBody));

@@ -182,18 +182,6 @@ Result<Json> Client::SetScale(const GroupVersionResource& gvr, std::string_view 
   return MergePatch(gvr, ns, name, {{"spec", {{"replicas", replicas}}}}, "scale");
 }
 
-namespace {
-
-std::optional<WatchEventType> ParseEventType(std::string_view type) {
-  if (type == "ADDED") return WatchEventType::kAdded;
-  if (type == "MODIFIED") return WatchEventType::kModified;
-  if (type == "DELETED") return WatchEventType::kDeleted;
-  if (type == "BOOKMARK") return WatchEventType::kBookmark;
-  return std::nullopt;
-}
-
-}  // namespace
-
 Result<std::string> Client::Watch(const GroupVersionResource& gvr, std::string_view ns, const WatchOptions& options,
                                   const std::function<void(WatchEvent&&)>& on_event, std::stop_token stop) {
   const std::string target = DescribeTarget(gvr, ns, "");
@@ -205,42 +193,18 @@ Result<std::string> Client::Watch(const GroupVersionResource& gvr, std::string_v
   if (!options.label_selector.empty()) query.emplace_back("labelSelector", options.label_selector);
   if (!options.field_selector.empty()) query.emplace_back("fieldSelector", options.field_selector);
 
-  std::string last_version = options.resource_version;
-  std::optional<ApiError> stream_error;
+  WatchEventDecoder decoder(target, options.resource_version);
   // The stream is silent between events; it must still end by itself shortly after the server's
   // own timeout, so a half-open connection is noticed.
   const auto idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout) + std::chrono::seconds(30);
-  auto response = transport_->Stream(
-      HttpRequest{"GET", *path + QueryString(query), "", "", "application/json"}, idle_timeout,
-      [&](std::string_view line) {
-        if (stream_error) return;
-        auto event = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-        const std::string type = event.is_object() ? event.value("type", "") : "";
-        if (type == "ERROR") {
-          const Json& status = event["object"];
-          const int code = status.is_object() && status.contains("code") && status["code"].is_number_integer()
-                               ? status["code"].get<int>()
-                               : 500;
-          stream_error = ErrorFromResponse(code, status.dump(), "", "watch", target);
-          return;
-        }
-        const auto parsed = ParseEventType(type);
-        if (!parsed || !event["object"].is_object()) {
-          stream_error = ClientError("InvalidResponse", "unreadable watch event: " + std::string(line.substr(0, 200)),
-                                     "watch", target);
-          return;
-        }
-        const Json& meta = event["object"]["metadata"];
-        if (meta.is_object() && meta.contains("resourceVersion")) last_version = meta.value("resourceVersion", last_version);
-        on_event(WatchEvent{*parsed, std::move(event["object"])});
-      },
-      stop);
+  auto response = transport_->Stream(HttpRequest{"GET", *path + QueryString(query), "", "", "application/json"},
+                                     idle_timeout, [&](std::string_view line) { decoder.Decode(line, on_event); }, stop);
   if (!response) return Unexpected{ClientError("", response.error(), "watch", target)};
   if (response->status < 200 || response->status > 299) {
     return Unexpected{ErrorFromResponse(response->status, response->body, response->retry_after, "watch", target)};
   }
-  if (stream_error) return Unexpected{std::move(*stream_error)};
-  return last_version;
+  if (decoder.error()) return Unexpected{*decoder.error()};
+  return decoder.last_version();
 }
 
 }  // namespace kube

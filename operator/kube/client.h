@@ -19,6 +19,7 @@
 #include "operator/kube/api_error.h"
 #include "operator/kube/config.h"
 #include "operator/kube/conventions.h"
+#include "operator/kube/watch_stream.h"  // WatchEvent
 
 namespace kube {
 
@@ -51,13 +52,6 @@ struct DeleteOptions {
 struct ApplyOptions {
   std::string field_manager;  // required
   bool force = false;         // take fields owned by other managers instead of failing with 409
-};
-
-enum class WatchEventType { kAdded, kModified, kDeleted, kBookmark };
-
-struct WatchEvent {
-  WatchEventType type;
-  Json object;  // for a bookmark only metadata.resourceVersion is meaningful
 };
 
 struct WatchOptions {

@@ -48,7 +48,7 @@ std::string Scalar(const YAML::Node& map, const char* key) {
 
 // A credential given inline as base64 (`<key>-data`) or as a file (`<key>`); data wins, as in kubectl.
 common::Expected<std::string, std::string> DataOrFile(const YAML::Node& map, const std::string& key,
-                                                      const fs::path& base_dir) {
+                                                      const fs::path& base_dir, const FileReader& read_file) {
   const std::string data = Scalar(map, (key + "-data").c_str());
   if (!data.empty()) {
     auto decoded = DecodeBase64(data);
@@ -58,10 +58,11 @@ common::Expected<std::string, std::string> DataOrFile(const YAML::Node& map, con
   const std::string file = Scalar(map, key.c_str());
   if (file.empty()) return std::string();
   const fs::path path = fs::path(file).is_absolute() ? fs::path(file) : base_dir / file;
-  return ReadFile(path, "kubeconfig: " + key);
+  return read_file(path, "kubeconfig: " + key);
 }
 
-ConfigResult ParseKubeconfigNode(const YAML::Node& root, const fs::path& base_dir, std::string_view wanted) {
+ConfigResult ParseKubeconfigNode(const YAML::Node& root, const fs::path& base_dir, std::string_view wanted,
+                                 const FileReader& read_file) {
   if (!root.IsMap()) return Unexpected{std::string("kubeconfig: not a YAML map")};
   Config config;
   config.context = wanted.empty() ? Scalar(root, "current-context") : std::string(wanted);
@@ -87,7 +88,7 @@ ConfigResult ParseKubeconfigNode(const YAML::Node& root, const fs::path& base_di
       return Unexpected{"kubeconfig: cluster \"" + cluster_name + "\" sets " + unsupported + ", which this client does not support"};
     }
   }
-  auto ca = DataOrFile(*cluster, "certificate-authority", base_dir);
+  auto ca = DataOrFile(*cluster, "certificate-authority", base_dir, read_file);
   if (!ca) return Unexpected{ca.error()};
   config.ca_pem = std::move(*ca);
 
@@ -101,9 +102,9 @@ ConfigResult ParseKubeconfigNode(const YAML::Node& root, const fs::path& base_di
                         ", which this client does not support (use a token or a client certificate)"};
     }
   }
-  auto cert = DataOrFile(*user, "client-certificate", base_dir);
+  auto cert = DataOrFile(*user, "client-certificate", base_dir, read_file);
   if (!cert) return Unexpected{cert.error()};
-  auto key = DataOrFile(*user, "client-key", base_dir);
+  auto key = DataOrFile(*user, "client-key", base_dir, read_file);
   if (!key) return Unexpected{key.error()};
   if (cert->empty() != key->empty()) {
     return Unexpected{"kubeconfig: user \"" + user_name + "\" has a client certificate without its key, or a key without its certificate"};
@@ -119,9 +120,10 @@ ConfigResult ParseKubeconfigNode(const YAML::Node& root, const fs::path& base_di
 
 }  // namespace
 
-ConfigResult ParseKubeconfig(std::string_view yaml, const fs::path& base_dir, std::string_view context) {
+ConfigResult ParseKubeconfig(std::string_view yaml, const fs::path& base_dir, std::string_view context,
+                             const FileReader& read_file) {
   try {
-    return ParseKubeconfigNode(YAML::Load(std::string(yaml)), base_dir, context);
+    return ParseKubeconfigNode(YAML::Load(std::string(yaml)), base_dir, context, read_file ? read_file : FileReader(ReadFile));
   } catch (const YAML::Exception& e) {
     return Unexpected{std::string("kubeconfig: ") + e.what()};
   }

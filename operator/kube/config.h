@@ -36,10 +36,15 @@ struct Config {
 
 using ConfigResult = common::Expected<Config, std::string>;
 
+// Reads a file the kubeconfig names (CA bundle, client certificate or key); `what` names it in the
+// error. Injectable, so tests and the fuzzer (tests/fuzz/kubeconfig_fuzz.cc) never read the disk.
+using FileReader =
+    std::function<common::Expected<std::string, std::string>(const std::filesystem::path& path, std::string_view what)>;
+
 // Parses kubeconfig text. `context` empty: the file's current-context. `base_dir` resolves relative
-// certificate/key/token paths.
+// certificate/key/token paths. `read_file` empty: the files are read from the disk.
 ConfigResult ParseKubeconfig(std::string_view yaml, const std::filesystem::path& base_dir,
-                             std::string_view context = {});
+                             std::string_view context = {}, const FileReader& read_file = {});
 
 // Reads and parses one kubeconfig file.
 ConfigResult LoadKubeconfig(const std::filesystem::path& path, std::string_view context = {});

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "operator/kube/watch_stream.h"
+
 namespace kube {
 
 using common::Unexpected;
@@ -108,7 +110,7 @@ common::Expected<HttpResponse, std::string> Transport::Stream(const HttpRequest&
                           Header(response, "Retry-After")};
     }
     auto body = response.body().streambuf();
-    std::string pending;
+    WatchLineSplitter lines;
     std::vector<std::uint8_t> chunk(64 * 1024);
     using Traits = decltype(body)::traits;
     while (!stop.stop_requested()) {
@@ -116,16 +118,12 @@ common::Expected<HttpResponse, std::string> Transport::Stream(const HttpRequest&
       // arrive: wait for one byte, then take only what is already there.
       const auto first = body.bumpc().get();
       if (first == Traits::eof()) break;  // the server ended the stream
-      pending.push_back(static_cast<char>(first));
+      const char byte = static_cast<char>(first);
+      lines.Feed(std::string_view(&byte, 1), on_line);
       if (const std::size_t available = body.in_avail(); available > 0) {
         const std::size_t n = body.getn(chunk.data(), std::min(available, chunk.size())).get();
-        pending.append(reinterpret_cast<const char*>(chunk.data()), n);
+        lines.Feed(std::string_view(reinterpret_cast<const char*>(chunk.data()), n), on_line);
       }
-      std::size_t start = 0;
-      for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-        if (nl > start) on_line(std::string_view(pending).substr(start, nl - start));
-      }
-      pending.erase(0, start);
     }
     return HttpResponse{response.status_code(), {}, {}};
   } catch (const std::exception& e) {

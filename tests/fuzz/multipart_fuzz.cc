@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tests/fuzz/split_points.h"
 #include "worker/http/multipart.h"
 
 namespace {
@@ -34,14 +36,15 @@ http::MultipartLimits Limits() {
 
 Result ParseSplit(const std::string& boundary, std::string_view body, const std::vector<std::size_t>& cuts) {
   http::MultipartParser parser(boundary, Limits());
-  std::size_t pos = 0;
-  for (std::size_t cut : cuts) {
-    if (cut < pos || cut > body.size()) continue;
-    if (auto ok = parser.Feed(body.substr(pos, cut - pos)); !ok) return common::Unexpected<http::MultipartError>{ok.error()};
-    pos = cut;
+  std::optional<http::MultipartError> error;
+  fuzz::FeedInPieces(body, cuts, [&](std::string_view piece) {
+    if (auto ok = parser.Feed(piece); !ok) error = ok.error();
+    return !error;
+  });
+  if (!error) {
+    if (auto ok = parser.Finish(); !ok) error = ok.error();
   }
-  if (auto ok = parser.Feed(body.substr(pos)); !ok) return common::Unexpected<http::MultipartError>{ok.error()};
-  if (auto ok = parser.Finish(); !ok) return common::Unexpected<http::MultipartError>{ok.error()};
+  if (error) return common::Unexpected<http::MultipartError>{*error};
   return parser.TakeForm();
 }
 
@@ -81,23 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  // Byte by byte (bounded, to keep executions fast).
-  if (body.size() <= 1024) {
-    std::vector<std::size_t> every;
-    for (std::size_t i = 1; i < body.size(); ++i) every.push_back(i);
-    Check("byte by byte", whole, ParseSplit(*boundary, body, every));
-  }
-  // Split points derived from the input bytes: deterministic, so a crash reproduces.
-  std::vector<std::size_t> cuts;
-  std::uint32_t h = 2166136261u;
-  std::size_t pos = 0;
-  for (std::size_t i = 0; i < input.size() && cuts.size() < 16; ++i) {
-    h = (h ^ static_cast<std::uint8_t>(input[i])) * 16777619u;
-    if ((h & 7) == 0 && body.size() > 0) {
-      pos = std::min(body.size(), pos + 1 + (h >> 8) % 97);
-      cuts.push_back(pos);
-    }
-  }
-  Check("hashed splits", whole, ParseSplit(*boundary, body, cuts));
+  // Byte by byte (bounded, to keep executions fast), then at split points drawn from the input.
+  if (body.size() <= 1024) Check("byte by byte", whole, ParseSplit(*boundary, body, fuzz::EveryByte(body.size())));
+  Check("hashed splits", whole, ParseSplit(*boundary, body, fuzz::HashedSplitPoints(input, body.size())));
   return 0;
 }

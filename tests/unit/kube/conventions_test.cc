@@ -84,6 +84,17 @@ TEST(ApiErrorTest, ReadsAStatusBody) {
   EXPECT_TRUE(kube::ErrorFromResponse(410, "", "", "watch", "").Gone());
 }
 
+// Found by fuzzing the watch stream (tests/fuzz/corpus/watch_stream/crash-status-*): json::value()
+// threw type_error for a Status member that is not a string. Such members now read as absent.
+TEST(ApiErrorTest, StatusMembersOfAnotherTypeReadAsAbsent) {
+  const auto error = kube::ErrorFromResponse(500, R"({"kind":"Status","reason":["x"],"message":410})", "", "watch", "");
+  EXPECT_EQ(error.http_status, 500);
+  EXPECT_EQ(error.reason, "");
+  EXPECT_EQ(error.message, "");
+  const auto not_status = kube::ErrorFromResponse(500, R"({"kind":0})", "", "watch", "");
+  EXPECT_EQ(not_status.message, R"({"kind":0})");  // not a Status: the body is the message
+}
+
 TEST(ApiErrorTest, NonStatusBodiesAndRetryAfter) {
   const std::string html(1000, 'x');
   const auto error = kube::ErrorFromResponse(502, html, "7", "list", "pods");
