@@ -124,6 +124,13 @@ class Cluster : public ::testing::Test {
     return HttpClient(m.host, m.http_port, 10s);
   }
 
+  // Each member's API port, by name (for clients that outlive a member's restart).
+  std::map<std::string, std::uint16_t> HttpPorts() const {
+    std::map<std::string, std::uint16_t> out;
+    for (const auto& [name, m] : members_) out[name] = m.http_port;
+    return out;
+  }
+
   json RaftStatus(const std::string& name) { return Client(name).Request("GET", "/raft/status").Json(); }
 
   // The leader's name if every running member agrees on it (same term) and it runs; else "".

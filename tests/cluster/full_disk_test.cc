@@ -7,13 +7,12 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <thread>
 
 #include "tests/cluster/cluster_fixture.h"
+#include "tests/cluster/config_writer.h"
 
 namespace {
 
@@ -69,34 +68,18 @@ class FullDisk : public Cluster {
   // must stop and the others go on. Then frees the space, starts node1 again and checks that it
   // catches up with every acknowledged write.
   void FillNode1sDiskUnderWrites() {
-    std::atomic<bool> stop = false, full = false;
-    std::atomic<int> last_acked = 0, acked_after_full = 0;
-    std::thread writer([&] {
-      int next = 1;
-      for (std::size_t k = 0; !stop; ++k) {
-        const std::string target = "node" + std::to_string(1 + k % 3);
-        try {
-          HttpClient c("127.0.0.1", members_.at(target).http_port, 10s);
-          if (c.Request("PUT", "/api/v1/config", json{{"max_pixels", 1000 + next}}.dump(), kAdmin).status == 200) {
-            last_acked = next;
-            if (full) ++acked_after_full;
-          }
-        } catch (const std::exception&) {
-        }
-        ++next;  // an unacknowledged value is never retried: it may or may not have been applied
-      }
-    });
-    EXPECT_TRUE(Eventually([&] { return last_acked > 5; })) << "no write acknowledged before the disk filled";
+    ConfigWriter writer(HttpPorts(), {"node1", "node2", "node3"});
+    EXPECT_TRUE(Eventually([&] { return writer.last_acked() > 5; })) << "no write acknowledged before the disk filled";
     const auto filler = FillTheDisk();
-    full = true;
+    const auto full = ConfigWriter::Clock::now();
     EXPECT_TRUE(members_.at("node1").process->WaitExit(30s).has_value()) << "the full member went on";
-    EXPECT_TRUE(Eventually([&] { return acked_after_full > 5; }, 30s)) << "the others did not go on taking writes";
-    stop = true;
-    writer.join();
+    EXPECT_TRUE(Eventually([&] { return writer.AckedSince(full) > 5; }, 30s))
+        << "the others did not go on taking writes";
+    writer.Stop();
 
     std::filesystem::remove(filler);
     Start("node1");  // from its own directory: it must open it, nothing corrupted
-    ExpectNoAcknowledgedWriteLost(last_acked);
+    ExpectNoAcknowledgedWriteLost(writer.last_acked());
     WaitFullyFormed();
   }
 

@@ -4,16 +4,14 @@
 // leader's GET /api/v1/cluster shows the isolated member falling behind and catching up.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "tests/cluster/cluster_fixture.h"
+#include "tests/cluster/config_writer.h"
 
 namespace {
 
@@ -52,11 +50,6 @@ class Isolation : public Cluster {
     return json::object();
   }
 
-  std::map<std::string, std::uint16_t> HttpPorts() const {
-    std::map<std::string, std::uint16_t> out;
-    for (const auto& [name, m] : members_) out[name] = m.http_port;
-    return out;
-  }
 
   std::vector<std::string> Others(const std::string& left_out) {
     std::vector<std::string> out;
@@ -67,73 +60,13 @@ class Isolation : public Cluster {
   }
 };
 
-// One writer raising max_pixels 1001, 1002, ... through the given members in turn. Values only
-// grow, so "every acknowledged write took effect" reads as "every member holds at least the last
-// acknowledged value". An unacknowledged value is never retried: it may or may not take effect.
-class Writer {
- public:
-  struct Outcome {
-    std::string target;
-    int status = 0;  // 0: no HTTP answer
-    Clock::time_point sent, answered;
-  };
-
-  Writer(const std::map<std::string, std::uint16_t>& ports, std::vector<std::string> targets)
-      : ports_(ports), targets_(std::move(targets)), thread_([this] { Run(); }) {}
-  ~Writer() { Stop(); }
-
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int last_acked() const { return last_acked_; }
-  // Answers from `target` to the writes sent to it since `since`.
-  std::vector<Outcome> From(const std::string& target, Clock::time_point since) const {
-    std::lock_guard lk(mu_);
-    std::vector<Outcome> out;
-    for (const auto& o : outcomes_) {
-      if (o.target == target && o.sent >= since) out.push_back(o);
-    }
-    return out;
-  }
-  int AckedSince(Clock::time_point since) const {
-    std::lock_guard lk(mu_);
-    int n = 0;
-    for (const auto& o : outcomes_) n += o.sent >= since && o.status == 200;
-    return n;
-  }
-
- private:
-  void Run() {
-    for (int next = 1; !stop_; ++next) {
-      Outcome o{targets_[static_cast<std::size_t>(next) % targets_.size()], 0, Clock::now(), {}};
-      try {
-        HttpClient c("127.0.0.1", ports_.at(o.target), 10s);
-        o.status = c.Request("PUT", "/api/v1/config", json{{"max_pixels", 1000 + next}}.dump(), kAdmin).status;
-      } catch (const std::exception&) {
-      }
-      o.answered = Clock::now();
-      if (o.status == 200) last_acked_ = next;
-      std::lock_guard lk(mu_);
-      outcomes_.push_back(std::move(o));
-    }
-  }
-
-  const std::map<std::string, std::uint16_t> ports_;
-  const std::vector<std::string> targets_;
-  std::atomic<bool> stop_ = false;
-  std::atomic<int> last_acked_ = 0;
-  mutable std::mutex mu_;
-  std::vector<Outcome> outcomes_;
-  std::thread thread_;  // last: starts once the rest is built
-};
 
 TEST_F(Isolation, IsolatedLeaderIsReplacedRefusesWritesAndCatchesUpWhenHealed) {
   WaitFullyFormed();
   const std::string old_leader = WaitLeader();
   std::vector<std::string> all = Others(old_leader);
   all.push_back(old_leader);
-  Writer writer(HttpPorts(), all);
+  ConfigWriter writer(HttpPorts(), all);
   ASSERT_TRUE(Eventually([&] { return writer.last_acked() >= 5; })) << "no writes before the isolation";
 
   Isolate(old_leader);
@@ -217,7 +150,7 @@ TEST_F(Isolation, IsolatedFollowerFallsBehindInTheClusterViewAndCatchesUpWhenHea
   }
 
   Isolate(isolated);
-  Writer writer(HttpPorts(), {leader, other});
+  ConfigWriter writer(HttpPorts(), {leader, other});
   ASSERT_TRUE(Eventually([&] { return writer.last_acked() >= 10; })) << "writes through the other two stopped";
   const json early = Entry(View(leader), isolated);
   ASSERT_TRUE(Eventually([&] {
