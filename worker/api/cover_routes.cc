@@ -99,7 +99,12 @@ http::Response Upload(http::Request& request, cluster::ClusterMember& m, const C
   }
   const cluster::CoverLibrary& library = m.state().covers();
   const std::string id = cluster::CoverIdOf(file->data);
-  if (auto existing = library.Find(id)) return Uploaded(200, existing->meta);
+  if (library.Find(id)) {
+    // Answered without a write, so only once this member is up to date: one behind the others
+    // may still hold a cover deleted since.
+    if (auto stale = ConfirmFresh(request, m)) return std::move(*stale);
+    if (auto existing = library.Find(id)) return Uploaded(200, existing->meta);
+  }
   // Only what embed can use enters the library: the header is read, then every pixel decoded.
   auto info = stego::ProbeImage(AsBytes(file->data));
   if (!info) return ErrorResponse(request, info.error());

@@ -47,9 +47,16 @@ http::Response CreateKey(const http::Request& request, cluster::ClusterMember& m
   if (!key) return std::move(key.error());
   auto asked = ClientRequestKey(request);
   if (!asked) return std::move(asked.error());
-  // Checked again when applied; asked here for a clear answer in the common case.
-  if (auto room = m.state().keys().WhyNotAdd(key->name); !room && !AlreadyApplied(m, *asked)) {
-    return http::Response::Error(request, 409, "key_conflict", "the key cannot be added", room.error().message);
+  // Checked again when applied; asked here for a clear answer in the common case, once this
+  // member is up to date: one behind the others may still hold a key deleted since.
+  const auto refusal = [&]() -> std::optional<std::string> {
+    auto room = m.state().keys().WhyNotAdd(key->name);
+    if (room || AlreadyApplied(m, *asked)) return std::nullopt;
+    return room.error().message;
+  };
+  if (refusal()) {
+    if (auto stale = ConfirmFresh(request, m)) return std::move(*stale);
+    if (auto why = refusal()) return http::Response::Error(request, 409, "key_conflict", "the key cannot be added", *why);
   }
   // Under an Idempotency-Key every try derives the same key, so a retry answers the secret of
   // the key the first try created; the cluster secret keeps it unguessable.

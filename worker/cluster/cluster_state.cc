@@ -61,7 +61,7 @@ Outcome ClusterState::ApplyCommand(raft::Index index, std::string_view payload) 
   // A lowered job_retention drops the oldest records now, at this index on every member.
   if (owner == &config_ && outcome) jobs_.ApplyRetention();
   if (!outcome) spdlog::info("cluster: {} at {} skipped: {}", command->op(), index, outcome.error().message);
-  if (request) requests_.Record(*request, outcome);
+  if (request) requests_.Record(*request, outcome, index);
   return outcome;
 }
 

@@ -141,7 +141,9 @@ common::Expected<Index, Error> ClusterMember::Commit(std::string command, Reques
   if (auto outcome = std::any_cast<Outcome>(applied->response); !outcome) {
     return common::Unexpected{std::move(outcome).error()};
   }
-  return applied->index;
+  // When it was proposed more than once, the entry heard back from may be a skipped replay.
+  const Index first = state_.requests().FirstIndex(request);
+  return first != 0 ? first : applied->index;
 }
 
 common::Expected<void, Error> ClusterMember::ConfirmFresh() {

@@ -104,7 +104,8 @@ class ClusterMember {
   // for a read that must see every write acknowledged before it began.
   const ClusterState& state() const { return state_; }
   // Proposes `command` (command.h) and waits until it is applied here (a follower forwards it to
-  // the leader): its log index, or why not. kRefused: committed, but the state skipped it when
+  // the leader): the log index where it took effect (its first entry, when a leader change made
+  // this member propose it again), or why not. kRefused: committed, but the state skipped it when
   // applied; kTimeout: the outcome is unknown. `give_up`, asked every 50 ms while waiting, ends
   // the wait early with kTimeout.
   //

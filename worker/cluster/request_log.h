@@ -3,7 +3,9 @@
 // the member draws for each client request, which it proposes again, unchanged, when a leader
 // change leaves the first proposal's fate unknown; or the client's own Idempotency-Key, when
 // the client retries. The first entry with a key is applied and its outcome recorded here; a
-// later entry with the same key is skipped and answers that outcome again.
+// later entry with the same key is skipped and answers that outcome again. The index of that first
+// entry is kept too: it is where the request took effect, whichever of its entries the proposer
+// heard back from.
 //
 // A key comes with a digest of the request it was made for: the same key with another digest is
 // a client bug (one key reused for two requests) and is refused (kKeyReused), never applied.
@@ -40,7 +42,10 @@ class RequestLog final : public StateSection {
   // What the first entry with this key answered, or kKeyReused when it was made for another
   // request; nullopt for a key not seen (or already forgotten).
   std::optional<Outcome> Seen(const RequestKey& request) const;
-  void Record(const RequestKey& request, const Outcome& outcome);
+  void Record(const RequestKey& request, const Outcome& outcome, raft::Index index);
+  // The index of the first entry with this key (0: not seen, forgotten, or restored from a
+  // snapshot taken before indexes were kept).
+  raft::Index FirstIndex(const RequestKey& request) const;
 
   std::size_t size() const;
 
@@ -48,6 +53,7 @@ class RequestLog final : public StateSection {
   struct Entry {
     std::string digest;
     std::optional<std::string> refused;  // why the first entry was skipped; nullopt: applied
+    raft::Index index = 0;               // the first entry's
   };
   void Insert(std::string key, Entry entry);  // mu_ held
 

@@ -100,6 +100,9 @@ TEST(RequestLogTest, AKeyedWriteAppliedTwiceTakesEffectOnceAndAnswersAlike) {
   EXPECT_EQ(Heard(state.ApplyCommand(1, create)), "");
   EXPECT_EQ(Heard(state.ApplyCommand(2, create)), "") << "applied again, the name would be taken";
   EXPECT_EQ(state.keys().List().size(), 1u);
+  // Where the write took effect: what the proposer answers, whichever entry it heard back from.
+  EXPECT_EQ(state.requests().FirstIndex(once), 1u);
+  EXPECT_EQ(state.requests().FirstIndex({"c:k1", "another request"}), 0u);
 
   // A write that was refused is refused again on a retry, with the same reason, and only once.
   const RequestKey refused{"c:k2", "digest-2"};
@@ -136,6 +139,7 @@ TEST(RequestLogTest, KeysSurviveASnapshotAndTheOldestAreForgottenBeyondTheCapaci
   ClusterState b(nullptr);
   ASSERT_TRUE(b.Restore(RequestLog::kCapacity + 5, a.Snapshot()));
   EXPECT_EQ(b.Snapshot(), a.Snapshot());
+  EXPECT_EQ(b.requests().FirstIndex({"m:" + std::to_string(RequestLog::kCapacity + 4), ""}), RequestLog::kCapacity + 5);
   const std::uint64_t last = b.config().view().max_pixels;
   // Still remembered on the restored member: a replay of the newest changes nothing.
   EXPECT_EQ(Heard(b.ApplyCommand(RequestLog::kCapacity + 6, keyed(RequestLog::kCapacity + 4))), "");
