@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -99,10 +100,15 @@ class Cluster : public ::testing::Test {
                                      "--data-dir", m.dir.string(), "--threads", "2"};
     if (!m.listen.empty()) args.insert(args.end(), {"--advertise", m.host});
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    std::string output;  // by default a temporary file, deleted with the process
+    if (!log_dir_.empty()) output = (log_dir_ / (name + "." + std::to_string(++starts_[name]) + ".log")).string();
+    const char* binary = std::getenv("STEGO_WORKER_BINARY");  // a copy, for runs longer than a rebuild
     m.process = std::make_unique<ProcessUnderTest>(ProcessUnderTest::Options{
-        .binary = STEGO_WORKER_BINARY,
+        .binary = binary && *binary ? binary : STEGO_WORKER_BINARY,
         .args = std::move(args),
-        .env = {{"STEGO_CLUSTER_SECRET", kSecret}, {"STEGO_ADMIN_KEY", kAdminKey}}});
+        .env = {{"STEGO_CLUSTER_SECRET", kSecret}, {"STEGO_ADMIN_KEY", kAdminKey}},
+        .output_path = output,
+        .keep_output = !output.empty()});
   }
 
   // Members that are up and answering (not stopped with SIGSTOP, not paused).
@@ -200,6 +206,8 @@ class Cluster : public ::testing::Test {
   std::map<std::string, Member> members_;
   std::set<std::string> frozen_;  // SIGSTOPped or paused: not asked anything
   std::vector<std::string> extra_args_;  // given to every member started (set before SetUp)
+  std::filesystem::path log_dir_;  // if set: every run of every member logs to NAME.N.log there, kept
+  std::map<std::string, int> starts_;
 };
 
 }  // namespace clustertest
