@@ -41,6 +41,10 @@ struct Fault {
   std::int64_t start = 0, healed = 0, recovered = 0;
 };
 
+// How long a member works on one request (NodeOptions::request_timeout): the checker's bound on
+// when a write whose answer was lost can still take effect (checker/history.go, decidedBy).
+constexpr auto kRequestTimeout = 5s;
+
 const std::vector<std::string> kFaultKinds = {"kill", "pause", "isolate", "wipe", "membership", "transfer"};
 
 std::uint64_t EnvNumber(const char* name, std::uint64_t fallback) {
@@ -262,7 +266,13 @@ TEST_P(Linearizability, EveryHistoryUnderTheNemesisIsLinearizable) {
   std::cout << faults.size() << " faults, " << history.size() << " operations; stego API availability:\n"
             << availability.dump(2) << std::endl;
   EXPECT_GE(faults.size(), 3u) << "too short a schedule to prove anything";
-  const json recorded = history.Json(initial);
+  json recorded = history.Json(initial);
+  recorded["request_timeout"] = std::chrono::nanoseconds(kRequestTimeout).count();
+  recorded["faults"] = json::array();
+  for (const auto& f : faults) {
+    recorded["faults"].push_back(
+        {{"kind", f.kind}, {"member", f.member}, {"start", f.start}, {"healed", f.healed}, {"recovered", f.recovered}});
+  }
   std::map<std::string, int> per_kind;
   for (const auto& op : recorded["ops"]) per_kind[op["kind"]]++;
   for (const char* kind : {"config", "covers", "keys"}) EXPECT_GE(per_kind[kind], 50) << kind;

@@ -10,14 +10,43 @@ import (
 
 // History is the file the recorder writes:
 //
-//	{"initial_config": 40000000, "ops": [Op, ...]}
+//	{"initial_config": 40000000, "request_timeout": 5000000000,
+//	 "faults": [{"kind": "kill", "member": "node2", "start": T, "healed": T, "recovered": T}, ...],
+//	 "ops": [Op, ...]}
 //
-// Times are nanoseconds on one monotonic clock. An op whose outcome is "unknown" has no return
-// time that matters: it may take effect at any moment after its call, so it is given one after
-// every other event.
+// Times are nanoseconds on one monotonic clock.
 type History struct {
-	InitialConfig int64 `json:"initial_config"`
-	Ops           []Op  `json:"ops"`
+	InitialConfig  int64   `json:"initial_config"`
+	RequestTimeout int64   `json:"request_timeout"` // how long a member works on one request
+	Faults         []Fault `json:"faults"`
+	Ops            []Op    `json:"ops"`
+}
+
+// Fault is one fault of the nemesis: injected at Start, undone at Healed, and the cluster healthy
+// again at Recovered (every member up and a voter, one leader all agree on).
+type Fault struct {
+	Kind      string `json:"kind"`
+	Member    string `json:"member"`
+	Start     int64  `json:"start"`
+	Healed    int64  `json:"healed"`
+	Recovered int64  `json:"recovered"`
+}
+
+// decidedBy is when an operation whose outcome the client never learnt must have taken effect,
+// if it ever does. A member proposes a request's write (again, after a leader change) only
+// until its request timeout; an entry proposed by then is committed or gone for good once the
+// cluster has a leader that all members follow, which the first recovery after that shows (plus
+// `settle` for that leader to commit its log's tail). With no recovery after it, the end of the
+// history. A later moment would only allow more orders: this bound makes the check stricter, and
+// a write that took effect later still would show as a violation.
+func (h *History) decidedBy(op Op, end int64) int64 {
+	const settle = int64(2e9)
+	for _, f := range h.Faults {
+		if f.Recovered >= op.Call+h.RequestTimeout {
+			return min(f.Recovered+settle, end)
+		}
+	}
+	return end
 }
 
 func ReadHistory(path string) (*History, error) {
@@ -47,9 +76,9 @@ func (op Op) validate() error {
 	return nil
 }
 
-// Operations are the ops of one kind, as Porcupine takes them. Each client is sequential, except
-// that it goes on after an unknown outcome: the ops after one get a new client number, so the
-// visualisation's lanes never overlap.
+// Operations are the ops of one kind, as Porcupine takes them; an unknown outcome returns when it
+// is decided (decidedBy). Each client is sequential, except that it goes on after an unknown
+// outcome: the ops after one get a new client number, so the visualisation's lanes never overlap.
 func (h *History) Operations(kind string) []porcupine.Operation {
 	var last int64
 	for _, op := range h.Ops {
@@ -70,7 +99,7 @@ func (h *History) Operations(kind string) []porcupine.Operation {
 		}
 		ret := op.Return
 		if op.Outcome == unknown {
-			ret = last + 1
+			ret = h.decidedBy(op, last+1)
 			lanes[op.Client] = next
 			next++
 		}

@@ -109,3 +109,16 @@ func TestKeysUnknownCreateIsLearntFromAList(t *testing.T) {
 	h.Ops[2].Keys = map[string]string{"k": "8"} // the same key cannot change its id
 	expect(t, h, "keys", porcupine.Illegal)
 }
+
+func TestUnknownWriteIsDecidedByTheFirstRecoveryAfterTheRequestTimeout(t *testing.T) {
+	h := &History{InitialConfig: 100, RequestTimeout: 5e9, Ops: []Op{
+		{Client: 0, Kind: "config", Op: "write", Value: v(7), Outcome: unknown, Call: 1e9},
+		{Client: 1, Kind: "config", Op: "read", Value: v(100), Outcome: "ok", Call: 20e9, Return: 21e9},
+		{Client: 1, Kind: "config", Op: "read", Value: v(7), Outcome: "ok", Call: 22e9, Return: 23e9},
+	}}
+	expect(t, h, "config", porcupine.Ok) // no recovery: it may take effect at any time
+	h.Faults = []Fault{{Kind: "kill", Member: "node1", Start: 2e9, Healed: 4e9, Recovered: 10e9}}
+	expect(t, h, "config", porcupine.Illegal) // decided by 12 s: it cannot appear at 22 s
+	h.Faults[0].Recovered = 19e9
+	expect(t, h, "config", porcupine.Ok) // decided by 21 s, concurrent with the first read
+}
