@@ -125,13 +125,17 @@ http::Response Upload(http::Request& request, cluster::ClusterMember& m, const C
   // A retry's form has a new boundary, but the same file and name.
   auto asked = ClientRequestKey(request, id + "\n" + meta.name);
   if (!asked) return std::move(asked.error());
-  auto committed = Commit(request, m, cluster::EncodePutCover(meta, file->data), *asked);
+  std::string refused;
+  auto committed = Commit(request, m, cluster::EncodePutCover(meta, file->data), *asked, &refused);
+  // The same bytes were added first (by a concurrent upload): that cover is the answer, or this
+  // one's description if it has been deleted again since.
+  if (!committed && refused == cluster::kCoverAlreadyThere) {
+    const auto stored = library.Find(id);
+    return Uploaded(200, stored ? stored->meta : meta);
+  }
   if (!committed) return std::move(committed.error());
-  // The put changes nothing when the same bytes were added first (by a concurrent or retried
-  // upload): then that cover is the answer. It may also be gone already (deleted since).
-  const auto stored = library.Find(id);
-  const bool added_here = !stored || stored->meta.added_at == *committed;
-  return Uploaded(added_here ? 201 : 200, stored ? stored->meta : meta);
+  const auto stored = library.Find(id);  // gone already if deleted since
+  return Uploaded(201, stored ? stored->meta : meta);
 }
 
 http::Response Image(const cluster::Cover& cover) {

@@ -79,7 +79,7 @@ bool AlreadyApplied(const cluster::ClusterMember& m, const std::optional<cluster
 }
 
 Answer<cluster::Index> Commit(const http::Request& request, cluster::ClusterMember& m, std::string command,
-                              std::optional<cluster::RequestKey> request_key) {
+                              std::optional<cluster::RequestKey> request_key, std::string* refused) {
   if (const auto only = request.Header("X-Stego-Leader-Only"); only && *only == "true" && !m.IsLeader()) {
     return common::Unexpected{NotLeader(request, m.Leader())};
   }
@@ -89,6 +89,7 @@ Answer<cluster::Index> Commit(const http::Request& request, cluster::ClusterMemb
     request_key = std::move(*asked);
   }
   auto applied = m.Commit(std::move(command), request_key.value_or(cluster::RequestKey{}));
+  if (!applied && refused && applied.error().code == cluster::ErrorCode::kRefused) *refused = applied.error().message;
   if (!applied) return common::Unexpected{ClusterError(request, applied.error(), m)};
   return *applied;
 }

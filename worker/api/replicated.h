@@ -62,8 +62,11 @@ bool AlreadyApplied(const cluster::ClusterMember& m, const std::optional<cluster
 
 // Commits `command` (command.h) and waits until it is applied on this member. Returns its log
 // index, or the answer to give. `request_key`: the client's (ClientRequestKey), else one of ours.
+// When the state skipped it (kRefused, answered 409), `refused`, if given, receives the state's
+// reason, for a route that tells one refusal apart.
 Answer<cluster::Index> Commit(const http::Request& request, cluster::ClusterMember& m, std::string command,
-                              std::optional<cluster::RequestKey> request_key = std::nullopt);
+                              std::optional<cluster::RequestKey> request_key = std::nullopt,
+                              std::string* refused = nullptr);
 
 // Confirms through read-index (§6.4) that this member has applied everything committed before
 // the read began, or gives the answer to send. ConfirmFreshIfAsked does so only when the request

@@ -64,7 +64,7 @@ Outcome CoverLibrary::Put(raft::Index index, const Command& command) {
   if (!meta || command.blob.empty()) return Refuse("malformed put_cover command");
   // The id is the content's hash whatever the proposer said: the library stays content-addressed.
   meta->id = CoverIdOf(command.blob);
-  if (covers_.contains(meta->id)) return {};  // idempotent: the proposer answers the existing cover
+  if (covers_.contains(meta->id)) return Refuse(std::string(kCoverAlreadyThere));
   if (auto room = RoomForLocked(command.blob.size()); !room) return room;
   meta->size_bytes = command.blob.size();
   meta->added_at = index;

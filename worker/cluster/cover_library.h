@@ -61,6 +61,11 @@ std::optional<std::string> ParseCoverId(std::string_view text);
 std::string EncodePutCover(const CoverMeta& meta, std::string_view bytes);
 std::string EncodeDeleteCover(std::string_view id);
 
+// Why a put of a cover already in the library was skipped. The proposer learns from it that its
+// upload added nothing (a put is content-addressed, so the bytes were there), even when the cover
+// has been deleted again by the time it looks.
+inline constexpr std::string_view kCoverAlreadyThere = "the cover is already in the library";
+
 class CoverLibrary final : public StateSection {
  public:
   // Limits are read from `config` when a put is applied; it must outlive the library.
