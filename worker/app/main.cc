@@ -218,14 +218,22 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   options.cors = CorsPolicyFor(config, cluster.get());
   options.client_limits = config.client_limits;
   options.trusted_proxies = config.trusted_proxies;
+  if (!config.tls_cert.empty()) {
+    auto tls = http::ServerTls::Load({.cert = config.tls_cert, .key = config.tls_key, .client_ca = {}});
+    if (!tls) {
+      spdlog::critical("--tls-cert/--tls-key: {}", tls.error());
+      return 1;
+    }
+    options.tls = std::move(*tls);
+  }
   http::Server server(options, router, metrics);
   auto port = server.Start();
   if (!port) {
     spdlog::critical("cannot serve HTTP on {}:{}: {}", config.http.host, config.http.port, port.error());
     return 1;
   }
-  spdlog::info("node {} listening on {}:{} ({} compute threads at nice +{}, queue memory {} MiB, at most {} waiting)",
-               config.node_id, config.http.host, *port, config.threads, config.compute_nice,
+  spdlog::info("node {} listening on {}:{} ({}, {} compute threads at nice +{}, queue memory {} MiB, at most {} waiting)",
+               config.node_id, config.http.host, *port, options.tls ? "HTTPS" : "plain HTTP", config.threads, config.compute_nice,
                config.queue_memory_bytes >> 20, config.queue_depth);
 
   int signal_number = 0;
