@@ -108,4 +108,12 @@ TestPki MakeTestPki(const std::string& ca_name, const std::string& extra_dns) {
   return {std::move(*ca), std::move(*leaf)};
 }
 
+TlsPaths WriteTestPki(const std::filesystem::path& dir, const TestPki& pki) {
+  std::filesystem::create_directories(dir);
+  WritePem(dir / "ca.crt", pki.ca.cert_pem);
+  WritePem(dir / "tls.crt", pki.leaf.cert_pem);
+  WritePem(dir / "tls.key", pki.leaf.key_pem);
+  return {(dir / "ca.crt").string(), (dir / "tls.crt").string(), (dir / "tls.key").string()};
+}
+
 }  // namespace testsupport

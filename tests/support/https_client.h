@@ -44,4 +44,12 @@ struct TestPki {
 };
 TestPki MakeTestPki(const std::string& ca_name, const std::string& extra_dns = {});
 
+// `pki` written as ca.crt, tls.crt and tls.key in `dir` (created), as a mounted Secret holds it.
+struct TlsPaths {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+TlsPaths WriteTestPki(const std::filesystem::path& dir, const TestPki& pki);
+
 }  // namespace testsupport

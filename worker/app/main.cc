@@ -91,6 +91,11 @@ cluster::MemberOptions MemberOptionsOf(const worker::WorkerConfig& config,
                            ? std::nullopt
                            : std::optional<cluster::DnsPeers>({config.peers_dns.host, config.peers_dns.port}),
           .secret = config.cluster_secret,
+          .peer_tls = config.peer_tls_cert.empty()
+                          ? std::nullopt
+                          : std::optional<http::TlsFiles>({.cert = config.peer_tls_cert,
+                                                           .key = config.peer_tls_key,
+                                                           .client_ca = config.peer_tls_ca}),
           .raft = RaftTimings(config),
           .job_memory = std::move(job_memory),
           .job_working_set_bytes = api::kStegoJobWorkingSetBytes,

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
@@ -51,6 +52,7 @@ common::Expected<std::shared_ptr<ssl::context>, std::string> Build(const TlsFile
     if (!files.client_ca.empty()) {
       ctx->load_verify_file(files.client_ca);
       ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+      if (!files.client_name.empty()) ctx->set_verify_callback(ssl::host_name_verification(files.client_name));
       SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof kSessionContext - 1);
     }
     return ctx;

@@ -26,6 +26,7 @@ struct TlsFiles {
   std::string cert;       // PEM: the certificate, then any intermediates
   std::string key;        // PEM: its private key
   std::string client_ca;  // PEM: when set, a client must present a certificate this CA signed
+  std::string client_name{};  // with client_ca: a name (DNS subjectAltName) that certificate must carry
 };
 
 class ServerTls {
