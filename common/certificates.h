@@ -12,6 +12,10 @@
 
 namespace common {
 
+// The DNS name every member's peer certificate carries and both ends of the peer port check
+// (worker/raft/transport/peer_client.h); the operator issues it.
+inline constexpr char kPeerName[] = "stego-peer";
+
 // A certificate and its private key, both PEM.
 struct CertifiedKey {
   std::string cert_pem;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "common/certificates.h"
 #include "worker/http/tls.h"
 
 namespace web::http {
@@ -23,7 +24,7 @@ class http_client_config;
 
 namespace raft::transport {
 
-inline constexpr char kPeerName[] = "stego-peer";
+using common::kPeerName;
 
 struct PeerAuth {
   std::string bearer;  // Authorization: Bearer (the cluster secret)
