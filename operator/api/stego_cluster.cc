@@ -179,6 +179,7 @@ common::Expected<StegoClusterSpec, std::string> SpecFromJson(const Json& j) {
   ReadIngress(r.Object("ingress"), spec.ingress);
   r.Object("podDisruptionBudget").Bool("enabled", spec.pod_disruption_budget);
   r.Object("auth").OptionalString("secretName", spec.auth_secret_name);
+  r.Object("tls").Bool("peer", spec.peer_tls);
   r.Bool("paused", spec.paused);
   if (!error.empty()) return common::Unexpected{std::move(error)};
   return spec;
@@ -220,6 +221,7 @@ Json SpecToJson(const StegoClusterSpec& s) {
       {"ingress", std::move(ingress)},
       {"podDisruptionBudget", {{"enabled", s.pod_disruption_budget}}},
       {"auth", std::move(auth)},
+      {"tls", {{"peer", s.peer_tls}}},
       {"paused", s.paused},
   };
   PutOptional(spec, "resources", s.resources);

@@ -84,6 +84,9 @@ struct StegoClusterSpec {
   IngressSpec ingress{};
   bool pod_disruption_budget = true;
   std::optional<std::string> auth_secret_name{};
+  // spec.tls.peer: mutual TLS on the members' peer port, from a CA the operator makes
+  // (controller/peer_tls.h). Off: plain HTTP, the cluster secret in clear on the pod network.
+  bool peer_tls = false;
   bool paused = false;
 };
 

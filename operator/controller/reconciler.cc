@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "operator/controller/drift.h"
+#include "operator/controller/peer_tls.h"
 #include "operator/controller/roles.h"
 #include "operator/members/admin.h"
 #include "operator/members/raft_view.h"
@@ -60,6 +61,19 @@ Blocker ReadAdminKey(const Json& secret, std::string& admin_key) {
   if (!decoded) return {"AuthSecretMissing", "Secret " + name + ": admin-key is not base64"};
   admin_key = *decoded;
   return {};
+}
+
+// The PEM text under each key of a Secret's data; nullopt when one is missing or not base64.
+std::optional<std::vector<std::string>> SecretValues(const Json& secret, std::initializer_list<const char*> keys) {
+  const Json data = secret.value("data", Json::object());
+  std::vector<std::string> values;
+  for (const char* key : keys) {
+    if (!data.contains(key) || !data[key].is_string()) return std::nullopt;
+    auto decoded = kube::DecodeBase64(data[key].get<std::string>());
+    if (!decoded) return std::nullopt;
+    values.push_back(std::move(*decoded));
+  }
+  return values;
 }
 
 // The StatefulSet's spec.replicas as the informer last saw it; nullopt before it exists.
@@ -176,6 +190,7 @@ ClusterReconciler::Result ClusterReconciler::Reconcile(const std::string& key) {
     }
   } else {
     seen.blocker = EnsureAuthSecret(cluster, c, admin_key);
+    if (c.spec.peer_tls && seen.blocker.reason.empty()) seen.blocker = EnsurePeerTls(cluster, c);
     if (Blocker applied = ApplyOwned(cluster, c, seen.step.statefulset_replicas); !applied.reason.empty()) {
       seen.blocker = applied;
     }
@@ -268,6 +283,48 @@ Blocker ClusterReconciler::EnsureAuthSecret(const Json& owner, const specs::Clus
   writes_.WithLabels({"Secret", "create"}).Inc();
   (void)events_.Record(owner, EventType::kNormal, "Created", "Create",
                        "Secret " + secret_name + " with a new cluster secret and admin key");
+  return {};
+}
+
+Blocker ClusterReconciler::EnsurePeerTls(const Json& owner, const specs::Cluster& c) {
+  auto live_ca = client_.Get(res::kSecrets, c.ns, specs::PeerCaSecretName(c));
+  if (!live_ca && !live_ca.error().NotFound()) return {"ApplyFailed", live_ca.error().Describe()};
+  auto live_tls = client_.Get(res::kSecrets, c.ns, specs::PeerTlsSecretName(c));
+  if (!live_tls && !live_tls.error().NotFound()) return {"ApplyFailed", live_tls.error().Describe()};
+  std::optional<common::CertifiedKey> ca;
+  if (live_ca) {
+    auto values = SecretValues(*live_ca, {"ca.crt", "ca.key"});
+    ca = values ? common::CertifiedKey{(*values)[0], (*values)[1]} : common::CertifiedKey{};  // empty: invalid
+  }
+  std::optional<PeerTlsFiles> files;
+  if (live_tls) {
+    auto values = SecretValues(*live_tls, {"ca.crt", "tls.crt", "tls.key"});
+    files = values ? PeerTlsFiles{(*values)[0], {(*values)[1], (*values)[2]}} : PeerTlsFiles{};
+  }
+  auto plan = PlanPeerTls(c, ca, files, std::chrono::system_clock::now());
+  if (!plan) {
+    (void)events_.Record(owner, EventType::kWarning, "PeerCaInvalid", "Refuse", plan.error());
+    return {"PeerCaInvalid", plan.error()};
+  }
+  if (plan->create_ca) {
+    // Create, never apply: a CA made meanwhile by another pass wins, and this pass retries.
+    auto created = client_.Create(res::kSecrets, c.ns, specs::PeerCaSecret(c, plan->ca.cert_pem, plan->ca.key_pem));
+    if (!created) return {"ApplyFailed", created.error().Describe()};
+    writes_.WithLabels({"Secret", "create"}).Inc();
+    (void)events_.Record(owner, EventType::kNormal, "Created", "Create",
+                         "Secret " + specs::PeerCaSecretName(c) + " with the cluster's peer CA");
+  }
+  if (!plan->leaf) return {};
+  Json desired = specs::PeerTlsSecret(c, plan->ca.cert_pem, plan->leaf->cert_pem, plan->leaf->key_pem);
+  // Replaced at the version read: a concurrent writer makes this fail (409) and the pass retry.
+  if (live_tls) desired["metadata"]["resourceVersion"] = (*live_tls)["metadata"].value("resourceVersion", "");
+  const auto wrote =
+      live_tls ? client_.Update(res::kSecrets, c.ns, desired) : client_.Create(res::kSecrets, c.ns, desired);
+  if (!wrote) return {"ApplyFailed", wrote.error().Describe()};
+  writes_.WithLabels({"Secret", live_tls ? "update" : "create"}).Inc();
+  (void)events_.Record(owner, EventType::kNormal, "PeerCertificateIssued", live_tls ? "Update" : "Create",
+                       "Secret " + specs::PeerTlsSecretName(c) + ": peer certificate issued (" + plan->reason +
+                           "), valid 90 days");
   return {};
 }
 

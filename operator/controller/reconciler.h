@@ -105,6 +105,9 @@ class ClusterReconciler {
   bool ObserveMembers(const std::string& key, const std::vector<Json>& pods, Observation& seen);
   // `replicas`: the StatefulSet's size after this pass (controller/scaling.h).
   Blocker ApplyOwned(const Json& owner, const specs::Cluster& c, int replicas);
+  // spec.tls.peer: the CA and peer certificate Secrets (controller/peer_tls.h), with an event for
+  // each one made or renewed.
+  Blocker EnsurePeerTls(const Json& owner, const specs::Cluster& c);
   // Carries out the scaling step the pass planned (a transfer or a removal, on the leader), with
   // an event; a blocked scale-in is reported (once per reason) and nothing is done.
   common::Expected<void, std::string> TakeMemberStep(const Json& owner, const MemberStep& step,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/base64.h"
+
 namespace stegocluster::specs {
 namespace {
 
@@ -40,6 +42,18 @@ Json Service(const Cluster& c, const std::string& name, Json spec, bool for_clie
 
 Json FromSecret(const Cluster& c, const char* env, const char* key) {
   return {{"name", env}, {"valueFrom", {{"secretKeyRef", {{"name", AuthSecretName(c)}, {"key", key}}}}}};
+}
+
+// A Secret's `data`: every value base64, as the API server keeps it (so that a replacement with
+// Update compares equal to what was read).
+Json SecretData(std::initializer_list<std::pair<const char*, const std::string*>> entries) {
+  Json data = Json::object();
+  for (const auto& [key, value] : entries) {
+    std::string encoded;
+    common::AppendBase64(encoded, {reinterpret_cast<const std::uint8_t*>(value->data()), value->size()});
+    data[key] = std::move(encoded);
+  }
+  return data;
 }
 
 Json FromField(const char* env, const char* path) {
@@ -84,6 +98,14 @@ Json Container(const Cluster& c) {
                            "--raft-election-timeout-ms=" + std::to_string(s.raft.election_timeout_millis),
                            "--log-format=" + s.worker.log_format,
                            "--log-level=" + s.worker.log_level});
+  if (s.peer_tls) {
+    // The files of the mounted <name>-peer-tls; the worker reloads them when the kubelet
+    // updates the Secret (a renewed certificate), without a restart.
+    for (const auto& [flag, file] : {std::pair{"--peer-tls-cert=", "/tls.crt"}, std::pair{"--peer-tls-key=", "/tls.key"},
+                                     std::pair{"--peer-tls-ca=", "/ca.crt"}}) {
+      args.push_back(std::string(flag) + kPeerTlsDir + file);
+    }
+  }
   Json env = Json::array({FromField("POD_NAME", "metadata.name"), FromField("POD_IP", "status.podIP"),
                           {{"name", "STEGO_HTTP"}, {"value", "$(POD_IP):" + std::to_string(kHttpPort)}},
                           {{"name", "STEGO_DRAIN_MS"}, {"value", std::to_string(DrainMillis(c))}},
@@ -112,6 +134,9 @@ Json Container(const Cluster& c) {
         {"capabilities", {{"drop", Json::array({"ALL"})}}}}},
   };
   if (s.resources) container["resources"] = *s.resources;
+  if (s.peer_tls) {
+    container["volumeMounts"].push_back({{"name", "peer-tls"}, {"mountPath", kPeerTlsDir}, {"readOnly", true}});
+  }
   return container;
 }
 
@@ -129,6 +154,11 @@ Json PodSpec(const Cluster& c) {
   };
   if (c.spec.storage.type == "EmptyDir") {
     pod["volumes"] = Json::array({{{"name", "data"}, {"emptyDir", {{"sizeLimit", c.spec.storage.size}}}}});
+  }
+  if (c.spec.peer_tls) {
+    // Readable by the worker's group (fsGroup) only.
+    pod["volumes"].push_back(
+        {{"name", "peer-tls"}, {"secret", {{"secretName", PeerTlsSecretName(c)}, {"defaultMode", 0440}}}});
   }
   if (!p.node_selector.empty()) pod["nodeSelector"] = p.node_selector;
   if (!p.tolerations.empty()) pod["tolerations"] = p.tolerations;
@@ -207,6 +237,26 @@ Json AuthSecret(const Cluster& c, const std::string& cluster_secret, const std::
           {"metadata", Metadata(c, c.name + "-auth")},
           {"type", "Opaque"},
           {"stringData", {{kSecretKey, cluster_secret}, {kAdminKey, admin_key}}}};
+}
+
+std::string PeerCaSecretName(const Cluster& c) { return c.name + "-peer-ca"; }
+std::string PeerTlsSecretName(const Cluster& c) { return c.name + "-peer-tls"; }
+
+Json PeerCaSecret(const Cluster& c, const std::string& ca_cert_pem, const std::string& ca_key_pem) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", Metadata(c, PeerCaSecretName(c))},
+          {"type", "Opaque"},
+          {"data", SecretData({{"ca.crt", &ca_cert_pem}, {"ca.key", &ca_key_pem}})}};
+}
+
+Json PeerTlsSecret(const Cluster& c, const std::string& ca_cert_pem, const std::string& cert_pem,
+                   const std::string& key_pem) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", Metadata(c, PeerTlsSecretName(c))},
+          {"type", "kubernetes.io/tls"},
+          {"data", SecretData({{"ca.crt", &ca_cert_pem}, {"tls.crt", &cert_pem}, {"tls.key", &key_pem}})}};
 }
 
 Json PodDisruptionBudget(const Cluster& c) {

@@ -57,6 +57,15 @@ Json LeaderService(const Cluster& c);
 Json StatefulSet(const Cluster& c, std::optional<int> replicas = std::nullopt);
 // Only for <name>-auth: the operator creates it once with fresh values and never writes it again.
 Json AuthSecret(const Cluster& c, const std::string& cluster_secret, const std::string& admin_key);
+// spec.tls.peer: <name>-peer-ca holds the cluster's CA with its key (only the operator reads it;
+// never mounted), <name>-peer-tls the peer certificate, its key and the CA certificate (type
+// kubernetes.io/tls, mounted read-only in every member at kPeerTlsDir). PEM text.
+inline constexpr char kPeerTlsDir[] = "/etc/stego/peer-tls";
+std::string PeerCaSecretName(const Cluster& c);
+std::string PeerTlsSecretName(const Cluster& c);
+Json PeerCaSecret(const Cluster& c, const std::string& ca_cert_pem, const std::string& ca_key_pem);
+Json PeerTlsSecret(const Cluster& c, const std::string& ca_cert_pem, const std::string& cert_pem,
+                   const std::string& key_pem);
 Json PodDisruptionBudget(const Cluster& c);
 Json Ingress(const Cluster& c);
 Json NetworkPolicy(const Cluster& c);

@@ -24,7 +24,6 @@ common::Expected<std::unique_ptr<ClusterBinding>, cluster::Error> ClusterBinding
                                }});
   };
   const std::string name = options.name;
-  const std::string secret = options.secret;
   auto member = cluster::ClusterMember::Start(std::move(options), metrics);
   if (!member) return common::Unexpected{std::move(member).error()};
   binding->member_ = std::move(*member);
@@ -38,7 +37,7 @@ common::Expected<std::unique_ptr<ClusterBinding>, cluster::Error> ClusterBinding
       metrics);
   // The leader places each upload job on the least-loaded member (cluster/dispatcher.h).
   binding->dispatcher_ = std::make_unique<cluster::Dispatcher>(m, *binding->jobs_,
-                                                               cluster::DispatcherOptions{.secret = secret}, metrics);
+                                                               cluster::DispatcherOptions{.peer = m.peer_auth()}, metrics);
   return binding;
 }
 

@@ -69,6 +69,17 @@ po::options_description Describe(WorkerConfig& c, RawFlags& raw) {
       ("trusted-proxies", po::value(&raw.trusted_proxies),
        "reverse proxies (e.g. the Ingress controller), comma-separated addresses or CIDR blocks: a request through "
        "one counts against the client its X-Forwarded-For names last, and their connections against no limit")
+      ("tls-cert", po::value(&c.tls_cert),
+       "serve HTTPS on --http with this PEM certificate (and intermediates); needs --tls-key; the pair is "
+       "reloaded for new connections when the files change")
+      ("tls-key", po::value(&c.tls_key), "the PEM private key of --tls-cert")
+      ("peer-tls-cert", po::value(&c.peer_tls_cert),
+       "mutual TLS on the peer port: this member's PEM certificate, presented to the others as server and client; "
+       "needs --peer-tls-key and --peer-tls-ca")
+      ("peer-tls-key", po::value(&c.peer_tls_key), "the PEM private key of --peer-tls-cert")
+      ("peer-tls-ca", po::value(&c.peer_tls_ca),
+       "the PEM CA of the cluster: a member's peer certificate must chain to it (dedicate a CA to the cluster: "
+       "any certificate it signs is a member's)")
       ("peer", po::value(&raw.peer), "Raft peer port host:port; makes this worker a cluster member (needs --data-dir)")
       ("advertise", po::value(&c.advertise),
        "host the other members and clients reach this member at (in Kubernetes the pod IP); required when --http or --peer listen on 0.0.0.0 or ::")
@@ -249,6 +260,17 @@ common::Expected<ParsedFlags, std::string> ParseFlags(const std::vector<std::str
       return Unexpected{std::string("--peer or --http listens on every address: give --advertise, the address "
                                     "the other members reach this one at")};
     }
+  }
+  if (parsed.config.tls_cert.empty() != parsed.config.tls_key.empty()) {
+    return Unexpected{std::string("--tls-cert and --tls-key go together: give both or neither")};
+  }
+  const auto& c = parsed.config;
+  const int peer_tls_given = !c.peer_tls_cert.empty() + !c.peer_tls_key.empty() + !c.peer_tls_ca.empty();
+  if (peer_tls_given != 0 && peer_tls_given != 3) {
+    return Unexpected{std::string("--peer-tls-cert, --peer-tls-key and --peer-tls-ca go together: give all three or none")};
+  }
+  if (peer_tls_given != 0 && raw.peer.empty()) {
+    return Unexpected{std::string("--peer-tls-* need --peer: only a member has a peer port")};
   }
   auto peers = ParsePeerList(raw.peers);
   if (!peers) return Unexpected{"--peers: " + peers.error()};

@@ -44,6 +44,15 @@ struct WorkerConfig {
   http::ClientLimitOptions client_limits{.concurrency = 64, .connections = 128};
   // Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client.
   std::vector<std::string> trusted_proxies;
+  // HTTPS on the API port: a PEM certificate (chain) and its key, reloaded when they change
+  // (http/tls.h). Both or neither; neither: plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
+  // Mutual TLS on the peer port: this member's certificate and key, presented as server and as
+  // client, and the cluster's CA, the only issuer trusted at either end. All three or none.
+  std::string peer_tls_cert;
+  std::string peer_tls_key;
+  std::string peer_tls_ca;
   // Cluster membership (all empty: a standalone worker).
   HostPort peer;                                               // Raft peer port; port 0 = not a member
   std::string advertise;  // host the others reach us at; required when --http or --peer listen on 0.0.0.0 / ::

@@ -91,6 +91,11 @@ cluster::MemberOptions MemberOptionsOf(const worker::WorkerConfig& config,
                            ? std::nullopt
                            : std::optional<cluster::DnsPeers>({config.peers_dns.host, config.peers_dns.port}),
           .secret = config.cluster_secret,
+          .peer_tls = config.peer_tls_cert.empty()
+                          ? std::nullopt
+                          : std::optional<http::TlsFiles>({.cert = config.peer_tls_cert,
+                                                           .key = config.peer_tls_key,
+                                                           .client_ca = config.peer_tls_ca}),
           .raft = RaftTimings(config),
           .job_memory = std::move(job_memory),
           .job_working_set_bytes = api::kStegoJobWorkingSetBytes,
@@ -218,14 +223,22 @@ int Run(const worker::WorkerConfig& config, sigset_t& stop_signals) {
   options.cors = CorsPolicyFor(config, cluster.get());
   options.client_limits = config.client_limits;
   options.trusted_proxies = config.trusted_proxies;
+  if (!config.tls_cert.empty()) {
+    auto tls = http::ServerTls::Load({.cert = config.tls_cert, .key = config.tls_key, .client_ca = {}});
+    if (!tls) {
+      spdlog::critical("--tls-cert/--tls-key: {}", tls.error());
+      return 1;
+    }
+    options.tls = std::move(*tls);
+  }
   http::Server server(options, router, metrics);
   auto port = server.Start();
   if (!port) {
     spdlog::critical("cannot serve HTTP on {}:{}: {}", config.http.host, config.http.port, port.error());
     return 1;
   }
-  spdlog::info("node {} listening on {}:{} ({} compute threads at nice +{}, queue memory {} MiB, at most {} waiting)",
-               config.node_id, config.http.host, *port, config.threads, config.compute_nice,
+  spdlog::info("node {} listening on {}:{} ({}, {} compute threads at nice +{}, queue memory {} MiB, at most {} waiting)",
+               config.node_id, config.http.host, *port, options.tls ? "HTTPS" : "plain HTTP", config.threads, config.compute_nice,
                config.queue_memory_bytes >> 20, config.queue_depth);
 
   int signal_number = 0;

@@ -14,9 +14,12 @@ int RunPreStop(const WorkerConfig& config) {
   // A worker listening on every address is reached on loopback.
   const bool everywhere = config.http.host == "0.0.0.0" || config.http.host == "::";
   const std::string address = (everywhere ? "127.0.0.1" : config.http.host) + ":" + std::to_string(config.http.port);
-  // The admin key travels as the bearer token, the same header the peer calls use.
+  // The admin key travels as the bearer token, the same header the peer calls use; over HTTPS
+  // when the API has it, unverified: this is our own process, over the pod's loopback.
+  const cluster::PeerAuth auth{.bearer = config.admin_key,
+                               .tls = config.tls_cert.empty() ? std::nullopt : std::optional<http::TlsFiles>(http::TlsFiles{})};
   const cluster::PeerReply reply =
-      cluster::CallPeer(address, "POST", "/admin/drain", config.admin_key, nlohmann::json::object(), kDrainCallTimeout);
+      cluster::CallPeer(address, "POST", "/admin/drain", auth, nlohmann::json::object(), kDrainCallTimeout);
   const bool drained = reply.status == 200;
   if (drained) {
     std::cout << "stego-worker --pre-stop: " << reply.body.dump() << "; serving for " << config.drain_ms << " ms\n";

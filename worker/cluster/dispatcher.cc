@@ -207,7 +207,7 @@ http::Response Dispatcher::RunAt(raft::NodeId target, const std::string& route, 
     peer = beat.peer;
     ++beat.outstanding;
   }
-  PeerExchange e = ExchangeWithPeer(peer, "POST", "/raft/v1/jobs/" + route + QueryOf(request), options_.secret,
+  PeerExchange e = ExchangeWithPeer(peer, "POST", "/raft/v1/jobs/" + route + QueryOf(request), options_.peer,
                                     ForwardedHeaders(request, member_.commit()), request.body,
                                     options_.job_timeout);
   std::lock_guard lk(mu_);

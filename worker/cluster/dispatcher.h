@@ -36,6 +36,7 @@
 
 #include "common/metrics.h"
 #include "worker/http/router.h"
+#include "worker/raft/transport/peer_client.h"
 #include "worker/raft/types.h"
 
 namespace cluster {
@@ -73,7 +74,7 @@ struct JobRouteOptions {
 void AddPeerJobRoutes(http::Router& peer_router, const JobTable& jobs, JobRouteOptions options);
 
 struct DispatcherOptions {
-  std::string secret;
+  raft::transport::PeerAuth peer;  // how the members' peer ports are reached
   std::chrono::milliseconds load_period{250};
   std::chrono::milliseconds stale_after{1'000};      // a beat older than this: not a candidate
   raft::Index max_lag = 16;                          // entries applied behind our commit, at the beat

@@ -18,13 +18,23 @@ constexpr auto kResolveWait = std::chrono::seconds(30);
 
 common::Expected<void, Error> ClusterMember::Run(std::unique_ptr<raft::RocksStorage> storage) {
   AddPeerRoutes();
+  std::shared_ptr<http::ServerTls> tls;
+  if (options_.peer_tls) {
+    // Mutual: a client must show a certificate of the cluster's CA naming kPeerName.
+    http::TlsFiles files = *options_.peer_tls;
+    files.client_name = raft::transport::kPeerName;
+    auto loaded = http::ServerTls::Load(std::move(files));
+    if (!loaded) return CannotStart("peer TLS: " + loaded.error());
+    tls = std::move(*loaded);
+  }
   peer_server_ = std::make_unique<http::Server>(
       http::ServerOptions{.host = options_.peer_host,
                           .port = options_.peer_port,
                           .compute_threads = 2,
                           .memory_budget = options_.job_memory,
                           .default_working_set_bytes = options_.job_working_set_bytes,
-                          .compute_nice = options_.compute_nice},
+                          .compute_nice = options_.compute_nice,
+                          .tls = std::move(tls)},
       peer_router_, metrics_);
   if (auto p = peer_server_->Start(); !p) {
     return CannotStart("peer port " + options_.peer_host + ":" + std::to_string(options_.peer_port) + ": " + p.error());
@@ -78,7 +88,7 @@ common::Expected<bool, Error> ClusterMember::ClusterExistsElsewhere() {
     PeerReply r;
     for (int attempt = 0; attempt <= 20 && (attempt == 0 || r.status == 503); ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      r = CallPeer(address, "GET", "/raft/v1/cluster", options_.secret, nullptr, std::chrono::milliseconds(1000));
+      r = CallPeer(address, "GET", "/raft/v1/cluster", peer_auth(), nullptr, std::chrono::milliseconds(1000));
     }
     if (r.status == 200 && r.body.is_object() && !r.body["members"].empty()) return true;
   }
@@ -93,7 +103,7 @@ void ClusterMember::JoinLoop() {
       if (stopping_) break;
       std::string target = address;
       for (int hop = 0; hop < 3; ++hop) {
-        const PeerReply r = CallPeer(target, "POST", "/raft/v1/join", options_.secret, body,
+        const PeerReply r = CallPeer(target, "POST", "/raft/v1/join", peer_auth(), body,
                                      std::chrono::milliseconds(8000));
         if (r.status == 200) {
           for (const auto& m : r.body["members"]) {

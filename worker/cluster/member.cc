@@ -72,7 +72,7 @@ ClusterMember::ClusterMember(MemberOptions options, common::Metrics& metrics, ra
       id_(id),
       discovery_(DiscoveryOf(options_)),
       transport_({.self = id,
-                  .secret = options_.secret,
+                  .auth = peer_auth(),
                   .unreachable = [this](raft::NodeId p) { if (auto* n = live_node_.load()) n->ReportUnreachable(p); },
                   .snapshot_done = [this](raft::NodeId p, bool ok) { if (auto* n = live_node_.load()) n->ReportSnapshot(p, ok); }},
                  metrics),

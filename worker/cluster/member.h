@@ -64,6 +64,8 @@ struct MemberOptions {
   std::vector<std::pair<std::string, std::string>> peers;  // static list: name -> peer host:port
   std::optional<DnsPeers> peers_dns;  // or the A records of a name (peer_discovery.h); not with `peers`
   std::string secret;              // the cluster secret
+  // Mutual TLS on the peer port (raft/transport/peer_client.h for the trust rule); unset: plain.
+  std::optional<http::TlsFiles> peer_tls{};
   raft::NodeOptions raft;          // timings and limits (id and bootstrap are set here)
   // This member's health and load for /cluster/status: {healthy, cpu_pct, mem_pct, qps_1m,
   // p95_ms}. Served to the other members on the peer port (GET /raft/v1/load).
@@ -121,6 +123,8 @@ class ClusterMember {
   // Bytes every member derives alike from `input` and nobody can without the cluster secret
   // (HMAC-SHA256): e.g. an API key created under a client's Idempotency-Key.
   std::string Derive(std::string_view input) const;
+  // How this member's clients call the others' peer ports: the secret, and TLS when configured.
+  PeerAuth peer_auth() const { return {options_.secret, options_.peer_tls}; }
   LeaderHint Leader() const;
   bool IsLeader() const;
   Index applied() const;

@@ -7,17 +7,18 @@
 namespace cluster {
 
 PeerExchange ExchangeWithPeer(const std::string& address, const std::string& method, const std::string& path,
-                              const std::string& secret, const HeaderPairs& headers, const std::string& body,
+                              const PeerAuth& auth, const HeaderPairs& headers, const std::string& body,
                               std::chrono::milliseconds timeout) {
   namespace wh = web::http;
   try {
     wh::client::http_client_config config;
     config.set_timeout(timeout);
-    wh::client::http_client client(web::uri("http://" + address), config);
+    raft::transport::ConfigurePeerClient(config, auth);
+    wh::client::http_client client(web::uri(raft::transport::PeerBaseUri(address, auth)), config);
     wh::http_request req(method);
     req.set_request_uri(path);
     for (const auto& [name, value] : headers) req.headers().add(name, value);
-    req.headers().add("Authorization", "Bearer " + secret);
+    raft::transport::AuthorizePeerRequest(req, auth);
     if (!body.empty()) {
       const auto type = req.headers().content_type();
       req.set_body(body, type.empty() ? "application/octet-stream" : type);
@@ -34,11 +35,11 @@ PeerExchange ExchangeWithPeer(const std::string& address, const std::string& met
 }
 
 PeerReply CallPeer(const std::string& address, const std::string& method, const std::string& path,
-                   const std::string& secret, const nlohmann::json& body,
+                   const PeerAuth& auth, const nlohmann::json& body,
                    std::chrono::milliseconds timeout) {
   HeaderPairs headers;
   if (!body.is_null()) headers.emplace_back("Content-Type", "application/json");
-  PeerExchange e = ExchangeWithPeer(address, method, path, secret, headers, body.is_null() ? "" : body.dump(), timeout);
+  PeerExchange e = ExchangeWithPeer(address, method, path, auth, headers, body.is_null() ? "" : body.dump(), timeout);
   return {e.status, e.status == 0 ? nlohmann::json() : nlohmann::json::parse(e.body, nullptr, false)};
 }
 

@@ -9,7 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "worker/raft/transport/peer_client.h"
+
 namespace cluster {
+
+using raft::transport::PeerAuth;
 
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 
@@ -21,7 +25,7 @@ struct PeerExchange {
 
 // One request with a raw body (path may carry a query). Never throws.
 PeerExchange ExchangeWithPeer(const std::string& address, const std::string& method, const std::string& path,
-                              const std::string& secret, const HeaderPairs& headers, const std::string& body,
+                              const PeerAuth& auth, const HeaderPairs& headers, const std::string& body,
                               std::chrono::milliseconds timeout);
 
 struct PeerReply {
@@ -31,7 +35,7 @@ struct PeerReply {
 
 // One JSON call (a null body sends none).
 PeerReply CallPeer(const std::string& address, const std::string& method, const std::string& path,
-                   const std::string& secret, const nlohmann::json& body,
+                   const PeerAuth& auth, const nlohmann::json& body,
                    std::chrono::milliseconds timeout);
 
 }  // namespace cluster

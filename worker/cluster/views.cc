@@ -53,7 +53,7 @@ std::map<raft::NodeId, PeerReply> ClusterMember::AskEveryone(const std::map<raft
   for (const auto& [id, info] : members) {
     if (id == id_) continue;
     pending.emplace(id, std::async(std::launch::async, [this, peer = info.peer, &path] {
-      return CallPeer(peer, "GET", path, options_.secret, nullptr, std::chrono::milliseconds(300));
+      return CallPeer(peer, "GET", path, peer_auth(), nullptr, std::chrono::milliseconds(300));
     }));
   }
   std::map<raft::NodeId, PeerReply> replies;

@@ -19,14 +19,18 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/metrics.h"
 #include "worker/http/auth.h"
 #include "worker/http/compute_pool.h"
+#include "worker/http/tls.h"
 
 namespace http {
 namespace {
@@ -112,7 +116,10 @@ struct ServerMetrics {
         memory_in_use(m.GetGauge("http_compute_memory_in_use_bytes",
                                  "Memory charged to admitted compute jobs: body plus working-set estimate.")),
         rejected(m.CounterFamily("http_rejected_total", "Requests or connections refused for lack of capacity.",
-                                 {"reason"})) {}
+                                 {"reason"})),
+        tls_handshake_failures(m.GetCounter("http_tls_handshake_failures_total",
+                                            "TLS handshakes that failed (an untrusted or missing client certificate, "
+                                            "a client that does not trust ours).")) {}
 
   common::Family<common::Counter>& requests;
   common::Family<common::Histogram>& latency;
@@ -125,9 +132,47 @@ struct ServerMetrics {
   common::Gauge& memory_budget;
   common::Gauge& memory_in_use;
   common::Family<common::Counter>& rejected;
+  common::Counter& tls_handshake_failures;
 };
 
 class Session;
+
+// A connection's byte stream: plain TCP, or TLS over it once StartTls() has been called. Beast's
+// algorithms take it as they take either; timeouts and shutdown act on the TCP layer beneath.
+class SessionStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+
+  explicit SessionStream(tcp::socket socket) : plain_(std::in_place, std::move(socket)) {}
+
+  // The context is shared with the ServerTls, which may replace it for later connections.
+  void StartTls(std::shared_ptr<net::ssl::context> context) {
+    context_ = std::move(context);
+    tls_.emplace(std::move(*plain_), *context_);
+    plain_.reset();
+  }
+
+  beast::ssl_stream<beast::tcp_stream>& tls() { return *tls_; }
+  beast::tcp_stream& transport() { return tls_ ? tls_->next_layer() : *plain_; }
+  executor_type get_executor() { return transport().get_executor(); }
+
+  template <class MutableBuffers, class Handler>
+  void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    if (tls_) return tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    plain_->async_read_some(buffers, std::forward<Handler>(handler));
+  }
+
+  template <class ConstBuffers, class Handler>
+  void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    if (tls_) return tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    plain_->async_write_some(buffers, std::forward<Handler>(handler));
+  }
+
+ private:
+  std::shared_ptr<net::ssl::context> context_;  // outlives tls_ (declared first)
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+};
 
 }  // namespace
 
@@ -188,7 +233,7 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(ServerImpl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
     beast::error_code ec;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    const tcp::endpoint peer = stream_.transport().socket().remote_endpoint(ec);
     if (!ec) {
       peer_ip_ = peer.address();
       remote_address_ = peer_ip_.to_string();
@@ -204,7 +249,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Run() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->server_.options_.tls) return self->DetectTls();
+      self->WaitForRequest();
+    });
   }
 
   // Over a connection limit: answer and close, without reading anything.
@@ -236,11 +284,53 @@ class Session : public std::enable_shared_from_this<Session> {
   // Posted to the strand by Server::Stop(): idle connections close now, busy ones after answering.
   void OnServerStop() {
     stopping_ = true;
-    if (state_ == State::kIdle) stream_.cancel();
+    if (state_ == State::kIdle) stream_.transport().cancel();
   }
 
  private:
   enum class State { kIdle, kReading, kHandling, kWriting, kClosing };
+
+  // --- TLS -----------------------------------------------------------------------------------
+
+  // On an HTTPS port: a client that speaks plain HTTP gets a plain 400 saying so (what curl shows
+  // for http:// to this port) rather than a TLS alert it cannot read.
+  void DetectTls() {
+    stream_.transport().expires_after(server_.options_.header_timeout);
+    beast::async_detect_ssl(stream_.transport(), buffer_,
+                            [self = shared_from_this()](beast::error_code ec, bool tls) { self->OnDetect(ec, tls); });
+  }
+
+  void OnDetect(beast::error_code ec, bool tls) {
+    if (ec) return Close(/*linger=*/false);
+    if (!tls) {
+      BeginInFlight();
+      start_ = Clock::now();
+      request_id_ = NewRequestId();
+      return RespondError(400, "https_required", "this port speaks HTTPS",
+                          "a plain HTTP request was sent to a TLS port; use https://", /*close=*/true);
+    }
+    // Without it the first answer waits ~40 ms: TLS 1.3 sends its session tickets as a small
+    // segment right after the handshake, and Nagle holds the answer until the client's delayed
+    // ACK of it.
+    beast::error_code ignored;
+    stream_.transport().socket().set_option(tcp::no_delay(true), ignored);
+    stream_.StartTls(server_.options_.tls->Current());
+    stream_.tls().async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                                  [self = shared_from_this()](beast::error_code hs_ec, std::size_t used) {
+                                    self->OnHandshake(hs_ec, used);
+                                  });
+  }
+
+  void OnHandshake(beast::error_code ec, std::size_t used) {
+    if (ec) {
+      // A client that does not trust us, or (mutual TLS) one without a certificate we trust.
+      server_.metrics_.tls_handshake_failures.Inc();
+      spdlog::info("tls handshake with {}:{} failed: {}", remote_address_, remote_port_, ec.message());
+      return Close(/*linger=*/false);
+    }
+    buffer_.consume(used);
+    WaitForRequest();
+  }
 
   // --- reading -------------------------------------------------------------------------------
 
@@ -249,7 +339,7 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kIdle;
     if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
     // Wait for the first byte under the idle timeout; the head then gets its own deadline.
-    stream_.expires_after(server_.options_.idle_timeout);
+    stream_.transport().expires_after(server_.options_.idle_timeout);
     stream_.async_read_some(buffer_.prepare(8192),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->OnIdleRead(ec, n);
@@ -283,7 +373,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // No limit while reading the head: the route's limit is known only afterwards. (Not boost::none:
     // Boost 1.74 compares a Content-Length against an empty optional as if it were over the limit.)
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream_.expires_after(server_.options_.header_timeout);
+    stream_.transport().expires_after(server_.options_.header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
   }
@@ -406,7 +496,7 @@ class Session : public std::enable_shared_from_this<Session> {
     body_limit_ = limit;
     if (request_.version == 11 && request_.headers.Get("Expect")) {
       // Only now, with the request accepted, is the client invited to send the body.
-      stream_.expires_after(server_.options_.write_timeout);
+      stream_.transport().expires_after(server_.options_.write_timeout);
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
                          if (ec) return self->Close(/*linger=*/false);
@@ -461,7 +551,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    stream_.expires_after(server_.options_.body_timeout);
+    stream_.transport().expires_after(server_.options_.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnBody(ec); });
   }
@@ -611,7 +701,7 @@ class Session : public std::enable_shared_from_this<Session> {
       res->body() = std::move(r.body);
       res->prepare_payload();
     }
-    stream_.expires_after(server_.options_.write_timeout);
+    stream_.transport().expires_after(server_.options_.write_timeout);
     bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
       self->OnWrite(ec);
     });
@@ -665,9 +755,9 @@ class Session : public std::enable_shared_from_this<Session> {
     EndInFlight();
     state_ = State::kClosing;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.transport().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (!linger || ec) {
-      stream_.socket().close(ec);
+      stream_.transport().socket().close(ec);
       return;
     }
     linger_buffer_.resize(16 * 1024);
@@ -679,16 +769,17 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto left = linger_deadline_ - Clock::now();
     if (left <= Clock::duration::zero() || lingered_bytes_ > kLingerMaxBytes) {
       beast::error_code ec;
-      stream_.socket().close(ec);
+      stream_.transport().socket().close(ec);
       return;
     }
-    stream_.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(left) + std::chrono::milliseconds(1));
-    stream_.async_read_some(net::buffer(linger_buffer_),
+    stream_.transport().expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(left) + std::chrono::milliseconds(1));
+    // Raw bytes from TCP, TLS or not: they are thrown away undecrypted.
+    stream_.transport().async_read_some(net::buffer(linger_buffer_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->lingered_bytes_ += n;
                               if (ec) {
                                 beast::error_code ignored;
-                                self->stream_.socket().close(ignored);
+                                self->stream_.transport().socket().close(ignored);
                                 return;
                               }
                               self->Drain();
@@ -696,7 +787,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ServerImpl& server_;
-  beast::tcp_stream stream_;
+  SessionStream stream_;
   beast::flat_buffer buffer_;
   net::ip::address peer_ip_;
   std::string remote_address_;

@@ -27,6 +27,10 @@
 //     saturated. Handlers must therefore be fast unless marked compute. A compute route's `relay`
 //     may hand a request to the relay pool instead (relay_threads, 4 waiting per thread, charged
 //     like a compute job), for work that waits on another server rather than computing.
+//   - With ServerOptions::tls (tls.h), HTTPS only: each connection's handshake runs under
+//     header_timeout with the context current at accept (reloaded when its files change); a
+//     failed handshake is logged and counted, and the connection closed; a plain HTTP request
+//     gets a plain 400 "https_required" and the connection closed. Without it, plain HTTP.
 //   - With a CORS policy (ServerOptions::cors, cors.h), preflights are answered here, before any
 //     route guard, and every answer carries the policy's fields for an allowed Origin.
 //   - A handler that throws gets a 500 JSON error; the process stays up.
@@ -47,6 +51,7 @@
 //       http_rejected_total{reason}                counter  (overloaded, too_many_connections,
 //                                                           client_concurrency, client_rate,
 //                                                           client_connections)
+//       http_tls_handshake_failures_total          counter
 //     `route` is the route's name, or "none" when no route matched.
 //
 // Ownership: the Router and Metrics must outlive the Server; the router must not change after
@@ -65,6 +70,7 @@
 #include "worker/http/client_limits.h"
 #include "worker/http/cors.h"
 #include "worker/http/router.h"
+#include "worker/http/tls.h"
 
 namespace common {
 class Metrics;
@@ -109,6 +115,8 @@ struct ServerOptions {
   // counted against the client its X-Forwarded-For names last, and the proxy's own connections
   // against no limit. Start() refuses an entry that does not parse.
   std::vector<std::string> trusted_proxies{};
+  // HTTPS (and with a client CA, mutual TLS) on this port; null: plain HTTP.
+  std::shared_ptr<ServerTls> tls{};
 };
 
 // A comma-separated list of addresses and CIDR blocks (ServerOptions::trusted_proxies), each

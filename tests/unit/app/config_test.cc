@@ -81,6 +81,30 @@ TEST(ParseFlags, ClusterMembershipRefusesWhatCannotWork) {
   EXPECT_FALSE(ParseFlags({"--peers", "a=h"}, {}));
 }
 
+TEST(ParseFlags, TlsFilesComeInPairsOrThreesAndFromTheEnvironmentToo) {
+  auto https = ParseFlags({"--tls-cert", "/tls/tls.crt"}, {"STEGO_TLS_KEY=/tls/tls.key"});
+  ASSERT_TRUE(https) << https.error();
+  EXPECT_EQ(https->config.tls_cert, "/tls/tls.crt");
+  EXPECT_EQ(https->config.tls_key, "/tls/tls.key");
+  const auto half = ParseFlags({"--tls-cert", "/tls/tls.crt"}, {});
+  ASSERT_FALSE(half);
+  EXPECT_NE(half.error().find("both or neither"), std::string::npos) << half.error();
+
+  const std::vector<std::string> member = {"--peer", "127.0.0.1:5001", "--data-dir", "/tmp/x"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), member.begin(), member.end());
+    return ParseFlags(extra, {"STEGO_CLUSTER_SECRET=s"});
+  };
+  auto mtls = with({"--peer-tls-cert", "c", "--peer-tls-key", "k", "--peer-tls-ca", "ca"});
+  ASSERT_TRUE(mtls) << mtls.error();
+  EXPECT_EQ(mtls->config.peer_tls_ca, "ca");
+  const auto two = with({"--peer-tls-cert", "c", "--peer-tls-key", "k"});
+  ASSERT_FALSE(two);
+  EXPECT_NE(two.error().find("all three or none"), std::string::npos) << two.error();
+  EXPECT_FALSE(ParseFlags({"--peer-tls-cert", "c", "--peer-tls-key", "k", "--peer-tls-ca", "ca"}, {}))
+      << "a standalone worker has no peer port";
+}
+
 TEST(ParseFlags, PeersDnsTakesANameAndDefaultsToOurPeerPort) {
   const std::vector<std::string> env = {"STEGO_CLUSTER_SECRET=s"};
   auto plain = ParseFlags({"--peer", "10.0.0.5:5001", "--data-dir", "/tmp/d", "--peers-dns", "stego-peers"}, env);

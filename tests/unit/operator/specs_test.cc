@@ -26,6 +26,32 @@ std::string EnvValue(const Json& container, const std::string& name) {
   return "";
 }
 
+TEST(SpecsTest, PeerTlsMountsItsSecretAndPassesTheFilesOnlyWhenAskedFor) {
+  const Json plain = WorkerContainer(StatefulSet(Demo()));
+  EXPECT_FALSE(HasArg(plain, "--peer-tls-ca=/etc/stego/peer-tls/ca.crt"));
+  EXPECT_EQ(plain["volumeMounts"].size(), 1u);
+
+  StegoClusterSpec spec;
+  spec.peer_tls = true;
+  for (const char* type : {"EmptyDir", "PersistentVolumeClaim"}) {
+    spec.storage.type = type;
+    const Json sts = StatefulSet(Demo(spec));
+    const Json& container = WorkerContainer(sts);
+    EXPECT_TRUE(HasArg(container, "--peer-tls-cert=/etc/stego/peer-tls/tls.crt")) << type;
+    EXPECT_TRUE(HasArg(container, "--peer-tls-key=/etc/stego/peer-tls/tls.key"));
+    EXPECT_TRUE(HasArg(container, "--peer-tls-ca=/etc/stego/peer-tls/ca.crt"));
+    EXPECT_EQ(container["volumeMounts"].back(),
+              Json({{"name", "peer-tls"}, {"mountPath", "/etc/stego/peer-tls"}, {"readOnly", true}}));
+    const Json& volume = sts["spec"]["template"]["spec"]["volumes"].back();
+    EXPECT_EQ(volume["secret"]["secretName"], "demo-peer-tls") << type;
+    EXPECT_EQ(volume["secret"]["defaultMode"], 0440);
+  }
+  const Json secret = PeerTlsSecret(Demo(spec), "CA", "CERT", "KEY");
+  EXPECT_EQ(secret["type"], "kubernetes.io/tls");
+  EXPECT_EQ(secret["data"]["tls.crt"], "Q0VSVA==");
+  EXPECT_EQ(PeerCaSecret(Demo(spec), "CA", "CAKEY")["metadata"]["name"], "demo-peer-ca");
+}
+
 TEST(SpecsTest, EveryObjectIsOwnedByTheClusterAndLabelled) {
   const Cluster c = Demo();
   for (const Json& o : {ClientService(c), PeersService(c), LeaderService(c), StatefulSet(c),

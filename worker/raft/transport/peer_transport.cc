@@ -80,7 +80,8 @@ class PeerTransport::Sender {
   void Run() {
     wh::client::http_client_config config;
     config.set_timeout(options_.request_timeout);
-    wh::client::http_client client(web::uri("http://" + address_), config);
+    ConfigurePeerClient(config, options_.auth);
+    wh::client::http_client client(web::uri(PeerBaseUri(address_, options_.auth)), config);
     auto backoff = options_.backoff_min;
     for (;;) {
       std::vector<Message> batch;
@@ -128,7 +129,7 @@ class PeerTransport::Sender {
   wh::http_request NewRequest(const char* path) const {
     wh::http_request req(wh::methods::POST);
     req.set_request_uri(path);
-    req.headers().add("Authorization", "Bearer " + options_.secret);
+    AuthorizePeerRequest(req, options_.auth);
     req.headers().add("X-Raft-From", std::to_string(options_.self));
     return req;
   }

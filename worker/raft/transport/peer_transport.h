@@ -27,12 +27,13 @@
 
 #include "common/metrics.h"
 #include "worker/raft/node/node.h"
+#include "worker/raft/transport/peer_client.h"
 
 namespace raft::transport {
 
 struct PeerTransportOptions {
   NodeId self = kNone;
-  std::string secret;                              // the cluster secret
+  PeerAuth auth;                                   // the cluster secret, and TLS if the peer ports have it
   std::size_t max_queue_messages = 4096;           // per peer
   std::uint64_t max_batch_bytes = 4ULL << 20;      // per request (at least one message)
   std::uint64_t snapshot_chunk_bytes = 1ULL << 20;
