@@ -176,6 +176,11 @@ double PeakResidentMiB(pid_t pid) {
 // budget while they are read, not only once read, so the worker's memory stays near its budget
 // (the peak is reported); the uploads beyond it are refused with 503 before their body is read.
 TEST(AbusiveClients, AFloodOfMaximumSizeUploadsStaysNearTheMemoryBudget) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The ASan tree's worker keeps freed blocks in ASan's quarantine (256 MiB) and pads every block
+  // with redzones: its RSS says nothing about our budget (measured: 402 MiB over, limit 320).
+  GTEST_SKIP() << "RSS is ASan's, not the budget's, in a sanitizer build";
+#endif
   constexpr int kBudgetMiB = 128, kUploadMiB = 32, kConnections = 24;
   ProcessUnderTest worker(WorkerOptions({"--queue-memory-bytes", std::to_string(kBudgetMiB << 20), "--max-upload-bytes",
                                          std::to_string((kUploadMiB << 20) + (64 << 10)), "--threads", "2"}));

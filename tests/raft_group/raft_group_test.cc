@@ -343,7 +343,13 @@ TEST_F(Group, LaggingMemberCatchesUpFromAChunkedSnapshot) {
   EXPECT_EQ(log.size(), 151u);
   EXPECT_GT(Status(lagging)["snapshot_index"].get<std::uint64_t>(), 100u)
       << "the member should have installed the leader's snapshot";
-  EXPECT_NE(members_.at(leader).process->Output().find("sent snapshot"), std::string::npos);
+  // Whoever leads when it returns sends the snapshot: on a slow machine (the sanitizer runs)
+  // leadership may have moved since the writes.
+  bool sent = false;
+  for (const auto& [id, member] : members_) {
+    sent = sent || (id != lagging && member.process->Output().find("sent snapshot") != std::string::npos);
+  }
+  EXPECT_TRUE(sent) << "no member logged sending a snapshot";
 }
 
 TEST_F(Group, CorruptStorageRefusesToStartAndNamesTheDirectory) {

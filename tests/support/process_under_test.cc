@@ -35,6 +35,23 @@ int DecodeStatus(int wait_status) {
   return -1;
 }
 
+// Under the sanitizer runs (tests/sanitize/run.sh sets STEGO_SANITIZER_REPORT_DIR), a child's
+// sanitizer report must fail the run even when the test never reads the child's output or exit
+// status (a report while it shuts down, say): the output is copied into that directory, and any
+// file there fails the run. ASan and TSan also write their reports there themselves (log_path);
+// UBSan, combined with ASan by GCC, writes only to stderr, i.e. to this output.
+void KeepSanitizerReport(const std::string& output, pid_t pid) {
+  const char* dir = std::getenv("STEGO_SANITIZER_REPORT_DIR");
+  if (dir == nullptr || *dir == '\0') return;
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                             ": runtime error: "}) {
+    if (output.find(marker) != std::string::npos) {
+      std::ofstream(std::string(dir) + "/child-output." + std::to_string(pid), std::ios::binary) << output;
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 ProcessUnderTest::ProcessUnderTest(Options options) : options_(std::move(options)) {
@@ -58,6 +75,7 @@ ProcessUnderTest::ProcessUnderTest(Options options) : options_(std::move(options
 
 ProcessUnderTest::~ProcessUnderTest() {
   Stop();
+  KeepSanitizerReport(Output(), pid_);
   const char* keep = std::getenv("STEGO_KEEP_TEST_LOGS");
   if (!options_.keep_output && !(keep != nullptr && std::string_view(keep) == "1")) {
     ::unlink(options_.output_path.c_str());

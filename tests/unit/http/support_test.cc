@@ -4,9 +4,13 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
 
 #include "tests/support/http_client.h"
 #include "tests/support/process_under_test.h"
+#include "tests/support/test_helpers.h"
 #include "worker/http/multipart.h"
 
 namespace {
@@ -64,6 +68,38 @@ TEST(ProcessUnderTestTest, StartupTimeoutKillsTheChild) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("env-passed"), std::string::npos) << e.what();
   }
+}
+
+// tests/sanitize/run.sh fails a run on a child's sanitizer report that no test looked at: the
+// child's output is copied into STEGO_SANITIZER_REPORT_DIR. The test points that variable at a
+// directory of its own, so this fake report never fails a real sanitizer run.
+TEST(ProcessUnderTestTest, KeepsTheOutputOfAChildThatReportedForTheSanitizerRun) {
+  const char* outer = std::getenv("STEGO_SANITIZER_REPORT_DIR");
+  const std::string saved = outer != nullptr ? outer : "";
+  const auto dir = testsupport::FreshScratchDirectory("support-test", "sanitizer-report");
+  ::setenv("STEGO_SANITIZER_REPORT_DIR", dir.c_str(), 1);
+  pid_t clean = -1;
+  pid_t reported = -1;
+  {
+    ProcessUnderTest p({.binary = "/bin/sh", .args = {"-c", "echo fine"}, .wait_listening = false});
+    clean = p.pid();
+    p.WaitExit(5s);
+  }
+  {
+    ProcessUnderTest p({.binary = "/bin/sh",
+                        .args = {"-c", "echo 'x.cc:1:2: runtime error: signed integer overflow' >&2; exit 1"},
+                        .wait_listening = false});
+    reported = p.pid();
+    p.WaitExit(5s);
+  }
+  if (saved.empty()) {
+    ::unsetenv("STEGO_SANITIZER_REPORT_DIR");
+  } else {
+    ::setenv("STEGO_SANITIZER_REPORT_DIR", saved.c_str(), 1);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / ("child-output." + std::to_string(clean))));
+  EXPECT_TRUE(std::filesystem::exists(dir / ("child-output." + std::to_string(reported))));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(MultipartBuilderTest, BuildsWhatTheParserReadsBack) {

@@ -111,10 +111,12 @@ class Node::Loop {
     return {};
   }
 
-  // Runs `op` on the loop thread.
+  // Runs `op` on the loop thread; dropped once the node is stopping (only peer reports are posted:
+  // a stopped node has no one to report to).
   void Post(std::function<void()> op) {
     {
       std::lock_guard lk(mu_);
+      if (stopped_) return;
       ops_.push_back(std::move(op));
     }
     cv_.notify_one();
@@ -157,9 +159,13 @@ class Node::Loop {
     cv_.notify_one();
     if (thread_.joinable()) thread_.join();
     // Requests posted after the loop's last drain: run them so that their waiters are registered,
-    // then fail every waiter.
-    for (auto& op : ops_) op();
-    ops_.clear();
+    // then fail every waiter. Taken under the lock: a peer's sender thread may still be in Post().
+    std::vector<std::function<void()>> ops;
+    {
+      std::lock_guard lk(mu_);
+      ops.swap(ops_);
+    }
+    for (auto& op : ops) op();
     FailAll(ErrorCode::kStopped, "node stopped");
   }
 
