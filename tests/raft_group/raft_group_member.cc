@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
   std::atomic<raft::Node*> node_ptr = nullptr;  // set once the node exists; the transport reports to it
   raft::transport::PeerTransport transport(
       {.self = flags.id,
-       .secret = secret,
+       .auth = {.bearer = secret},
        .snapshot_chunk_bytes = flags.snapshot_chunk_bytes,
        .unreachable = [&](raft::NodeId id) { if (auto* n = node_ptr.load()) n->ReportUnreachable(id); },
        .snapshot_done = [&](raft::NodeId id, bool ok) { if (auto* n = node_ptr.load()) n->ReportSnapshot(id, ok); }},

@@ -122,3 +122,15 @@ func TestUnknownWriteIsDecidedByTheFirstRecoveryAfterTheRequestTimeout(t *testin
 	h.Faults[0].Recovered = 19e9
 	expect(t, h, "config", porcupine.Ok) // decided by 21 s, concurrent with the first read
 }
+
+func TestAnUnknownWriteNoReadSawIsLeftOutAndOneSeenIsKept(t *testing.T) {
+	h := &History{InitialConfig: 100, Ops: []Op{
+		{Client: 0, Kind: "config", Op: "write", Value: v(7), Outcome: unknown, Call: 1},
+		{Client: 1, Kind: "config", Op: "write", Value: v(8), Outcome: unknown, Call: 2},
+		{Client: 2, Kind: "config", Op: "read", Value: v(8), Outcome: "ok", Call: 3, Return: 4},
+	}}
+	if got := len(h.Operations("config")); got != 2 {
+		t.Fatalf("got %d operations, want the seen write and the read", got)
+	}
+	expect(t, h, "config", porcupine.Ok)
+}
