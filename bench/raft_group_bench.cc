@@ -80,7 +80,7 @@ class Group {
       Member* m = members_[id - 1].get();
       m->transport = std::make_unique<raft::transport::PeerTransport>(
           raft::transport::PeerTransportOptions{
-              .self = id, .secret = kSecret,
+              .self = id, .auth = {.bearer = kSecret},
               .unreachable = [m](raft::NodeId p) { if (auto* n = m->ready.load()) n->ReportUnreachable(p); },
               .snapshot_done = [m](raft::NodeId p, bool ok) { if (auto* n = m->ready.load()) n->ReportSnapshot(p, ok); }},
           m->metrics);
