@@ -31,6 +31,11 @@ std::string CoverId(const std::string& bytes) {
   return out;
 }
 
+// Every call carries the admin key: once API keys exist, the API asks for one.
+std::pair<std::string, std::string> Bearer(const Target& target) {
+  return {"Authorization", "Bearer " + target.admin_key};
+}
+
 std::string ErrorCode(const HttpResponse& r) {
   try {
     return r.Json().value("code", "");
@@ -81,7 +86,7 @@ class Caller {
   }
 
   testsupport::HeaderList Admin() const {
-    return {{"Authorization", "Bearer " + target_.admin_key}, {"Content-Type", "application/json"}};
+    return {Bearer(target_), {"Content-Type", "application/json"}};
   }
 
  private:
@@ -171,7 +176,7 @@ void Workload::RunCovers(int client, std::uint64_t seed) {
         testsupport::MultipartBuilder form;
         form.File("file", "cover.png", "image/png", target_.cover_pngs[static_cast<std::size_t>(pick)]);
         caller.Record({{"kind", "covers"}, {"op", "upload"}, {"id", id}}, "POST", "/api/v1/covers", form.Body(),
-                      {{"Authorization", "Bearer " + target_.admin_key}, {"Content-Type", form.ContentType()}},
+                      {Bearer(target_), {"Content-Type", form.ContentType()}},
                       [](const std::optional<HttpResponse>& r, json&) {
                         if (r && r->status == 201) return "created";
                         if (r && r->status == 200) return "existed";
@@ -253,7 +258,7 @@ void Workload::RunProbe(std::uint64_t seed) {
     try {
       testsupport::HttpClient http("127.0.0.1", target_.http_ports.at(sample.member), kProbeTimeout);
       sample.ok = http.PostMultipart("/api/v1/embed", testsupport::MultipartBuilder().Field("message", "probe"),
-                                     {{"Authorization", "Bearer " + target_.admin_key}})
+                                     {Bearer(target_)})
                       .status == 200;
     } catch (const std::exception&) {
     }
@@ -268,7 +273,7 @@ void Workload::RunProbe(std::uint64_t seed) {
 std::int64_t ReadMaxPixels(const Target& target, const std::string& member) {
   testsupport::HttpClient http("127.0.0.1", target.http_ports.at(member), kRequestTimeout);
   const auto r = http.Request("GET", "/api/v1/config?consistent=true", "",
-                               {{"Authorization", "Bearer " + target.admin_key}});
+                               {Bearer(target)});
   if (r.status != 200) throw std::runtime_error("config read answered " + std::to_string(r.status) + ": " + r.body);
   return r.Json()["config"]["max_pixels"].get<std::int64_t>();
 }
