@@ -1,7 +1,6 @@
 #include "worker/http/server.h"
 
 #include <algorithm>
-#include <charconv>
 #include <limits>
 #include <atomic>
 #include <condition_variable>
@@ -27,6 +26,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/ip_network.h"
 #include "common/metrics.h"
 #include "worker/http/auth.h"
 #include "worker/http/compute_pool.h"
@@ -81,21 +81,12 @@ std::string NewRequestId() {
 // Header text a handler may not smuggle CR, LF or NUL into (response splitting).
 bool IsSafeFieldText(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
 
-// "10.0.0.0/8", "fd00::/8" or one address: the network's first address and its prefix length.
+// An address or CIDR block (common::ParseIpNetwork), as the network's first address and its
+// prefix length.
 std::optional<std::pair<net::ip::address, unsigned>> ParseNetwork(std::string_view text) {
-  const auto slash = text.find('/');
-  beast::error_code ec;
-  const auto address = net::ip::make_address(std::string(text.substr(0, slash)), ec);
-  if (ec) return std::nullopt;
-  const unsigned longest = address.is_v4() ? 32 : 128;
-  unsigned prefix = longest;
-  if (slash != std::string_view::npos) {
-    const std::string_view digits = text.substr(slash + 1);
-    const auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-    if (err != std::errc() || end != digits.data() + digits.size() || prefix > longest) return std::nullopt;
-  }
-  if (address.is_v4()) return std::pair{net::ip::address(net::ip::make_network_v4(address.to_v4(), prefix).canonical().address()), prefix};
-  return std::pair{net::ip::address(net::ip::make_network_v6(address.to_v6(), prefix).canonical().address()), prefix};
+  const auto network = common::ParseIpNetwork(text);
+  if (!network) return std::nullopt;
+  return std::pair{net::ip::make_address(network->address), network->prefix};
 }
 
 struct ServerMetrics {
