@@ -4,6 +4,8 @@
 #include <initializer_list>
 #include <utility>
 
+#include "common/ip_network.h"
+
 namespace stegocluster {
 namespace {
 
@@ -49,6 +51,21 @@ class Reader {
     if (v.is_null()) return;
     if (!v.is_string()) return Fail(key, "must be a string");
     out = v.get<std::string>();
+  }
+  // An array of at most `max_items` strings, each of which `valid` accepts (else `why`).
+  template <class Valid>
+  void StringList(const char* key, std::vector<std::string>& out, std::size_t max_items, Valid valid, const char* why) {
+    const Json& v = Field(key);
+    if (v.is_null()) return;
+    if (!v.is_array() || v.size() > max_items) {
+      return Fail(key, "must be an array of at most " + std::to_string(max_items) + " strings");
+    }
+    std::vector<std::string> read;
+    for (const Json& item : v) {
+      if (!item.is_string() || !valid(item.get<std::string>())) return Fail(key, why);
+      read.push_back(item.get<std::string>());
+    }
+    out = std::move(read);
   }
   void Map(const char* key, StringMap& out) {
     const Json& v = Field(key);
@@ -101,6 +118,14 @@ void ReadWorker(Reader r, WorkerSpec& w) {
   r.Integer("threads", w.threads, 0, 256);
   r.String("logFormat", w.log_format, {"json", "text"});
   r.String("logLevel", w.log_level, {"trace", "debug", "info", "warn", "error"});
+  Reader limits = r.Object("clientLimits");
+  limits.Integer("concurrentRequests", w.client_limits.concurrent_requests, 0, 100'000);
+  limits.Integer("requestsPerSecond", w.client_limits.requests_per_second, 0, 1'000'000);
+  limits.Integer("burst", w.client_limits.burst, 0, 1'000'000);
+  limits.Integer("connections", w.client_limits.connections, 0, 100'000);
+  r.StringList("trustedProxies", w.trusted_proxies, 64,
+               [](const std::string& entry) { return common::ParseIpNetwork(entry).has_value(); },
+               "every entry must be an IP address or CIDR block");
 }
 
 void ReadRaft(Reader r, RaftSpec& raft) {
@@ -213,7 +238,13 @@ Json SpecToJson(const StegoClusterSpec& s) {
         {"maxPixels", s.worker.max_pixels},
         {"threads", s.worker.threads},
         {"logFormat", s.worker.log_format},
-        {"logLevel", s.worker.log_level}}},
+        {"logLevel", s.worker.log_level},
+        {"clientLimits",
+         {{"concurrentRequests", s.worker.client_limits.concurrent_requests},
+          {"requestsPerSecond", s.worker.client_limits.requests_per_second},
+          {"burst", s.worker.client_limits.burst},
+          {"connections", s.worker.client_limits.connections}}},
+        {"trustedProxies", s.worker.trusted_proxies}}},
       {"raft", {{"heartbeatMillis", s.raft.heartbeat_millis}, {"electionTimeoutMillis", s.raft.election_timeout_millis}}},
       {"storage", std::move(storage)},
       {"pod", std::move(pod)},

@@ -25,6 +25,15 @@ inline constexpr std::string_view kVersion = "v1alpha1";
 inline constexpr std::string_view kKind = "StegoCluster";
 inline constexpr std::string_view kPlural = "stegoclusters";
 
+// Limits per client of every worker (its --client-* flags, docs/security.md): a client is each
+// source address and each API key.
+struct ClientLimitsSpec {
+  int concurrent_requests = 64;  // requests in progress at once; 0: no limit
+  int requests_per_second = 0;   // on average, beyond it 429 with Retry-After; 0: no limit
+  int burst = 0;                 // requests at once under the rate; 0: the rate, at least 1
+  int connections = 128;         // open connections per source address; 0: no limit
+};
+
 struct WorkerSpec {
   int default_lsb_bits = 1;
   std::int64_t max_upload_bytes = 32ll << 20;
@@ -32,6 +41,10 @@ struct WorkerSpec {
   int threads = 0;  // one per CPU
   std::string log_format = "json";
   std::string log_level = "info";
+  ClientLimitsSpec client_limits{};
+  // Addresses or CIDR blocks of the reverse proxies in front of the workers (the Ingress
+  // controller's pods): a request through one counts against the client its X-Forwarded-For names.
+  std::vector<std::string> trusted_proxies{};
 };
 
 struct RaftSpec {

@@ -1,6 +1,8 @@
 #include "operator/specs/specs.h"
 
 #include <algorithm>
+#include <string>
+#include <tuple>
 
 #include "common/base64.h"
 
@@ -98,6 +100,23 @@ Json Container(const Cluster& c) {
                            "--raft-election-timeout-ms=" + std::to_string(s.raft.election_timeout_millis),
                            "--log-format=" + s.worker.log_format,
                            "--log-level=" + s.worker.log_level});
+  // Only the limits that differ from the defaults (the worker's own, which the CRD's repeat): a
+  // cluster that sets none keeps the pod template it had before these fields, so upgrading the
+  // operator restarts no worker.
+  const ClientLimitsSpec& limits = s.worker.client_limits;
+  const ClientLimitsSpec defaults;
+  for (const auto& [flag, value, default_value] :
+       {std::tuple{"--client-concurrency=", limits.concurrent_requests, defaults.concurrent_requests},
+        std::tuple{"--client-rate=", limits.requests_per_second, defaults.requests_per_second},
+        std::tuple{"--client-burst=", limits.burst, defaults.burst},
+        std::tuple{"--client-connections=", limits.connections, defaults.connections}}) {
+    if (value != default_value) args.push_back(flag + std::to_string(value));
+  }
+  if (!s.worker.trusted_proxies.empty()) {
+    std::string proxies;
+    for (const std::string& p : s.worker.trusted_proxies) proxies += (proxies.empty() ? "" : ",") + p;
+    args.push_back("--trusted-proxies=" + proxies);
+  }
   if (s.peer_tls) {
     // The files of the mounted <name>-peer-tls; the worker reloads them when the kubelet
     // updates the Secret (a renewed certificate), without a restart.

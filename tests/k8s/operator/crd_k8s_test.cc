@@ -29,9 +29,10 @@ const Json& Crd() {
   return crd;
 }
 
+const Json& SpecSchema() { return Crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]; }
+
 std::string RuleMessage(const std::string& field, std::size_t n = 0) {
-  return Crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"][field]
-              ["x-kubernetes-validations"][n]["message"];
+  return SpecSchema()["properties"][field]["x-kubernetes-validations"][n]["message"];
 }
 
 using k8stest::Shell;
@@ -102,11 +103,23 @@ TEST_F(CrdOnApiServer, InvalidSpecsAreRefusedWithTheCrdsMessages) {
             std::string::npos);
   EXPECT_NE(Refusal("pull", {{"imagePullPolicy", "Sometimes"}}).find("spec.imagePullPolicy"), std::string::npos);
   EXPECT_NE(Refusal("size", {{"storage", {{"size", "lots"}}}}).find("quantity"), std::string::npos);
+  const Json& proxies = SpecSchema()["properties"]["worker"]["properties"]["trustedProxies"];
+  EXPECT_NE(Refusal("proxies", {{"worker", {{"trustedProxies", {"10.42.0.0/16", "ingress.local"}}}}})
+                .find(proxies["x-kubernetes-validations"][0]["message"].get<std::string>()),
+            std::string::npos);
+  EXPECT_NE(Refusal("limits", {{"worker", {{"clientLimits", {{"requestsPerSecond", -1}}}}}})
+                .find("spec.worker.clientLimits.requestsPerSecond"),
+            std::string::npos);
   // What the types refuse, the server refuses, and the other way round.
-  for (const Json& spec : {Json{{"replicas", 10}}, Json{{"ingress", {{"enabled", true}}}}}) {
+  for (const Json& spec : {Json{{"replicas", 10}}, Json{{"ingress", {{"enabled", true}}}},
+                           Json{{"worker", {{"trustedProxies", {"10.42.0.0/16", "ingress.local"}}}}}}) {
     EXPECT_FALSE(SpecFromJson(spec)) << spec;
   }
   EXPECT_EQ(Refusal("fine", {{"replicas", 5}, {"ingress", {{"enabled", true}, {"host", "stego.example"}}}}), "");
+  const Json limited = {{"worker", {{"clientLimits", {{"requestsPerSecond", 20}, {"burst", 40}}},
+                                    {"trustedProxies", {"10.42.0.0/16", "192.0.2.7", "fd00::/8"}}}}};
+  EXPECT_EQ(Refusal("limited", limited), "");
+  EXPECT_TRUE(SpecFromJson(limited));
 }
 
 TEST_F(CrdOnApiServer, ChangesTheRulesForbidAreRefused) {

@@ -32,6 +32,7 @@ StegoClusterSpec FullSpec() {
   s.ingress.host = "stego.example";
   s.ingress.tls_secret_name = "tls";
   s.auth_secret_name = "keys";
+  s.worker.trusted_proxies = {"10.42.0.0/16"};
   return s;
 }
 
@@ -146,6 +147,15 @@ TEST(CrdTest, TheRulesOnOneObjectGiveTheCrdsMessages) {
   EXPECT_NE(error({{"storage", {{"size", "lots"}}}}).find("quantity"), std::string::npos);
   EXPECT_EQ(error({{"storage", {{"size", "20Gi"}}}}), "");
   EXPECT_EQ(error({{"worker", {{"defaultLsbBits", 5}}}}), "spec.worker.defaultLsbBits: must be an integer in [1, 4]");
+  const std::string proxies_rule =
+      Schema()["properties"]["spec"]["properties"]["worker"]["properties"]["trustedProxies"]["x-kubernetes-validations"][0]
+              ["message"];
+  EXPECT_EQ(error({{"worker", {{"trustedProxies", {"10.42.0.0/16", "ingress.local"}}}}}),
+            "spec.worker.trustedProxies: " + proxies_rule);
+  EXPECT_EQ(error({{"worker", {{"trustedProxies", {"10.42.0.0/16", "192.0.2.7", "fd00::/8"}}}}}), "");
+  EXPECT_EQ(error({{"worker", {{"trustedProxies", Json(std::vector<std::string>(65, "192.0.2.7"))}}}}),
+            "spec.worker.trustedProxies: must be an array of at most 64 strings")
+      << "the CRD's maxItems";
   EXPECT_EQ(error({{"pod", {{"env", {{{"value", "x"}}}}}}}), "spec.pod.env: every item needs a name");
   EXPECT_EQ(error({{"pod", {{"labels", {{"a", 1}}}}}}), "spec.pod.labels: must be an object of strings");
   EXPECT_EQ(error(Json::array()), "spec: must be an object");

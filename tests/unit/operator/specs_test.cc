@@ -154,6 +154,26 @@ TEST(SpecsTest, TheSpecReachesThePods) {
   EXPECT_EQ(w["env"][4]["valueFrom"]["secretKeyRef"]["name"], "mine") << "the user's Secret";
 }
 
+// Client limits and trusted proxies appear only when the spec changes them from the defaults, so
+// a cluster that sets none keeps its pod template (and its workers) across an operator upgrade.
+TEST(SpecsTest, ClientLimitsAndTrustedProxiesArePassedOnlyWhenSet) {
+  const Json plain = WorkerContainer(StatefulSet(Demo()));
+  for (const Json& arg : plain["args"]) {
+    EXPECT_FALSE(arg.get<std::string>().starts_with("--client-")) << arg;
+    EXPECT_FALSE(arg.get<std::string>().starts_with("--trusted-proxies")) << arg;
+  }
+  StegoClusterSpec s;
+  s.worker.client_limits.requests_per_second = 20;
+  s.worker.client_limits.connections = 0;
+  s.worker.trusted_proxies = {"10.42.0.0/16", "fd00::/8"};
+  const Json sts = StatefulSet(Demo(s));
+  const Json& w = WorkerContainer(sts);
+  EXPECT_TRUE(HasArg(w, "--client-rate=20"));
+  EXPECT_TRUE(HasArg(w, "--client-connections=0")) << "0 (no limit) differs from the default 128";
+  EXPECT_FALSE(HasArg(w, "--client-concurrency=64")) << "left at its default";
+  EXPECT_TRUE(HasArg(w, "--trusted-proxies=10.42.0.0/16,fd00::/8"));
+}
+
 TEST(SpecsTest, StorageIsAnEmptyDirOrOneClaimPerMember) {
   const Json empty_dir = StatefulSet(Demo());
   EXPECT_EQ(empty_dir["spec"]["template"]["spec"]["volumes"][0]["emptyDir"]["sizeLimit"], "1Gi");
