@@ -1,11 +1,11 @@
 // lincheck: checks that a history recorded against a stego cluster is linearizable, with
 // Porcupine (github.com/anishathalye/porcupine), one model per kind of replicated state.
 //
-//	lincheck [-timeout 120s] [-viz DIR] HISTORY.json
+//	lincheck [-timeout 120s] [-memory 4GiB] [-viz DIR] HISTORY.json
 //
 // Prints one line per kind; exits 0 when every kind is linearizable, 1 when one is not (then
 // DIR/<kind>.html shows the longest linearizable prefix and the operations that could not follow),
-// 2 when the history cannot be read or the check ran out of time (no verdict).
+// 2 when the history cannot be read or the check ran out of time or memory (no verdict).
 package main
 
 import (
@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
+	"sync/atomic"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -21,7 +23,9 @@ import (
 func main() {
 	timeout := flag.Duration("timeout", 120*time.Second, "time allowed for each kind's check")
 	viz := flag.String("viz", "", "directory for the visualisation of a failed check")
+	memory := flag.Uint64("memory", 4<<30, "bytes of heap the search may hold before it gives up (no verdict)")
 	flag.Parse()
+	go exitAbove(*memory)
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: lincheck [-timeout D] [-viz DIR] HISTORY.json")
 		os.Exit(2)
@@ -44,6 +48,7 @@ func main() {
 }
 
 func check(h *History, kind string, timeout time.Duration, viz string) porcupine.CheckResult {
+	checking.Store(kind)
 	ops := h.Operations(kind)
 	unknowns := 0
 	for _, op := range ops {
@@ -51,8 +56,11 @@ func check(h *History, kind string, timeout time.Duration, viz string) porcupine
 			unknowns++
 		}
 	}
-	nondeterministic, _ := ModelFor(kind, h)
-	model := nondeterministic.ToModel()
+	model, err := ModelFor(kind, h)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lincheck:", err)
+		return porcupine.Unknown
+	}
 	start := time.Now()
 	result, info := porcupine.CheckOperationsVerbose(model, ops, timeout)
 	fmt.Printf("%-6s %-8s ops=%d unknown-outcome=%d checked in %s\n", kind, verdict(result), len(ops), unknowns,
@@ -66,6 +74,23 @@ func check(h *History, kind string, timeout time.Duration, viz string) porcupine
 		}
 	}
 	return result
+}
+
+// exitAbove ends the process, without a verdict, once the heap passes `limit`. Porcupine's search
+// keeps every (linearized set, state) pair it has seen, and a history with many operations of
+// unknown outcome open at once can grow it by gigabytes a minute, long before the timeout.
+var checking atomic.Value // the kind being checked
+
+func exitAbove(limit uint64) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	for range time.Tick(200 * time.Millisecond) {
+		metrics.Read(sample)
+		if heap := sample[0].Value.Uint64(); heap > limit {
+			kind, _ := checking.Load().(string)
+			fmt.Printf("%-6s no-verdict: the search passed -memory (%d MiB of heap)\n", kind, heap>>20)
+			os.Exit(2)
+		}
+	}
 }
 
 func verdict(r porcupine.CheckResult) string {

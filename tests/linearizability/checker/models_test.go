@@ -13,11 +13,11 @@ func v(x int64) *int64 { return &x }
 
 func verdictOf(t *testing.T, h *History, kind string) porcupine.CheckResult {
 	t.Helper()
-	model, ok := ModelFor(kind, h)
-	if !ok {
-		t.Fatalf("no model for %s", kind)
+	model, err := ModelFor(kind, h)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return porcupine.CheckOperationsTimeout(model.ToModel(), h.Operations(kind), 0)
+	return porcupine.CheckOperationsTimeout(model, h.Operations(kind), 0)
 }
 
 func expect(t *testing.T, h *History, kind string, want porcupine.CheckResult) {
@@ -133,4 +133,35 @@ func TestAnUnknownWriteNoReadSawIsLeftOutAndOneSeenIsKept(t *testing.T) {
 		t.Fatalf("got %d operations, want the seen write and the read", got)
 	}
 	expect(t, h, "config", porcupine.Ok)
+}
+
+func TestCoversModelRefusesMoreCoversThanItsStateHolds(t *testing.T) {
+	h := &History{}
+	for _, id := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		h.Ops = append(h.Ops, Op{Kind: "covers", Op: "upload", ID: id, Outcome: "created", Call: 1, Return: 2})
+	}
+	if _, err := ModelFor("covers", h); err == nil {
+		t.Error("seven covers: want an error, got a model")
+	}
+	h.Ops = h.Ops[:maxCovers]
+	if _, err := ModelFor("covers", h); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestCoversUnknownUploadMayOrMayNotHaveAdded(t *testing.T) {
+	// Either list is explained, by the upload taking effect before it or not at all; a cover the
+	// history never uploaded cannot appear.
+	for _, listed := range [][]string{{"a"}, {}} {
+		h := &History{Ops: []Op{
+			{Client: 0, Kind: "covers", Op: "upload", ID: "a", Outcome: unknown, Call: 1},
+			{Client: 1, Kind: "covers", Op: "list", IDs: listed, Outcome: "ok", Call: 3, Return: 4},
+		}}
+		expect(t, h, "covers", porcupine.Ok)
+	}
+	h := &History{Ops: []Op{
+		{Client: 0, Kind: "covers", Op: "upload", ID: "a", Outcome: unknown, Call: 1},
+		{Client: 1, Kind: "covers", Op: "list", IDs: []string{"a", "b"}, Outcome: "ok", Call: 3, Return: 4},
+	}}
+	expect(t, h, "covers", porcupine.Illegal)
 }
