@@ -1,7 +1,7 @@
 // lincheck: checks that a history recorded against a stego cluster is linearizable, with
 // Porcupine (github.com/anishathalye/porcupine), one model per kind of replicated state.
 //
-//	lincheck [-timeout 120s] [-memory 4GiB] [-viz DIR] HISTORY.json
+//	lincheck [-timeout 120s] [-memory BYTES (4 GiB)] [-viz DIR] HISTORY.json
 //
 // Prints one line per kind; exits 0 when every kind is linearizable, 1 when one is not (then
 // DIR/<kind>.html shows the longest linearizable prefix and the operations that could not follow),
@@ -27,7 +27,7 @@ func main() {
 	flag.Parse()
 	go exitAbove(*memory)
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: lincheck [-timeout D] [-viz DIR] HISTORY.json")
+		fmt.Fprintln(os.Stderr, "usage: lincheck [-timeout D] [-memory BYTES] [-viz DIR] HISTORY.json")
 		os.Exit(2)
 	}
 	h, err := ReadHistory(flag.Arg(0))
@@ -76,11 +76,11 @@ func check(h *History, kind string, timeout time.Duration, viz string) porcupine
 	return result
 }
 
+var checking atomic.Value // the kind being checked, for exitAbove's message
+
 // exitAbove ends the process, without a verdict, once the heap passes `limit`. Porcupine's search
 // keeps every (linearized set, state) pair it has seen, and a history with many operations of
 // unknown outcome open at once can grow it by gigabytes a minute, long before the timeout.
-var checking atomic.Value // the kind being checked
-
 func exitAbove(limit uint64) {
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	for range time.Tick(200 * time.Millisecond) {

@@ -97,22 +97,12 @@ func newCoversSpec(h *History) (coversSpec, error) {
 	return spec, nil
 }
 
-// next is what one operation may leave of set `s`, as a possibleSets (0: the operation cannot follow
-// s). Upload answers created (201) only for an absent cover and existed (200) only for a present
-// one; delete answers deleted (200) only for a present cover and absent (404, or 409 when a
-// concurrent delete was applied first) only for an absent one; list returns the set.
+// next is what an upload or a delete may leave of set `s`, as a possibleSets (0: the operation
+// cannot follow s). Upload answers created (201) only for an absent cover and existed (200) only
+// for a present one; delete answers deleted (200) only for a present cover and absent (404, or 409
+// when a concurrent delete was applied first) only for an absent one.
 func (c coversSpec) next(s coverSet, op Op) possibleSets {
 	one := func(set coverSet) possibleSets { return 1 << set }
-	if op.Op == "list" {
-		var listed coverSet
-		for _, id := range op.IDs {
-			listed |= 1 << c.index[id]
-		}
-		if op.Outcome == "ok" && listed == s {
-			return one(s)
-		}
-		return 0
-	}
 	bit := coverSet(1) << c.index[op.ID]
 	present := s&bit != 0
 	switch op.Op + "/" + op.Outcome {
@@ -144,11 +134,18 @@ func (c coversSpec) model() porcupine.Model {
 	return porcupine.Model{
 		Init: func() interface{} { return possibleSets(1) }, // only the empty set
 		Step: func(state, input, output interface{}) (bool, interface{}) {
-			possible := state.(possibleSets)
+			possible, op := state.(possibleSets), input.(Op)
 			var after possibleSets
+			if op.Op == "list" {
+				// A list returns the set: of the possible sets, only the one it names is left.
+				if op.Outcome == "ok" {
+					after = possible & (1 << c.setOf(op.IDs))
+				}
+				return after != 0, after
+			}
 			for s := coverSet(0); possible>>s != 0; s++ {
 				if possible&(1<<s) != 0 {
-					after |= c.next(s, input.(Op))
+					after |= c.next(s, op)
 				}
 			}
 			return after != 0, after
@@ -162,6 +159,14 @@ func (c coversSpec) model() porcupine.Model {
 		},
 		DescribeState: func(state interface{}) string { return c.describe(state.(possibleSets)) },
 	}
+}
+
+func (c coversSpec) setOf(ids []string) coverSet {
+	var set coverSet
+	for _, id := range ids {
+		set |= 1 << c.index[id]
+	}
+	return set
 }
 
 // describe names the possible sets, each as the covers' ids: "{} | {a,b}".
