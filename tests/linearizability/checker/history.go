@@ -70,6 +70,9 @@ func (op Op) validate() error {
 	if op.Call <= 0 || (op.Outcome != unknown && op.Return < op.Call) {
 		return fmt.Errorf("bad times (call %d, return %d)", op.Call, op.Return)
 	}
+	if op.Outcome == unknown && (op.Op == "read" || op.Op == "list") {
+		return fmt.Errorf("a read of unknown outcome: the recorder leaves those out")
+	}
 	if op.Kind == "config" && op.Value == nil {
 		return fmt.Errorf("a config op needs a value")
 	}

@@ -49,21 +49,21 @@ func main() {
 
 func check(h *History, kind string, timeout time.Duration, viz string) porcupine.CheckResult {
 	checking.Store(kind)
-	ops := h.Operations(kind)
+	recorded := h.Operations(kind) // as recorded; the model may take some in another form
 	unknowns := 0
-	for _, op := range ops {
+	for _, op := range recorded {
 		if op.Input.(Op).Outcome == unknown {
 			unknowns++
 		}
 	}
-	model, err := ModelFor(kind, h)
+	model, ops, err := ModelFor(kind, h)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lincheck:", err)
 		return porcupine.Unknown
 	}
 	start := time.Now()
 	result, info := porcupine.CheckOperationsVerbose(model, ops, timeout)
-	fmt.Printf("%-6s %-8s ops=%d unknown-outcome=%d checked in %s\n", kind, verdict(result), len(ops), unknowns,
+	fmt.Printf("%-6s %-8s ops=%d unknown-outcome=%d checked in %s\n", kind, verdict(result), len(recorded), unknowns,
 		time.Since(start).Round(time.Millisecond))
 	if result == porcupine.Illegal && viz != "" {
 		path := filepath.Join(viz, kind+".html")

@@ -1,7 +1,8 @@
 // The sequential specifications of what the stego API replicates, as Porcupine models. Each is
 // nondeterministic only where the history is: an operation whose outcome the client never learnt
-// (a timeout, a 5xx, a dropped connection) may or may not have taken effect. States are canonical
-// strings, so Porcupine's default == compares them.
+// (a timeout, a 5xx, a dropped connection) may or may not have taken effect. The config and keys
+// states are canonical strings, so Porcupine's default == compares them; the covers model is in
+// covers.go.
 package main
 
 import (
@@ -56,140 +57,6 @@ func configModel(initial int64) porcupine.NondeterministicModel {
 			return fmt.Sprintf("%s(%d) %s @%s", op.Op, *op.Value, op.Outcome, op.Member)
 		},
 	}
-}
-
-// --- covers: a set of cover ids ---------------------------------------------------------------
-
-// The covers model is Porcupine's deterministic form of a nondeterministic set, written out by
-// hand for speed: a state is every set the covers may be in, as a bitmask over those sets, and a
-// set is a bitmask over the covers. With the workload's four covers a state is 16 bits, compared
-// with ==; as strings rebuilt on every step (the generic form) histories with a few hundred unknown
-// outcomes ran out of the two minutes allowed.
-const maxCovers = 6 // 2^6 sets: the state fits a uint64
-
-type coverSet = uint       // bit i: cover i is present
-type possibleSets = uint64 // bit s: set s is possible
-
-// coversSpec numbers the covers a history names.
-type coversSpec struct{ index map[string]int }
-
-func newCoversSpec(h *History) (coversSpec, error) {
-	spec := coversSpec{index: map[string]int{}}
-	add := func(id string) {
-		if _, ok := spec.index[id]; !ok {
-			spec.index[id] = len(spec.index)
-		}
-	}
-	for _, op := range h.Ops {
-		if op.Kind != "covers" {
-			continue
-		}
-		if op.Op != "list" {
-			add(op.ID)
-		}
-		for _, id := range op.IDs {
-			add(id)
-		}
-	}
-	if len(spec.index) > maxCovers {
-		return spec, fmt.Errorf("%d covers: the covers model handles at most %d", len(spec.index), maxCovers)
-	}
-	return spec, nil
-}
-
-// next is what an upload or a delete may leave of set `s`, as a possibleSets (0: the operation
-// cannot follow s). Upload answers created (201) only for an absent cover and existed (200) only
-// for a present one; delete answers deleted (200) only for a present cover and absent (404, or 409
-// when a concurrent delete was applied first) only for an absent one.
-func (c coversSpec) next(s coverSet, op Op) possibleSets {
-	one := func(set coverSet) possibleSets { return 1 << set }
-	bit := coverSet(1) << c.index[op.ID]
-	present := s&bit != 0
-	switch op.Op + "/" + op.Outcome {
-	case "upload/created":
-		if !present {
-			return one(s | bit)
-		}
-	case "upload/existed":
-		if present {
-			return one(s)
-		}
-	case "delete/absent":
-		if !present {
-			return one(s)
-		}
-	case "delete/deleted":
-		if present {
-			return one(s &^ bit)
-		}
-	case "upload/unknown":
-		return one(s) | one(s|bit)
-	case "delete/unknown":
-		return one(s) | one(s&^bit)
-	}
-	return 0
-}
-
-func (c coversSpec) model() porcupine.Model {
-	return porcupine.Model{
-		Init: func() interface{} { return possibleSets(1) }, // only the empty set
-		Step: func(state, input, output interface{}) (bool, interface{}) {
-			possible, op := state.(possibleSets), input.(Op)
-			var after possibleSets
-			if op.Op == "list" {
-				// A list returns the set: of the possible sets, only the one it names is left.
-				if op.Outcome == "ok" {
-					after = possible & (1 << c.setOf(op.IDs))
-				}
-				return after != 0, after
-			}
-			for s := coverSet(0); possible>>s != 0; s++ {
-				if possible&(1<<s) != 0 {
-					after |= c.next(s, op)
-				}
-			}
-			return after != 0, after
-		},
-		DescribeOperation: func(input, output interface{}) string {
-			op := input.(Op)
-			if op.Op == "list" {
-				return fmt.Sprintf("list -> [%s] @%s", strings.Join(op.IDs, ","), op.Member)
-			}
-			return fmt.Sprintf("%s(%s) %s @%s", op.Op, op.ID, op.Outcome, op.Member)
-		},
-		DescribeState: func(state interface{}) string { return c.describe(state.(possibleSets)) },
-	}
-}
-
-func (c coversSpec) setOf(ids []string) coverSet {
-	var set coverSet
-	for _, id := range ids {
-		set |= 1 << c.index[id]
-	}
-	return set
-}
-
-// describe names the possible sets, each as the covers' ids: "{} | {a,b}".
-func (c coversSpec) describe(possible possibleSets) string {
-	ids := make([]string, len(c.index))
-	for id, i := range c.index {
-		ids[i] = id
-	}
-	var sets []string
-	for s := coverSet(0); possible>>s != 0; s++ {
-		if possible&(1<<s) == 0 {
-			continue
-		}
-		var members []string
-		for i, id := range ids {
-			if s&(1<<i) != 0 {
-				members = append(members, id)
-			}
-		}
-		sort.Strings(members)
-		sets = append(sets, "{"+strings.Join(members, ",")+"}")
-	}
-	return strings.Join(sets, " | ")
 }
 
 // --- keys: API keys by name, each with the id it was created under -----------------------------
@@ -294,17 +161,23 @@ func listKeys(state interface{}, listed map[string]string) []interface{} {
 	return []interface{}{keysState(listed)}
 }
 
-// ModelFor is the specification of one kind of operation in history h.
-func ModelFor(kind string, h *History) (porcupine.Model, error) {
+// ModelFor is the specification of one kind of operation in history h, and that kind's operations
+// as the specification takes them.
+func ModelFor(kind string, h *History) (porcupine.Model, []porcupine.Operation, error) {
+	ops := h.Operations(kind)
 	switch kind {
 	case "config":
 		config := configModel(h.InitialConfig)
-		return config.ToModel(), nil
+		return config.ToModel(), ops, nil
 	case "covers":
 		spec, err := newCoversSpec(h)
-		return spec.model(), err
+		if err != nil {
+			return porcupine.Model{}, nil, err
+		}
+		ops = spec.operations(ops) // numbers the operations of unknown outcome, which the model names
+		return spec.model(), ops, nil
 	case "keys":
-		return KeysModel.ToModel(), nil
+		return KeysModel.ToModel(), ops, nil
 	}
-	return porcupine.Model{}, fmt.Errorf("no model for %q", kind)
+	return porcupine.Model{}, nil, fmt.Errorf("no model for %q", kind)
 }

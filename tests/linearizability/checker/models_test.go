@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"math/rand"
+	"sort"
 	"testing"
 
 	"github.com/anishathalye/porcupine"
@@ -13,11 +16,11 @@ func v(x int64) *int64 { return &x }
 
 func verdictOf(t *testing.T, h *History, kind string) porcupine.CheckResult {
 	t.Helper()
-	model, err := ModelFor(kind, h)
+	model, ops, err := ModelFor(kind, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return porcupine.CheckOperationsTimeout(model, h.Operations(kind), 0)
+	return porcupine.CheckOperationsTimeout(model, ops, 0)
 }
 
 func expect(t *testing.T, h *History, kind string, want porcupine.CheckResult) {
@@ -137,14 +140,14 @@ func TestAnUnknownWriteNoReadSawIsLeftOutAndOneSeenIsKept(t *testing.T) {
 
 func TestCoversModelRefusesMoreCoversThanItsStateHolds(t *testing.T) {
 	h := &History{}
-	for _, id := range []string{"a", "b", "c", "d", "e", "f", "g"} {
-		h.Ops = append(h.Ops, Op{Kind: "covers", Op: "upload", ID: id, Outcome: "created", Call: 1, Return: 2})
+	for i := 0; i <= maxCovers; i++ {
+		h.Ops = append(h.Ops, Op{Kind: "covers", Op: "upload", ID: fmt.Sprint(i), Outcome: "created", Call: 1, Return: 2})
 	}
-	if _, err := ModelFor("covers", h); err == nil {
-		t.Error("seven covers: want an error, got a model")
+	if _, _, err := ModelFor("covers", h); err == nil {
+		t.Errorf("%d covers: want an error, got a model", len(h.Ops))
 	}
 	h.Ops = h.Ops[:maxCovers]
-	if _, err := ModelFor("covers", h); err != nil {
+	if _, _, err := ModelFor("covers", h); err != nil {
 		t.Error(err)
 	}
 }
@@ -164,4 +167,215 @@ func TestCoversUnknownUploadMayOrMayNotHaveAdded(t *testing.T) {
 		{Client: 1, Kind: "covers", Op: "list", IDs: []string{"a", "b"}, Outcome: "ok", Call: 3, Return: 4},
 	}}
 	expect(t, h, "covers", porcupine.Illegal)
+}
+
+// An operation of unknown outcome is checked as two instants, its call and its decision
+// (covers.go); these pin down the window in which it may take effect.
+
+func TestCoversUnknownUploadTakesEffectOnlyBetweenItsCallAndItsDecision(t *testing.T) {
+	h := &History{Ops: []Op{
+		{Client: 1, Kind: "covers", Op: "list", IDs: []string{"a"}, Outcome: "ok", Call: 1e9, Return: 2e9},
+		{Client: 0, Kind: "covers", Op: "upload", ID: "a", Outcome: unknown, Call: 3e9},
+	}}
+	expect(t, h, "covers", porcupine.Illegal) // listed before it was called
+	h = &History{RequestTimeout: 5e9, Ops: []Op{
+		{Client: 0, Kind: "covers", Op: "upload", ID: "a", Outcome: unknown, Call: 3e9},
+		{Client: 1, Kind: "covers", Op: "list", IDs: []string{}, Outcome: "ok", Call: 15e9, Return: 16e9},
+		{Client: 1, Kind: "covers", Op: "list", IDs: []string{"a"}, Outcome: "ok", Call: 20e9, Return: 21e9},
+	}}
+	expect(t, h, "covers", porcupine.Ok) // no recovery: it may take effect at any time
+	h.Faults = []Fault{{Kind: "kill", Member: "node1", Start: 4e9, Healed: 5e9, Recovered: 10e9}}
+	expect(t, h, "covers", porcupine.Illegal) // decided by 12 s: still absent at 16 s, absent for good
+}
+
+func TestCoversTwoUnknownUploadsMayBringACoverBackAfterItsDelete(t *testing.T) {
+	h := &History{Ops: []Op{
+		{Client: 0, Kind: "covers", Op: "upload", ID: "a", Outcome: unknown, Call: 1},
+		{Client: 1, Kind: "covers", Op: "list", IDs: []string{"a"}, Outcome: "ok", Call: 3, Return: 4},
+		{Client: 1, Kind: "covers", Op: "delete", ID: "a", Outcome: "deleted", Call: 5, Return: 6},
+		{Client: 1, Kind: "covers", Op: "list", IDs: []string{"a"}, Outcome: "ok", Call: 7, Return: 8},
+	}}
+	expect(t, h, "covers", porcupine.Illegal) // one upload takes effect once
+	h.Ops = append(h.Ops, Op{Client: 2, Kind: "covers", Op: "upload", ID: "a", Outcome: unknown, Call: 2})
+	expect(t, h, "covers", porcupine.Ok)
+}
+
+// Of two pending uploads of one cover, the one that takes effect is taken to be the one decided
+// first: here only that choice explains the history (both are pending at 8 s, and a second must
+// take effect after 14 s, past the first one's decision).
+func TestCoversThePendingUploadDecidedFirstIsTheOneThatTakesEffect(t *testing.T) {
+	h := &History{RequestTimeout: 5e9, Faults: []Fault{{Kind: "kill", Member: "node1", Start: 2e9, Healed: 3e9, Recovered: 10e9}},
+		Ops: []Op{
+			{Client: 0, Kind: "covers", Op: "upload", ID: "a", Outcome: unknown, Call: 1e9}, // decided by 12 s
+			{Client: 2, Kind: "covers", Op: "upload", ID: "a", Outcome: unknown, Call: 7e9}, // by the end
+			{Client: 1, Kind: "covers", Op: "list", IDs: []string{}, Outcome: "ok", Call: 7.5e9, Return: 7.8e9},
+			{Client: 1, Kind: "covers", Op: "list", IDs: []string{"a"}, Outcome: "ok", Call: 8e9, Return: 9e9},
+			{Client: 1, Kind: "covers", Op: "delete", ID: "a", Outcome: "deleted", Call: 13e9, Return: 14e9},
+			{Client: 1, Kind: "covers", Op: "list", IDs: []string{"a"}, Outcome: "ok", Call: 20e9, Return: 21e9},
+		}}
+	expect(t, h, "covers", porcupine.Ok)
+}
+
+func TestCoversUnknownDeleteMayOrMayNotHaveRemoved(t *testing.T) {
+	for _, listed := range [][]string{{"a"}, {}} {
+		h := &History{Ops: []Op{
+			{Client: 0, Kind: "covers", Op: "upload", ID: "a", Outcome: "created", Call: 1, Return: 2},
+			{Client: 0, Kind: "covers", Op: "delete", ID: "a", Outcome: unknown, Call: 3},
+			{Client: 1, Kind: "covers", Op: "list", IDs: listed, Outcome: "ok", Call: 5, Return: 6},
+			{Client: 1, Kind: "covers", Op: "delete", ID: "a", Outcome: "absent", Call: 7, Return: 8},
+		}}
+		expect(t, h, "covers", porcupine.Ok) // when listed, the unknown delete takes effect after the list
+	}
+}
+
+// The covers check as Porcupine would do it unaided: each operation of unknown outcome open from
+// its call to its decision, nondeterministically taking effect or not. Slow on long histories,
+// plainly right on short ones.
+func referenceCoversModel(index map[string]int) porcupine.Model {
+	nm := porcupine.NondeterministicModel{
+		Init: func() []interface{} { return []interface{}{uint8(0)} },
+		Step: func(state, input, output interface{}) []interface{} {
+			s, op := state.(uint8), input.(Op)
+			bit := uint8(1) << index[op.ID]
+			present := s&bit != 0
+			switch op.Op + "/" + op.Outcome {
+			case "upload/created":
+				if !present {
+					return []interface{}{s | bit}
+				}
+			case "upload/existed":
+				if present {
+					return []interface{}{s}
+				}
+			case "upload/unknown":
+				return []interface{}{s, s | bit}
+			case "delete/deleted":
+				if present {
+					return []interface{}{s &^ bit}
+				}
+			case "delete/absent":
+				if !present {
+					return []interface{}{s}
+				}
+			case "delete/unknown":
+				return []interface{}{s, s &^ bit}
+			case "list/ok":
+				var listed uint8
+				for _, id := range op.IDs {
+					listed |= 1 << index[id]
+				}
+				if listed == s {
+					return []interface{}{s}
+				}
+			}
+			return nil
+		},
+	}
+	return nm.ToModel()
+}
+
+// randomCoversHistory: three clients on two covers, run against a real set, each operation taking
+// effect at a random moment inside its interval (an unknown one inside its call and decision, or
+// never); then, half the time, one answer is falsified, which may or may not leave it explicable.
+func randomCoversHistory(r *rand.Rand) *History {
+	const tick = int64(1e8) // 0.1 s: decidedBy's settle time is 20 ticks
+	h := &History{RequestTimeout: 10 * tick, Faults: []Fault{{Kind: "kill", Start: tick, Healed: 2 * tick, Recovered: (5 + r.Int63n(40)) * tick}}}
+	for client := 0; client < 3; client++ {
+		for t := tick; t < 60*tick; {
+			op := Op{Client: client, Kind: "covers", Op: []string{"upload", "delete", "list"}[r.Intn(3)], Call: t}
+			op.Return = t + (1+r.Int63n(8))*tick
+			if op.Op != "list" {
+				op.ID = []string{"a", "b"}[r.Intn(2)]
+				if r.Intn(4) == 0 {
+					op.Outcome, op.Return = unknown, 0
+				}
+			}
+			h.Ops = append(h.Ops, op)
+			t = max(op.Return, op.Call) + (1+r.Int63n(3))*tick
+		}
+	}
+	end := int64(0)
+	for _, op := range h.Ops {
+		end = max(end, op.Call, op.Return)
+	}
+	at := make([]int64, len(h.Ops)) // when each takes effect; -1: never
+	for i, op := range h.Ops {
+		last := op.Return
+		if op.Outcome == unknown {
+			last = h.decidedBy(op, end+1)
+		}
+		at[i] = op.Call + r.Int63n(last-op.Call+1)
+		if op.Outcome == unknown && r.Intn(2) == 0 {
+			at[i] = -1
+		}
+	}
+	order := make([]int, len(h.Ops))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(x, y int) bool { return at[order[x]] < at[order[y]] })
+	present := map[string]bool{}
+	for _, i := range order {
+		op := &h.Ops[i]
+		switch {
+		case at[i] < 0:
+		case op.Op == "list":
+			op.Outcome, op.IDs = "ok", []string{}
+			for _, id := range []string{"a", "b"} {
+				if present[id] {
+					op.IDs = append(op.IDs, id)
+				}
+			}
+		case op.Outcome == unknown:
+			present[op.ID] = op.Op == "upload"
+		case op.Op == "upload":
+			op.Outcome = map[bool]string{false: "created", true: "existed"}[present[op.ID]]
+			present[op.ID] = true
+		default:
+			op.Outcome = map[bool]string{false: "absent", true: "deleted"}[present[op.ID]]
+			present[op.ID] = false
+		}
+	}
+	if r.Intn(2) == 0 {
+		falsify(&h.Ops[r.Intn(len(h.Ops))], r)
+	}
+	return h
+}
+
+func falsify(op *Op, r *rand.Rand) {
+	switch op.Outcome {
+	case "ok":
+		op.IDs = [][]string{{}, {"a"}, {"b"}, {"a", "b"}}[r.Intn(4)]
+	case "created":
+		op.Outcome = "existed"
+	case "existed":
+		op.Outcome = "created"
+	case "deleted":
+		op.Outcome = "absent"
+	case "absent":
+		op.Outcome = "deleted"
+	}
+}
+
+func TestCoversModelAgreesWithPorcupineUnaidedOnRandomHistories(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	verdicts := map[porcupine.CheckResult]int{}
+	for i := 0; i < 2000; i++ {
+		h := randomCoversHistory(r)
+		spec, err := newCoversSpec(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := porcupine.CheckOperationsTimeout(referenceCoversModel(spec.index), h.Operations("covers"), 0)
+		got := verdictOf(t, h, "covers")
+		if got != want {
+			t.Fatalf("history %d: got %s, unaided Porcupine says %s\n%+v", i, got, want, h.Ops)
+		}
+		verdicts[got]++
+	}
+	t.Logf("verdicts: %v", verdicts)
+	// Both verdicts must be common, or the comparison proves little.
+	if verdicts[porcupine.Ok] < 400 || verdicts[porcupine.Illegal] < 400 {
+		t.Errorf("verdicts %v: want at least 400 of each", verdicts)
+	}
 }
