@@ -36,10 +36,14 @@ MemberStep PlanRollout(const RolloutInput& in) {
   }
   const members::RaftView& config = *leader->view;
 
-  // Next: a stale learner, else the stale follower of the highest ordinal, else the leader.
+  // Next: a stale member out of service, else a stale learner, else the stale follower of the
+  // highest ordinal, else the leader (each by the highest ordinal where several qualify).
   const members::Member* next = nullptr;
-  for (const members::Member& m : in.members) {
-    if (outdated(m) && Lists(config.learners, m.pod)) next = &m;
+  for (auto it = in.members.rbegin(); !next && it != in.members.rend(); ++it) {
+    if (outdated(*it) && !it->ready) next = &*it;
+  }
+  for (auto it = in.members.rbegin(); !next && it != in.members.rend(); ++it) {
+    if (outdated(*it) && Lists(config.learners, it->pod)) next = &*it;
   }
   for (auto it = in.members.rbegin(); !next && it != in.members.rend(); ++it) {
     if (outdated(*it) && it->pod != leader->pod) next = &*it;

@@ -6,8 +6,12 @@
 // recreates a pod from the new template only once the operator deletes it. A pod is outdated
 // while its controller-revision-hash is not the StatefulSet's updateRevision.
 //
-// One pod at a time, in this order: members that do not vote (learners), then followers from the
-// highest ordinal down, then the leader. For each:
+// One pod at a time, in this order: members out of service (not ready: drained for their restart,
+// or down anyway; like etcd-druid's "non-participating first"), members that do not vote
+// (learners), then followers from the highest ordinal down, then the leader. A drained member
+// still votes, and on a loaded cluster it can win an election before its pod is deleted: it then
+// leads while out of the Services, so it goes first, handing leadership over as a leader does.
+// For each:
 //   - every other member is ready, caught up (at most kMaxLag entries behind the leader) and a
 //     voter: the pod restarted before it is back in full;
 //   - a quorum of the voters stays ready without it;

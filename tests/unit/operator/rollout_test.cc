@@ -93,14 +93,48 @@ TEST(RolloutTest, ARolloutThatCannotGoOnSaysWhyInsteadOfLooping) {
   RolloutInput leaderless = Three(0);
   leaderless.members[0].view->role = "follower";
   EXPECT_EQ(PlanRollout(leaderless).reason, "RolloutBlocked");
-  // A stale member other than the next one is not ready: nothing a restart could fix.
+  // Two stale members are down: one may restart (it serves no one), but not while the other is
+  // also out: nothing a restart could fix.
   RolloutInput broken = Three(0);
   broken.members[1].ready = false;
+  broken.members[2].ready = false;
   const MemberStep s = PlanRollout(broken);
   EXPECT_EQ(s.reason, "RolloutBlocked");
   EXPECT_TRUE(s.blocked());
   EXPECT_EQ(s.action, Action::kNone);
   EXPECT_NE(s.message.find("demo-1"), std::string::npos) << s.message;
+}
+
+TEST(RolloutTest, AStaleMemberOutOfServiceRestartsFirst) {
+  RolloutInput in = Three(0);
+  in.members[1].ready = false;  // down on the old template, say a flag it cannot start with
+  const MemberStep s = PlanRollout(in);
+  EXPECT_EQ(s.action, Action::kDeletePod);
+  EXPECT_EQ(s.member, "demo-1") << "before demo-2, the highest ordinal";
+}
+
+// The drained member won an election before its pod was deleted (install_e2e saw it on a loaded
+// machine: the leader lost its quorum's heartbeats for a moment). Unready, it leads out of every
+// Service; the rollout must not wait for it to be ready, which a drained member never is again.
+TEST(RolloutTest, ADrainedMemberThatWonAnElectionHandsLeadershipOverAndRestarts) {
+  RolloutInput in = Three(2);
+  ASSERT_EQ(PlanRollout(in).member, "demo-1");  // drained next
+  in.members[1].ready = false;
+  in.members[1].view->role = "leader";
+  in.members[2].view->role = "follower";
+  in.labelled_leader = "demo-1";
+  MemberStep s = PlanRollout(in);
+  EXPECT_EQ(s.action, Action::kTransferLeadership);
+  EXPECT_EQ(s.member, "demo-1");
+  EXPECT_NE(s.target, "demo-1");
+  in.members[1].view->role = "follower";
+  in.members[0].view->role = "leader";
+  s = PlanRollout(in);
+  EXPECT_EQ(s.action, Action::kNone) << "the leader label still names demo-1";
+  in.labelled_leader = "demo-0";
+  s = PlanRollout(in);
+  EXPECT_EQ(s.action, Action::kDeletePod);
+  EXPECT_EQ(s.member, "demo-1");
 }
 
 TEST(RolloutTest, APodMissingWhileRecreatedIsWaitedFor) {
