@@ -20,13 +20,15 @@ common::Expected<std::unique_ptr<ClusterBinding>, cluster::Error> ClusterBinding
                               {.secret = secret,
                                .paused = [self] { return self->pause_.paused(); },
                                .caught_up_to = [self](cluster::Index index) {
-                                 return self->member_ && self->member_->AwaitApplied(index, std::chrono::seconds(1));
+                                 const cluster::ClusterMember* m = self->started_member_.load();
+                                 return m && m->AwaitApplied(index, std::chrono::seconds(1));
                                }});
   };
   const std::string name = options.name;
   auto member = cluster::ClusterMember::Start(std::move(options), metrics);
   if (!member) return common::Unexpected{std::move(member).error()};
   binding->member_ = std::move(*member);
+  binding->started_member_.store(binding->member_.get());
   cluster::ClusterMember& m = *binding->member_;
   // A member records every job it computes in the replicated job ledger.
   binding->recorder_ = std::make_unique<cluster::JobRecorder>(
@@ -45,9 +47,10 @@ ClusterBinding::~ClusterBinding() { Stop(); }
 
 nlohmann::json ClusterBinding::LoadReport() const {
   const Load l = load_.Current();
+  const cluster::ClusterMember* member = started_member_.load();
   return {{"healthy", !pause_.paused()}, {"cpu_pct", l.cpu_pct}, {"mem_pct", l.mem_pct},
           {"qps_1m", l.qps_1m}, {"p95_ms", l.p95_ms}, {"in_flight", jobs_->in_flight()},
-          {"applied", member_ ? member_->applied() : 0}};
+          {"applied", member ? member->applied() : 0}};
 }
 
 nlohmann::json ClusterBinding::LoadHistory() const {

@@ -9,6 +9,7 @@
 // ledger, registers it for the peer port and lets the leader place it on the least-loaded member.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -63,6 +64,10 @@ class ClusterBinding {
   const LoadMeter& load_;
   std::unique_ptr<cluster::JobTable> jobs_;
   std::unique_ptr<cluster::ClusterMember> member_;
+  // member_ once Start has stored it, for the callbacks the member's own threads make (load
+  // reports, the peer job route): they begin while ClusterMember::Start is still running, before
+  // member_ is assigned, so they must not read member_ itself.
+  std::atomic<cluster::ClusterMember*> started_member_{nullptr};
   std::unique_ptr<cluster::JobRecorder> recorder_;
   std::unique_ptr<cluster::Dispatcher> dispatcher_;
 };
