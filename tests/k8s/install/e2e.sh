@@ -8,8 +8,10 @@
 #     cache's) imported into the node's containerd;
 #  2. `helm install` of charts/stego-operator: the operator runs in-cluster, two replicas, as its
 #     ServiceAccount (projected token, the kubernetes Service through kube-proxy), one holds the Lease;
-#  3. `kubectl apply` of a StegoCluster with PVC storage (static local PVs) and an Ingress: three
-#     worker pods from our image form a Raft cluster, status Ready;
+#  3. `kubectl apply` of a StegoCluster with PVC storage (static local PVs), an Ingress and mutual
+#     TLS on the peer port (spec.tls.peer): three worker pods from our image form a Raft cluster
+#     over the certificate the operator issued and the kubelet mounted, status Ready; the peer port
+#     answers a client with that certificate, and refuses one without it and plain HTTP;
 #  4. through Traefik, with the Ingress's host: an embed, an extract, a cover upload, each answered by
 #     the leader the status names;
 #  5. the leader pod deleted: its preStop hook hands leadership over while it still runs, the label
@@ -101,6 +103,7 @@ spec:
   imagePullPolicy: Never
   storage: {type: PersistentVolumeClaim, size: 1Gi, storageClassName: local}
   ingress: {enabled: true, host: $host, className: traefik}
+  tls: {peer: true}
 YAML
 kubectl -n "$ns" wait stegocluster/demo --for=condition=Ready --timeout="${deadline_s}s" >&2
 leader() { jsonpath -n "$ns" stegocluster demo -o 'jsonpath={.status.leader}'; }
@@ -108,10 +111,28 @@ for i in 0 1 2; do
   [[ "$(jsonpath -n "$ns" pvc "data-demo-$i" -o 'jsonpath={.status.phase}')" == Bound ]] || fail "data-demo-$i is not Bound"
 done
 log "cluster Ready on PVCs; leader $(leader)"
-
-# ---------------------------------------------------------------- 4. the API through the Ingress
 tmp="$(mktemp -d)"
 trap '"$root/tests/ingress/traefik/down.sh" "$traefik_dir"; rm -rf "$tmp"' EXIT
+
+# The peer port, as a member calls it (docs/security.md, "Verify with curl"), on demo-0's pod IP.
+secret_value() { kubectl -n "$ns" get secret "$1" -o "jsonpath={.data.${2//./\\.}}" | base64 -d; }
+for file in tls.crt tls.key ca.crt; do secret_value demo-peer-tls "$file" >"$tmp/$file"; done
+cluster_secret="$(secret_value demo-auth cluster-secret)"
+pod_ip="$(jsonpath -n "$ns" pod demo-0 -o 'jsonpath={.status.podIP}')"
+# peer_call [CURL_ARGS...]: GET /raft/v1/cluster on the peer port; prints the status (000: refused).
+peer_call() {
+  curl -sS --max-time 10 -o "$tmp/peer.out" -w '%{http_code}' --resolve "stego-peer:7000:$pod_ip" \
+    --cacert "$tmp/ca.crt" "$@" https://stego-peer:7000/raft/v1/cluster 2>/dev/null || true
+}
+code="$(peer_call --cert "$tmp/tls.crt" --key "$tmp/tls.key" -H "Authorization: Bearer $cluster_secret")"
+[[ $code == 200 ]] || fail "the peer port answered $code to a member's certificate: $(head -c 300 "$tmp/peer.out")"
+code="$(peer_call -H "Authorization: Bearer $cluster_secret")"
+[[ $code == 000 ]] || fail "the peer port answered $code to a client without a certificate"
+code="$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://$pod_ip:7000/raft/v1/cluster" 2>/dev/null || true)"
+[[ $code == 400 ]] || fail "the peer port answered $code to plain HTTP, not 400 https_required"
+log "the peer port speaks mutual TLS with the operator's certificate, mounted by the kubelet"
+
+# ---------------------------------------------------------------- 4. the API through the Ingress
 # call PATH OUT [CURL_ARGS...]: one request through Traefik with the Ingress's host; prints the
 # HTTP status (000 when nothing answered).
 call() {
