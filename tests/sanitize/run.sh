@@ -16,6 +16,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$reports"
 mkdir -p "$reports"
 export STEGO_SANITIZER_REPORT_DIR=$reports
+# An instrumented worker starts and answers several times slower than the main tree's (a TSan one
+# took over 20 s to start at load 17): the tests' waits for a condition get four times as long.
+export STEGO_TEST_TIME_SCALE=${STEGO_TEST_TIME_SCALE:-4}
 log="log_path=$reports/report"
 export ASAN_OPTIONS="$log:halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1"
 export UBSAN_OPTIONS="$log:halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan.supp"

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <thread>
 
+#include "tests/support/test_helpers.h"
+
 extern char** environ;
 
 namespace testsupport {
@@ -165,7 +167,7 @@ void ProcessUnderTest::Spawn() {
 }
 
 std::uint16_t ProcessUnderTest::WaitListening() {
-  const auto deadline = std::chrono::steady_clock::now() + options_.startup_timeout;
+  const auto deadline = std::chrono::steady_clock::now() + ScaledWait(options_.startup_timeout);
   while (true) {
     const std::string out = Output();
     if (const std::size_t at = out.find(options_.listening_marker); at != std::string::npos) {
@@ -190,7 +192,7 @@ std::uint16_t ProcessUnderTest::WaitListening() {
     }
     if (std::chrono::steady_clock::now() > deadline) {
       throw std::runtime_error(options_.binary + " did not print '" + options_.listening_marker + "<host>:<port>' within " +
-                               std::to_string(options_.startup_timeout.count()) + " ms; output:\n" + out);
+                               std::to_string(ScaledWait(options_.startup_timeout).count()) + " ms; output:\n" + out);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -225,7 +227,7 @@ void ProcessUnderTest::Signal(int signal) {
 }
 
 std::optional<int> ProcessUnderTest::WaitExit(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + ScaledWait(timeout);
   while (Running()) {
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -38,7 +38,7 @@ class ProcessUnderTest {
                                                                // STEGO_KEEP_TEST_LOGS=1 is set
     bool wait_listening = true;                                // constructor waits for the marker
     std::string listening_marker = "listening on ";
-    std::chrono::milliseconds startup_timeout{20'000};
+    std::chrono::milliseconds startup_timeout{20'000};          // scaled by ScaledWait (test_helpers.h)
     std::chrono::milliseconds stop_grace{5'000};
   };
 
@@ -63,7 +63,7 @@ class ProcessUnderTest {
   // Sends a signal to the child's process group.
   void Signal(int signal);
   // Waits for the child to exit; returns its status (exit code, or 128 + signal number), or nullopt
-  // on timeout.
+  // on timeout (scaled by ScaledWait).
   std::optional<int> WaitExit(std::chrono::milliseconds timeout);
   // SIGTERM, then SIGKILL after stop_grace; returns the exit status. Idempotent.
   int Stop();

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
@@ -28,6 +29,15 @@ std::uint16_t FreeLoopbackPort() {
   if (fd >= 0) ::close(fd);
   if (!ok) throw std::runtime_error("cannot find a free loopback port");
   return ntohs(a.sin_port);
+}
+
+std::chrono::milliseconds ScaledWait(std::chrono::milliseconds limit) {
+  static const int scale = [] {
+    const char* text = std::getenv("STEGO_TEST_TIME_SCALE");
+    const int value = text ? std::atoi(text) : 1;
+    return value > 0 ? value : 1;
+  }();
+  return limit * scale;
 }
 
 void StartRetryingTakenPorts(const std::function<void()>& start, const std::function<void()>& repick) {

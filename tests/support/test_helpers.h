@@ -33,10 +33,16 @@ std::string FromBase64(const std::string& text);
 // The p-th percentile (0..100) of `values`, nearest rank; 0 when there are none.
 double Percentile(std::vector<double> values, double p);
 
-// Polls `condition` every 20 ms until it holds or `limit` passes; returns its last value.
+// `limit` times $STEGO_TEST_TIME_SCALE (a positive integer, default 1), for deadlines of waits for
+// a condition: the sanitizer runs set it (tests/sanitize/run.sh), since an instrumented worker
+// starts and answers several times slower. A test's own timings (fault lengths, rate windows) are
+// not waits and stay unscaled.
+std::chrono::milliseconds ScaledWait(std::chrono::milliseconds limit);
+
+// Polls `condition` every 20 ms until it holds or ScaledWait(`limit`) passes; returns its last value.
 template <class F>
 bool Eventually(F condition, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const auto deadline = std::chrono::steady_clock::now() + ScaledWait(limit);
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
